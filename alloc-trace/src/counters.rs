@@ -1,0 +1,312 @@
+//! The per-thread counters that [`CountingAlloc`](crate::CountingAlloc) updates: the only
+//! state on the allocator's hot path.
+//!
+//! PERF: the thread-local is `const`-initialised and has no `Drop`, so reaching it is a
+//! plain `%fs`-relative access: no lazy initialisation, no destructor registration, no
+//! allocation, and it stays usable until the thread's very last instruction (including
+//! inside other thread-locals' destructors). Every field is a `Cell` written only by its
+//! own thread: no atomics, no locks, no shared cache lines. Other threads learn these
+//! numbers only when they are folded into process-wide totals (see `threads`).
+
+use core::cell::Cell;
+
+use crate::AllocStats;
+
+/// Monotonic per-thread totals. `live = bytes_allocated - bytes_freed` is derived, never
+/// stored, so the hot path keeps one counter fewer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub allocs: u64,
+    pub reallocs: u64,
+    pub deallocs: u64,
+    pub bytes_allocated: u64,
+    pub bytes_freed: u64,
+}
+
+impl Totals {
+    pub(crate) const ZERO: Self =
+        Self { allocs: 0, reallocs: 0, deallocs: 0, bytes_allocated: 0, bytes_freed: 0 };
+
+    /// Live bytes on this thread (negative if it freed more than it allocated).
+    #[inline]
+    pub(crate) const fn live(&self) -> i64 {
+        self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
+    }
+
+    /// allocs + reallocs, as [`AllocStats::total_allocs`].
+    #[inline]
+    pub(crate) const fn total_allocs(&self) -> u64 {
+        self.allocs.wrapping_add(self.reallocs)
+    }
+
+    #[inline]
+    pub(crate) const fn minus(self, o: Self) -> Self {
+        Self {
+            allocs: self.allocs.wrapping_sub(o.allocs),
+            reallocs: self.reallocs.wrapping_sub(o.reallocs),
+            deallocs: self.deallocs.wrapping_sub(o.deallocs),
+            bytes_allocated: self.bytes_allocated.wrapping_sub(o.bytes_allocated),
+            bytes_freed: self.bytes_freed.wrapping_sub(o.bytes_freed),
+        }
+    }
+
+    #[inline]
+    pub(crate) const fn plus(self, o: Self) -> Self {
+        Self {
+            allocs: self.allocs.wrapping_add(o.allocs),
+            reallocs: self.reallocs.wrapping_add(o.reallocs),
+            deallocs: self.deallocs.wrapping_add(o.deallocs),
+            bytes_allocated: self.bytes_allocated.wrapping_add(o.bytes_allocated),
+            bytes_freed: self.bytes_freed.wrapping_add(o.bytes_freed),
+        }
+    }
+
+    /// True if the allocator was not called at all: every alloc and realloc adds at least
+    /// one byte to `bytes_allocated` and every dealloc one to `bytes_freed`, because
+    /// `GlobalAlloc` is never asked for zero bytes.
+    #[inline]
+    pub(crate) const fn same_bytes(&self, o: &Self) -> bool {
+        self.bytes_allocated == o.bytes_allocated && self.bytes_freed == o.bytes_freed
+    }
+
+    pub(crate) const fn with_peak(self, peak_bytes: u64) -> AllocStats {
+        AllocStats {
+            allocs: self.allocs,
+            reallocs: self.reallocs,
+            deallocs: self.deallocs,
+            bytes_allocated: self.bytes_allocated,
+            bytes_freed: self.bytes_freed,
+            peak_bytes,
+        }
+    }
+}
+
+impl From<AllocStats> for Totals {
+    fn from(s: AllocStats) -> Self {
+        Self {
+            allocs: s.allocs,
+            reallocs: s.reallocs,
+            deallocs: s.deallocs,
+            bytes_allocated: s.bytes_allocated,
+            bytes_freed: s.bytes_freed,
+        }
+    }
+}
+
+pub(crate) struct ThreadCounters {
+    allocs: Cell<u64>,
+    reallocs: Cell<u64>,
+    deallocs: Cell<u64>,
+    bytes_allocated: Cell<u64>,
+    bytes_freed: Cell<u64>,
+    /// The highest `live` seen since the innermost open [`PeakWindow`] (or thread start).
+    peak: Cell<i64>,
+    /// Whether this thread's counters will be folded into the process-wide totals when it
+    /// exits. Checked only off the common path (on a new peak or a first free).
+    exit_hook: Cell<bool>,
+}
+
+thread_local! {
+    static COUNTERS: ThreadCounters = const {
+        ThreadCounters {
+            allocs: Cell::new(0),
+            reallocs: Cell::new(0),
+            deallocs: Cell::new(0),
+            bytes_allocated: Cell::new(0),
+            bytes_freed: Cell::new(0),
+            peak: Cell::new(0),
+            exit_hook: Cell::new(false),
+        }
+    };
+}
+
+// The three tallies below are the allocator's hot path. They use `try_with` (which cannot
+// fail for a const thread-local without `Drop`, and compiles to nothing) and wrapping
+// arithmetic, so no panic path exists even in debug builds.
+
+#[inline(always)]
+pub(crate) fn on_alloc(size: usize) {
+    let _ = COUNTERS.try_with(|c| {
+        c.allocs.set(c.allocs.get().wrapping_add(1));
+        let allocated = c.bytes_allocated.get().wrapping_add(size as u64);
+        c.bytes_allocated.set(allocated);
+        let live = allocated.wrapping_sub(c.bytes_freed.get()) as i64;
+        if live > c.peak.get() {
+            c.peak.set(live);
+            // A thread's first allocation always sets a new peak: that is where its exit
+            // hook is armed, without a separate check on every allocation.
+            if !c.exit_hook.get() {
+                arm_exit_hook(c);
+            }
+        }
+    });
+}
+
+#[inline(always)]
+pub(crate) fn on_dealloc(size: usize) {
+    let _ = COUNTERS.try_with(|c| {
+        let deallocs = c.deallocs.get();
+        c.deallocs.set(deallocs.wrapping_add(1));
+        c.bytes_freed.set(c.bytes_freed.get().wrapping_add(size as u64));
+        // A thread that only frees (memory sent from elsewhere) never sets a peak.
+        if deallocs == 0 && !c.exit_hook.get() {
+            arm_exit_hook(c);
+        }
+    });
+}
+
+#[inline(always)]
+pub(crate) fn on_realloc(old_size: usize, new_size: usize) {
+    let _ = COUNTERS.try_with(|c| {
+        let reallocs = c.reallocs.get();
+        c.reallocs.set(reallocs.wrapping_add(1));
+        let allocated = c.bytes_allocated.get().wrapping_add(new_size as u64);
+        c.bytes_allocated.set(allocated);
+        let freed = c.bytes_freed.get().wrapping_add(old_size as u64);
+        c.bytes_freed.set(freed);
+        let live = allocated.wrapping_sub(freed) as i64;
+        if live > c.peak.get() {
+            c.peak.set(live);
+        }
+        if reallocs == 0 && !c.exit_hook.get() {
+            arm_exit_hook(c);
+        }
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn arm_exit_hook(c: &ThreadCounters) {
+    c.exit_hook.set(true);
+    crate::threads::arm_exit_hook();
+}
+
+/// Called by the exit hook once it has folded this thread: a later allocation (from a
+/// destructor that runs after ours) arms it again, so nothing is lost.
+pub(crate) fn disarm_exit_hook() {
+    let _ = COUNTERS.try_with(|c| c.exit_hook.set(false));
+}
+
+/// This thread's totals so far.
+#[inline]
+pub(crate) fn totals() -> Totals {
+    COUNTERS
+        .try_with(|c| Totals {
+            allocs: c.allocs.get(),
+            reallocs: c.reallocs.get(),
+            deallocs: c.deallocs.get(),
+            bytes_allocated: c.bytes_allocated.get(),
+            bytes_freed: c.bytes_freed.get(),
+        })
+        .unwrap_or(Totals::ZERO)
+}
+
+/// A measurement of this thread's peak: opened at the start of a measured region and
+/// closed at its end, strictly nested (LIFO) like the regions themselves.
+///
+/// Opening lowers the running peak to the current live level, so that the region's own
+/// peak can be read at close; closing raises it back to the enclosing region's peak.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PeakWindow {
+    base_live: i64,
+    outer_peak: i64,
+}
+
+impl PeakWindow {
+    #[inline]
+    pub(crate) fn open(at: &Totals) -> Self {
+        let base_live = at.live();
+        let outer_peak = COUNTERS
+            .try_with(|c| c.peak.replace(base_live))
+            .unwrap_or(base_live);
+        Self { base_live, outer_peak }
+    }
+
+    /// Closes a window in which nothing was allocated: the peak is still `base_live`.
+    #[inline]
+    pub(crate) fn close_untouched(self) {
+        let _ = COUNTERS.try_with(|c| c.peak.set(self.outer_peak));
+    }
+
+    /// Closes the window and returns its peak above `base_live`.
+    #[inline]
+    pub(crate) fn close(self) -> u64 {
+        COUNTERS
+            .try_with(|c| {
+                let peak = c.peak.get();
+                c.peak.set(peak.max(self.outer_peak));
+                peak.saturating_sub(self.base_live).max(0) as u64
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// Runs `f` without counting it on this thread: everything it allocates and frees is
+/// invisible to every measurement. Used around the crate's own bookkeeping.
+///
+/// WARNING: `f` must free what it allocates (or leave it to a later `untracked` call).
+/// Memory allocated here and freed outside would appear as bytes freed out of nowhere.
+pub(crate) fn untracked<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<(Totals, i64)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some((t, peak)) = self.0 {
+                let _ = COUNTERS.try_with(|c| {
+                    c.allocs.set(t.allocs);
+                    c.reallocs.set(t.reallocs);
+                    c.deallocs.set(t.deallocs);
+                    c.bytes_allocated.set(t.bytes_allocated);
+                    c.bytes_freed.set(t.bytes_freed);
+                    c.peak.set(peak);
+                });
+            }
+        }
+    }
+    let saved = COUNTERS.try_with(|c| (totals(), c.peak.get())).ok();
+    let _restore = Restore(saved);
+    f()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tallies_update_totals_and_peak() {
+        let start = totals();
+        let window = PeakWindow::open(&start);
+        on_alloc(100);
+        on_realloc(100, 300);
+        on_dealloc(300);
+        on_alloc(10);
+        let done = totals().minus(start);
+        assert_eq!(
+            done,
+            Totals { allocs: 2, reallocs: 1, deallocs: 1, bytes_allocated: 410, bytes_freed: 400 }
+        );
+        assert_eq!(window.close(), 300);
+        on_dealloc(10);
+    }
+
+    #[test]
+    fn nested_windows_restore_the_outer_peak() {
+        let outer = PeakWindow::open(&totals());
+        on_alloc(1000);
+        let inner = PeakWindow::open(&totals());
+        on_dealloc(1000);
+        on_alloc(10);
+        assert_eq!(inner.close(), 0, "inner never rose above its start of 1000 live");
+        on_dealloc(10);
+        assert_eq!(outer.close(), 1000);
+    }
+
+    #[test]
+    fn untracked_work_is_invisible() {
+        let before = totals();
+        untracked(|| {
+            on_alloc(64);
+            on_dealloc(64);
+        });
+        assert_eq!(totals(), before);
+    }
+}

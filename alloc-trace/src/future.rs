@@ -1,0 +1,87 @@
+//! `TrackedFuture`: the call of a tracked `async fn`, measured across all its polls.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::site::Site;
+
+/// The future of a `#[track_allocs] async fn` call.
+///
+/// Every poll is a frame on the thread that runs it, so the call's numbers are the sum of
+/// its polls wherever they ran (a multi-threaded runtime may move it between workers). The
+/// call is counted once, when it completes (or is dropped after being polled). Its peak is
+/// the highest of its polls' peaks: live bytes of different polls on different threads
+/// cannot be added up.
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct TrackedFuture<F> {
+    inner: F,
+    #[cfg_attr(not(feature = "tracking"), allow(dead_code))]
+    site: &'static Site,
+    #[cfg_attr(not(feature = "tracking"), allow(dead_code))]
+    call: CallSoFar,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct CallSoFar {
+    polled: bool,
+    finished: bool,
+    numbers: crate::slots::CallNumbers,
+}
+
+impl<F> TrackedFuture<F> {
+    pub(crate) fn new(site: &'static Site, inner: F) -> Self {
+        Self { inner, site, call: CallSoFar::default() }
+    }
+}
+
+impl<F: Future> Future for TrackedFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and
+        // `TrackedFuture` has no `Unpin` impl of its own that would let it move (it is
+        // `Unpin` only if `F` is). The other fields are plain data, never pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this.inner` stays where it is for the rest of its life.
+        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
+        #[cfg(feature = "tracking")]
+        {
+            let frame = crate::frame::Frame::enter(this.site);
+            let poll = inner.poll(cx);
+            let call = &mut this.call;
+            call.polled = true;
+            if let Some(frame) = frame {
+                frame.exit(|slot, numbers| {
+                    if let Some(n) = numbers {
+                        slot.add_numbers(n);
+                        call.numbers.accumulate(n);
+                    }
+                    if poll.is_ready() {
+                        slot.finish_call(call.numbers.inclusive.total_allocs());
+                        call.finished = true;
+                    }
+                });
+            }
+            if poll.is_ready() {
+                crate::budget::check(this.site, &this.call.numbers);
+            }
+            poll
+        }
+        #[cfg(not(feature = "tracking"))]
+        inner.poll(cx)
+    }
+}
+
+#[cfg(feature = "tracking")]
+impl<F> Drop for TrackedFuture<F> {
+    fn drop(&mut self) {
+        // A call cancelled after it started still counts once.
+        if self.call.polled && !self.call.finished {
+            crate::frame::with_site_slot(self.site, |slot| {
+                slot.finish_call(self.call.numbers.inclusive.total_allocs());
+            });
+        }
+    }
+}

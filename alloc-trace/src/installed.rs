@@ -1,0 +1,44 @@
+//! Detects, once per process, whether `CountingAlloc` is the global allocator, so that a
+//! missing `#[global_allocator]` is a clear panic instead of silent zeros.
+
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use crate::counters;
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The panic message when `CountingAlloc` is not installed.
+pub(crate) const NOT_INSTALLED: &str = "alloc-trace: `CountingAlloc` is not the global \
+allocator, so nothing can be counted. Add these lines to your binary, test or bench \
+(once per binary, e.g. at the top of `main.rs` or of the test file):
+
+    #[global_allocator]
+    static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+";
+
+/// True if allocations on this thread reach `CountingAlloc`.
+pub(crate) fn is_installed() -> bool {
+    if INSTALLED.load(Relaxed) {
+        return true;
+    }
+    // One probe allocation, hidden from every measurement.
+    let counted = counters::untracked(|| {
+        let before = counters::totals().allocs;
+        drop(core::hint::black_box(Box::new(0u8)));
+        counters::totals().allocs != before
+    });
+    if counted {
+        INSTALLED.store(true, Relaxed);
+    }
+    counted
+}
+
+/// # Panics
+///
+/// With [`NOT_INSTALLED`] if `CountingAlloc` is not the global allocator.
+#[track_caller]
+pub(crate) fn assert_installed() {
+    if !is_installed() {
+        panic!("{NOT_INSTALLED}");
+    }
+}

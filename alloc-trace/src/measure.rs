@@ -1,0 +1,106 @@
+//! `measure` and `allocs_per_run`: exact numbers for a closure on the calling thread.
+
+use crate::counters::{self, PeakWindow, Totals};
+use crate::installed::assert_installed;
+use crate::AllocStats;
+
+/// An open measurement of the calling thread. Closing it on drop keeps the thread's peak
+/// consistent even when the measured code panics.
+pub(crate) struct Measurement {
+    start: Totals,
+    window: Option<PeakWindow>,
+}
+
+impl Measurement {
+    pub(crate) fn start() -> Self {
+        let start = counters::totals();
+        Self { start, window: Some(PeakWindow::open(&start)) }
+    }
+
+    pub(crate) fn finish(mut self) -> AllocStats {
+        let now = counters::totals();
+        let peak = self.window.take().map_or(0, PeakWindow::close);
+        now.minus(self.start).with_peak(peak)
+    }
+}
+
+impl Drop for Measurement {
+    fn drop(&mut self) {
+        if let Some(window) = self.window.take() {
+            window.close();
+        }
+    }
+}
+
+/// Runs `f` and returns its result with what it asked of the allocator **on the calling
+/// thread**.
+///
+/// Allocations made by other threads meanwhile (other tests of a parallel `cargo test`,
+/// thread pools) are never included; allocations `f` makes on threads it spawns are not
+/// included either (use [`process_stats`](crate::process_stats) for those). Measurements
+/// nest: a `measure` inside `f` sees only its own closure.
+///
+/// In `--release` builds the optimiser may remove allocations whose results are unused;
+/// pass results through [`std::hint::black_box`] when measuring such code.
+///
+/// # Panics
+///
+/// If [`CountingAlloc`](crate::CountingAlloc) is not the global allocator (the message
+/// shows the lines to add), or if `f` panics.
+///
+/// # Examples
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// let (v, stats) = alloc_trace::measure(|| {
+///     let mut v = Vec::new();
+///     for i in 1..=1000u32 {
+///         v.push(i);
+///     }
+///     v
+/// });
+/// assert_eq!(v.len(), 1000);
+/// assert_eq!((stats.allocs, stats.reallocs), (1, 8)); // capacity 4, 8, 16, ..., 1024
+/// assert_eq!(stats.peak_bytes, 4096);
+/// ```
+#[track_caller]
+pub fn measure<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
+    assert_installed();
+    let measurement = Measurement::start();
+    let result = f();
+    (result, measurement.finish())
+}
+
+/// The mean number of allocations (allocs + reallocs) per call of `f`, over `runs` calls
+/// after one warm-up call: the counterpart of Go's `testing.AllocsPerRun`.
+///
+/// Counts only the calling thread, so it is safe in parallel tests.
+///
+/// # Panics
+///
+/// If `runs` is 0, or if [`CountingAlloc`](crate::CountingAlloc) is not the global
+/// allocator.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// let mut buf = String::new();
+/// let per_run = alloc_trace::allocs_per_run(100, || {
+///     buf.clear();
+///     buf.push_str("reused after the warm-up call");
+/// });
+/// assert_eq!(per_run, 0.0);
+/// ```
+#[track_caller]
+pub fn allocs_per_run(runs: u32, mut f: impl FnMut()) -> f64 {
+    assert!(runs > 0, "alloc-trace: allocs_per_run needs at least one run");
+    assert_installed();
+    f();
+    let ((), stats) = measure(|| {
+        for _ in 0..runs {
+            f();
+        }
+    });
+    stats.total_allocs() as f64 / f64::from(runs)
+}

@@ -1,0 +1,104 @@
+//! Call paths: which chain of tracked functions led to an allocation
+//! (`main;handle;parse`), interned in a fixed, lock-free, process-wide table.
+//!
+//! A path is a `(parent path, site)` pair with a small integer id; id 0 is the root (no
+//! tracked frame). Interning never allocates. Two limits keep it bounded, both documented
+//! on [`Report::folded`](crate::Report::folded):
+//! - paths deeper than [`MAX_DEPTH`] frames are cut: deeper frames are counted at the
+//!   deepest path kept (deep recursion collapses into one line);
+//! - once [`CAPACITY`] distinct paths exist, new ones are counted under [`OVERFLOW`].
+
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
+
+/// Distinct call paths kept.
+pub(crate) const CAPACITY: usize = 1 << 14;
+/// Frames kept in one path.
+pub(crate) const MAX_DEPTH: u8 = 64;
+/// The root: no tracked frame active.
+pub(crate) const ROOT: u32 = 0;
+/// Where paths go once the table is full.
+pub(crate) const OVERFLOW: u32 = CAPACITY as u32 + 1;
+/// Length a per-thread path table needs to index every id.
+pub(crate) const ID_LIMIT: usize = CAPACITY + 2;
+
+/// `parent << 32 | site` per entry; 0 means free (site ids start at 1).
+static KEYS: [AtomicU64; CAPACITY] = [const { AtomicU64::new(0) }; CAPACITY];
+static DEPTHS: [AtomicU8; CAPACITY] = [const { AtomicU8::new(0) }; CAPACITY];
+
+fn depth(path: u32) -> u8 {
+    match path {
+        ROOT => 0,
+        OVERFLOW => MAX_DEPTH,
+        id => DEPTHS[id as usize - 1].load(Relaxed),
+    }
+}
+
+/// The id of `site` called under `parent`.
+#[cold]
+#[inline(never)]
+pub(crate) fn intern(parent: u32, site: u32) -> u32 {
+    if parent == OVERFLOW {
+        return OVERFLOW;
+    }
+    let parent_depth = depth(parent);
+    if parent_depth >= MAX_DEPTH {
+        return parent;
+    }
+    let key = (u64::from(parent) << 32) | u64::from(site);
+    // Fibonacci hashing spreads sequential ids over the table.
+    let start = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 50) as usize;
+    for probe in 0..CAPACITY {
+        let index = (start + probe) % CAPACITY;
+        let entry = &KEYS[index];
+        let mut current = entry.load(Relaxed);
+        if current == 0 {
+            match entry.compare_exchange(0, key, Relaxed, Relaxed) {
+                Ok(_) => {
+                    DEPTHS[index].store(parent_depth + 1, Relaxed);
+                    return index as u32 + 1;
+                }
+                Err(winner) => current = winner,
+            }
+        }
+        if current == key {
+            return index as u32 + 1;
+        }
+    }
+    OVERFLOW
+}
+
+/// `(parent, site)` of an interned path; `None` for the root and the overflow path.
+pub(crate) fn parent_and_site(path: u32) -> Option<(u32, u32)> {
+    if path == ROOT || path == OVERFLOW {
+        return None;
+    }
+    let key = KEYS[path as usize - 1].load(Relaxed);
+    (key != 0).then_some(((key >> 32) as u32, key as u32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_stable_and_decodable() {
+        let a = intern(ROOT, 90_001);
+        let b = intern(a, 90_002);
+        assert_eq!(intern(ROOT, 90_001), a);
+        assert_eq!(intern(a, 90_002), b);
+        assert_ne!(a, b);
+        assert_eq!(parent_and_site(b), Some((a, 90_002)));
+        assert_eq!(parent_and_site(a), Some((ROOT, 90_001)));
+        assert_eq!(depth(b), 2);
+    }
+
+    #[test]
+    fn deep_paths_collapse_at_max_depth() {
+        let mut path = ROOT;
+        for _ in 0..u32::from(MAX_DEPTH) + 10 {
+            path = intern(path, 90_100);
+        }
+        assert_eq!(depth(path), MAX_DEPTH);
+        assert_eq!(intern(path, 90_100), path);
+    }
+}
