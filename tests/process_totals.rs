@@ -1,0 +1,70 @@
+//! Process-wide totals are exact once threads are joined. Alone in its binary so that no
+//! other test's threads run meanwhile.
+
+use std::hint::black_box;
+
+use alloc_trace::{measure, process_stats, AllocStats, CountingAlloc};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::system();
+
+const THREADS: u64 = 8;
+const ALLOCS: u64 = 100_000;
+
+fn minus(a: AllocStats, b: AllocStats) -> AllocStats {
+    AllocStats {
+        allocs: a.allocs - b.allocs,
+        reallocs: a.reallocs - b.reallocs,
+        deallocs: a.deallocs - b.deallocs,
+        bytes_allocated: a.bytes_allocated - b.bytes_allocated,
+        bytes_freed: a.bytes_freed - b.bytes_freed,
+        peak_bytes: 0,
+    }
+}
+
+#[test]
+fn eight_threads_of_100k_allocations_are_exact_per_thread_and_process_wide() {
+    let before = process_stats();
+    let (per_thread, spawning) = measure(|| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    // Everything the thread does on its own, start to end of the closure.
+                    measure(|| {
+                        for i in 0..ALLOCS {
+                            drop(black_box(Box::new(i + t)));
+                        }
+                    })
+                    .1
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+    });
+    let after = process_stats();
+
+    for stats in &per_thread {
+        assert_eq!(
+            *stats,
+            AllocStats {
+                allocs: ALLOCS,
+                reallocs: 0,
+                deallocs: ALLOCS,
+                bytes_allocated: 8 * ALLOCS,
+                bytes_freed: 8 * ALLOCS,
+                peak_bytes: 8,
+            }
+        );
+    }
+    // Every allocation was seen: the workers' plus what spawning and joining cost this
+    // thread (std's thread start-up allocates nothing on the workers themselves).
+    let process = minus(after, before);
+    assert_eq!(process.allocs, THREADS * ALLOCS + spawning.allocs);
+    assert_eq!(process.bytes_allocated, THREADS * 8 * ALLOCS + spawning.bytes_allocated);
+    assert_eq!(process.reallocs, spawning.reallocs);
+    // Every free was seen too, including the thread handles and closures that the workers
+    // free on their way out (allocated here, freed there): the one block still live is
+    // `per_thread` itself.
+    assert_eq!(process.deallocs, process.allocs - 1);
+    assert_eq!(process.net_bytes(), (per_thread.capacity() * size_of::<AllocStats>()) as i64);
+}
