@@ -1,0 +1,41 @@
+//! `measure` agrees exactly with dhat, a second, independent implementation, on a set of
+//! ordinary workloads: dhat's `total_blocks` = allocs + reallocs, `total_bytes` =
+//! bytes_allocated, `curr_bytes` = net bytes, `curr_blocks` = allocs - deallocs,
+//! `max_bytes` = peak.
+
+#[path = "support/differential.rs"]
+mod differential;
+
+use alloc_trace::{measure, CountingAlloc};
+use differential::{Oracle, WORKLOADS};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::system();
+
+fn dhat_numbers() -> Vec<(String, Oracle)> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dhat-oracle"))
+        .output()
+        .expect("alloc-trace: could not run the dhat oracle");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(Oracle::from_line).collect()
+}
+
+#[test]
+fn measure_agrees_with_dhat_on_every_workload() {
+    let expected = dhat_numbers();
+    assert_eq!(expected.len(), WORKLOADS.len());
+    for ((name, workload), (dhat_name, dhat)) in WORKLOADS.iter().zip(&expected) {
+        assert_eq!(name, dhat_name);
+        let (kept, stats) = measure(workload);
+        let ours = Oracle {
+            total_blocks: stats.allocs + stats.reallocs,
+            total_bytes: stats.bytes_allocated,
+            curr_blocks: stats.allocs - stats.deallocs,
+            curr_bytes: stats.net_bytes() as u64,
+            max_bytes: stats.peak_bytes,
+        };
+        drop(kept);
+        assert_eq!(&ours, dhat, "workload `{name}`: alloc-trace (left) vs dhat (right)");
+        assert!(dhat.total_blocks > 0, "workload `{name}` must allocate to be a test");
+    }
+}
