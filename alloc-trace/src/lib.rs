@@ -46,6 +46,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod alloc;
+mod assert;
 mod budget;
 mod counters;
 mod exit_report;

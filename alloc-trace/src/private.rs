@@ -1,6 +1,7 @@
 //! Not public API. Used by the code `#[track_allocs]` generates; may change in any
 //! release.
 
+pub use crate::assert::{check_allocs, Condition, Expected, Field, Op};
 pub use crate::future::TrackedFuture;
 pub use crate::site::{Site, SiteRegistration};
 pub use inventory;

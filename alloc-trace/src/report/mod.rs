@@ -168,6 +168,20 @@ pub fn report() -> Report {
 /// ```
 #[track_caller]
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Report) {
+    run_captured(f, false)
+}
+
+/// [`capture`] for the crate's own assertions: the report is built inside
+/// `counters::untracked`, so a measurement around the assertion sees only what `f` did.
+///
+/// WARNING: the caller must drop the report inside `counters::untracked` too.
+#[track_caller]
+pub(crate) fn capture_hidden<R>(f: impl FnOnce() -> R) -> (R, Report) {
+    run_captured(f, true)
+}
+
+#[track_caller]
+fn run_captured<R>(f: impl FnOnce() -> R, hidden: bool) -> (R, Report) {
     assert_installed();
     let before = counters::untracked(Snapshot::take_and_reset_maxima);
     let tracked_before = frame::tracked_totals();
@@ -176,7 +190,8 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Report) {
     let totals = measurement.finish();
     let tracked = frame::tracked_totals().minus(tracked_before);
     let gathered = counters::untracked(|| before.finish(totals, tracked));
-    let report = gathered.build(Scope::Capture, true, Some(totals.peak_bytes));
+    let build = || gathered.build(Scope::Capture, true, Some(totals.peak_bytes));
+    let report = if hidden { counters::untracked(build) } else { build() };
     counters::untracked(|| drop(gathered));
     (result, report)
 }

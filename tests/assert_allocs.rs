@@ -1,0 +1,240 @@
+//! `assert_allocs!` and `assert_no_alloc!`: every operator passing and failing, the
+//! failure message, single evaluation and the value passing through. Tests in this file
+//! run in parallel; each counts its own thread only.
+
+use std::hint::black_box;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use alloc_trace::{assert_allocs, assert_no_alloc, track_allocs};
+
+#[global_allocator]
+static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+
+/// One 8-byte block, returned (kept).
+#[inline(never)]
+fn boxed() -> Box<u64> {
+    black_box(Box::new(7))
+}
+
+/// Five `u32` pushes: the first allocates capacity 4 (16 B), the fifth grows it to 8
+/// (realloc 16 -> 32 B). 1 alloc, 1 realloc, 48 B allocated, 16 B freed, 32 B kept, peak 32.
+#[track_allocs]
+fn grow5() -> Vec<u32> {
+    let mut v = Vec::new();
+    for i in 0..5 {
+        v.push(black_box(i));
+    }
+    v
+}
+
+/// Calls `grow5` twice and keeps one 8-byte box of its own.
+#[track_allocs]
+fn outer() -> (Vec<u32>, Vec<u32>, Box<u64>) {
+    (grow5(), grow5(), boxed())
+}
+
+/// The panic message of `f`.
+fn panic_message(f: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the assertion should have failed");
+    match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+    }
+}
+
+#[test]
+fn every_field_exactly() {
+    let v = assert_allocs!(
+        grow5(),
+        allocs == 1,
+        reallocs == 1,
+        deallocs == 0,
+        bytes_allocated == 48,
+        bytes_freed == 16,
+        peak_bytes == 32,
+        total_allocs == 2,
+        net_bytes == 32,
+    );
+    assert_eq!(v, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn each_operator_passes() {
+    let _ = assert_allocs!(grow5(), allocs == 1, reallocs != 0, total_allocs < 3);
+    let _ = assert_allocs!(grow5(), bytes_allocated <= 48, peak_bytes > 31, bytes_freed >= 16);
+}
+
+#[test]
+fn eq_fails() {
+    let m = panic_message(|| drop(assert_allocs!(grow5(), allocs == 2)));
+    assert!(m.contains("    allocs == 2  expected == 2, actual 1  <- FAILED\n"), "{m}");
+}
+
+#[test]
+fn ne_fails() {
+    let m = panic_message(|| drop(assert_allocs!(grow5(), reallocs != 1)));
+    assert!(m.contains("    reallocs != 1  expected != 1, actual 1  <- FAILED\n"), "{m}");
+}
+
+#[test]
+fn lt_fails() {
+    let m = panic_message(|| drop(assert_allocs!(grow5(), total_allocs < 2)));
+    assert!(m.contains("    total_allocs < 2  expected < 2, actual 2  <- FAILED\n"), "{m}");
+}
+
+#[test]
+fn le_fails() {
+    let m = panic_message(|| drop(assert_allocs!(grow5(), bytes_allocated <= 47)));
+    assert!(m.contains("    bytes_allocated <= 47  expected <= 47, actual 48  <- FAILED\n"), "{m}");
+}
+
+#[test]
+fn gt_fails() {
+    let m = panic_message(|| drop(assert_allocs!(grow5(), peak_bytes > 32)));
+    assert!(m.contains("    peak_bytes > 32  expected > 32, actual 32  <- FAILED\n"), "{m}");
+}
+
+#[test]
+fn ge_fails() {
+    let m = panic_message(|| drop(assert_allocs!(grow5(), bytes_freed >= 17)));
+    assert!(m.contains("    bytes_freed >= 17  expected >= 17, actual 16  <- FAILED\n"), "{m}");
+}
+
+#[test]
+#[should_panic(expected = "net_bytes == 0  expected == 0, actual 32  <- FAILED")]
+fn should_panic_works_with_the_message() {
+    let _ = assert_allocs!(grow5(), net_bytes == 0);
+}
+
+#[test]
+fn failure_message_in_full() {
+    let expected_allocs = 1;
+    let line = line!() + 2;
+    let m = panic_message(|| {
+        let _ = assert_allocs!(outer(), allocs == expected_allocs + 2, reallocs <= 1, net_bytes == 72);
+    });
+    let head = format!(
+        "alloc-trace: assert_allocs! failed at {}:{line}:17\n\
+         \x20 expression: outer()\n\
+         \x20 conditions:\n\
+         \x20   allocs == expected_allocs + 2  expected == 3,  actual 3   ok\n\
+         \x20   reallocs <= 1                  expected <= 1,  actual 2   <- FAILED\n\
+         \x20   net_bytes == 72                expected == 72, actual 72  ok\n\
+         \x20 stats: 3 allocs, 2 reallocs, 0 deallocs; 104 B allocated, 32 B freed, 72 B kept, peak 72 B\n",
+        file!()
+    );
+    assert!(m.starts_with(&head), "message:\n{m}\nexpected to start with:\n{head}");
+    // The per-site part names both tracked functions with what they did.
+    let sites = &m[head.len()..];
+    assert!(sites.contains("assert_allocs::outer"), "{sites}");
+    assert!(sites.contains("assert_allocs::grow5"), "{sites}");
+}
+
+#[test]
+fn message_without_tracked_functions_says_so() {
+    let m = panic_message(|| drop(assert_allocs!(boxed(), allocs == 0)));
+    assert!(m.contains("  stats: 1 allocs, 0 reallocs, 0 deallocs; 8 B allocated, 0 B freed, 8 B kept, peak 8 B\n"), "{m}");
+    assert!(m.ends_with("(none: no `#[track_allocs]` function was called)\n"), "{m}");
+}
+
+#[test]
+fn expression_is_evaluated_once() {
+    let mut evaluations = 0;
+    let b = assert_allocs!(
+        {
+            evaluations += 1;
+            boxed()
+        },
+        allocs == 1,
+        bytes_allocated == 8
+    );
+    assert_eq!((evaluations, *b), (1, 7));
+
+    let mut evaluations = 0;
+    let _ = panic_message(|| {
+        let _ = assert_allocs!(
+            {
+                evaluations += 1;
+                boxed()
+            },
+            allocs == 9
+        );
+    });
+    assert_eq!(evaluations, 1, "a failing assertion evaluates the expression once too");
+}
+
+#[test]
+fn value_expressions_are_evaluated_before_and_not_counted() {
+    let n: usize = 2;
+    // `vec![..]` in the condition allocates 48 B, outside the measurement.
+    let v = assert_allocs!(grow5(), bytes_allocated == vec![0u8; 48].len(), total_allocs == n);
+    assert_eq!(v.len(), 5);
+}
+
+#[test]
+fn the_value_passes_through_by_move() {
+    let owned = String::from("moved in");
+    // The expression consumes `owned` and the result is moved out.
+    let out: String = assert_allocs!(owned + "!", reallocs == 1, allocs == 0);
+    assert_eq!(out, "moved in!");
+}
+
+#[test]
+fn freeing_older_memory_is_negative_net_bytes() {
+    let v = grow5();
+    assert_allocs!(drop(v), deallocs == 1, bytes_freed == 32, net_bytes == -32, total_allocs == 0);
+}
+
+#[test]
+fn no_alloc_passes_and_allows_frees() {
+    let v = grow5();
+    let sum = assert_no_alloc!(v.iter().sum::<u32>());
+    assert_eq!(sum, 10);
+    assert_no_alloc!(drop(v));
+}
+
+#[test]
+fn no_alloc_fails_naming_the_site() {
+    let line = line!() + 1;
+    let m = panic_message(|| drop(assert_no_alloc!(grow5())));
+    let head = format!(
+        "alloc-trace: assert_no_alloc! failed at {}:{line}:35\n\
+         \x20 expression: grow5()\n\
+         \x20 conditions:\n\
+         \x20   allocs == 0    expected == 0, actual 1  <- FAILED\n\
+         \x20   reallocs == 0  expected == 0, actual 1  <- FAILED\n\
+         \x20 stats: 1 allocs, 1 reallocs, 0 deallocs; 48 B allocated, 16 B freed, 32 B kept, peak 32 B\n",
+        file!()
+    );
+    assert!(m.starts_with(&head), "message:\n{m}\nexpected to start with:\n{head}");
+    assert!(m[head.len()..].contains("assert_allocs::grow5"), "{m}");
+}
+
+#[test]
+fn a_passing_assertion_is_invisible_to_an_enclosing_measurement() {
+    let (_, stats) = alloc_trace::measure(|| {
+        let v = assert_allocs!(grow5(), allocs == 1);
+        black_box(v)
+    });
+    assert_eq!((stats.allocs, stats.reallocs, stats.bytes_allocated, stats.bytes_freed), (1, 1, 48, 16));
+    assert_eq!(stats.peak_bytes, 32);
+}
+
+#[test]
+fn assertions_nest() {
+    let (a, b) = assert_allocs!(
+        (assert_allocs!(grow5(), total_allocs == 2), assert_no_alloc!(black_box(3))),
+        allocs == 1,
+        reallocs == 1,
+        bytes_allocated == 48,
+    );
+    assert_eq!((a.len(), b), (5, 3));
+}
+
+#[test]
+fn the_panic_of_the_expression_propagates() {
+    let m = panic_message(|| {
+        let _ = assert_allocs!(panic!("inner failure"), allocs == 0);
+    });
+    assert_eq!(m, "inner failure");
+}
