@@ -67,9 +67,14 @@ mod threads;
 pub mod __private;
 
 pub use alloc::CountingAlloc;
+pub use exit_report::{report_on_exit, ExitReport};
 pub use alloc_trace_macros::track_allocs;
 pub use measure::{allocs_per_run, measure};
-pub use report::{capture, report, PathStats, Report, Scope, OVERFLOW_PATH};
+pub use report::{
+    capture, report, FoldedWeight, PathStats, Report, Scope, SortBy, Table, OUTSIDE_FRAME, OVERFLOW_PATH,
+};
+#[cfg(feature = "json")]
+pub use report::JSON_SCHEMA_VERSION;
 pub use site::SiteStats;
 pub use stats::AllocStats;
 pub use threads::process_stats;

@@ -13,6 +13,16 @@ use crate::slots::SiteValues;
 use crate::threads;
 use crate::AllocStats;
 
+mod folded;
+#[cfg(feature = "json")]
+mod json;
+mod table;
+
+pub use folded::{FoldedWeight, OUTSIDE_FRAME};
+#[cfg(feature = "json")]
+pub use json::JSON_SCHEMA_VERSION;
+pub use table::{SortBy, Table};
+
 /// Per-site allocation numbers: a mini heap profile.
 ///
 /// Get one with [`report`] (every site, every thread, since the program started) or
@@ -20,6 +30,7 @@ use crate::AllocStats;
 /// first: most allocations (allocs + reallocs, nested calls included), then most bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "json", serde(into = "json::ReportJson", try_from = "json::ReportJson"))]
 pub struct Report {
     pub(crate) scope: Scope,
     pub(crate) installed: bool,

@@ -1,0 +1,448 @@
+//! The report as a table for people: `impl Display for Report` and [`Table`], a sorted and
+//! trimmed view of it.
+//!
+//! PERF: formatting never allocates. Column widths come from a first pass that measures
+//! each cell with a counting writer, numbers are laid out in `StackBuf`s, and the only
+//! allocation a non-default order needs (a list of row indices) is made when the view is
+//! built, not when it is printed. So a table can be printed while counting, by code that
+//! asserts it allocates nothing, and the cost is linear in the number of sites.
+
+use core::fmt::{self, Write as _};
+
+use super::{Report, Scope};
+use crate::installed::NOT_INSTALLED;
+use crate::site::SiteStats;
+use crate::stats::{Bytes, StackBuf};
+
+/// The column that orders a [`Table`], largest first. Ties keep the report's order
+/// (most allocations, then most bytes, then most calls, then name).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SortBy {
+    /// Allocations (allocs + reallocs), nested calls included: the allocation *rate*.
+    /// The default, and the report's own order.
+    #[default]
+    Allocs,
+    /// Bytes allocated, nested calls included.
+    Bytes,
+    /// Bytes kept over all calls (allocated minus freed): what the function added to
+    /// residency.
+    Kept,
+    /// The most live bytes one call reached above its starting level.
+    Peak,
+    /// Completed calls.
+    Calls,
+}
+
+impl SortBy {
+    /// The word the table's title uses.
+    const fn name(self) -> &'static str {
+        match self {
+            SortBy::Allocs => "allocs",
+            SortBy::Bytes => "bytes",
+            SortBy::Kept => "kept",
+            SortBy::Peak => "peak",
+            SortBy::Calls => "calls",
+        }
+    }
+
+    fn key(self, s: &SiteStats) -> i128 {
+        match self {
+            SortBy::Allocs => i128::from(s.inclusive.total_allocs()),
+            SortBy::Bytes => i128::from(s.inclusive.bytes_allocated),
+            SortBy::Kept => i128::from(s.inclusive.net_bytes()),
+            SortBy::Peak => i128::from(s.inclusive.peak_bytes),
+            SortBy::Calls => i128::from(s.calls),
+        }
+    }
+}
+
+/// A view of a [`Report`] as a table: which column orders it, how many rows it keeps, and
+/// whether functions never called are listed. Printing it (`Display`) never allocates.
+///
+/// `Display` for [`Report`] prints [`Report::table`] with its defaults: ordered by
+/// allocations, every function that was called, none that was not.
+///
+/// # The columns
+///
+/// | column | meaning |
+/// |---|---|
+/// | `calls` | completed calls |
+/// | `allocs` | allocations + reallocations ([`AllocStats::total_allocs`](crate::AllocStats::total_allocs), Go's allocs/op, dhat's blocks), nested tracked calls included |
+/// | `allocs/call` | `allocs` per call: the allocation rate |
+/// | `reallocs` | how many of `allocs` were reallocations (a `Vec` or `String` growing) |
+/// | `bytes`, `bytes/call` | bytes requested, in total and per call (Go's B/op) |
+/// | `kept`, `kept/call` | bytes allocated minus bytes freed: what the calls left live. About 0 for churn, positive for memory kept (a cache, a leak) |
+/// | `peak` | the most live bytes any one call reached above its starting level: residency |
+/// | `self` | this function's own share of every allocation counted by the report (its exclusive allocs: nested tracked calls excluded). Rows plus the `outside` line add up to 100% |
+///
+/// Two more lines follow the rows: the report's totals (process-wide for [`report`], the
+/// closure's for [`capture`]) and what happened outside every tracked function.
+///
+/// [`report`]: crate::report
+/// [`capture`]: crate::capture
+///
+/// # Examples
+///
+/// ```
+/// use alloc_trace::SortBy;
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+///
+/// #[alloc_trace::track_allocs]
+/// fn squares(n: u64) -> Vec<u64> {
+///     (0..n).map(|i| i * i).collect()
+/// }
+///
+/// let (_, report) = alloc_trace::capture(|| squares(1000));
+/// let table = report.table().sort_by(SortBy::Bytes).top(10).show_uncalled(false);
+/// let text = table.to_string();
+/// assert!(text.contains("squares"));
+/// assert!(text.contains("7.8 KiB")); // 1000 × 8 bytes, allocated once (exact size hint)
+/// ```
+#[derive(Clone, Debug)]
+pub struct Table<'a> {
+    report: &'a Report,
+    sort: SortBy,
+    /// Row indices into `report.sites` in display order; `None`: the report's own order,
+    /// which is [`SortBy::Allocs`].
+    order: Option<Vec<u32>>,
+    top: Option<usize>,
+    show_uncalled: bool,
+}
+
+impl Report {
+    /// This report as a [`Table`] with the default options (the same text `Display`
+    /// prints); chain [`Table::sort_by`], [`Table::top`] and [`Table::show_uncalled`] to
+    /// change them.
+    #[must_use]
+    pub fn table(&self) -> Table<'_> {
+        Table { report: self, sort: SortBy::Allocs, order: None, top: None, show_uncalled: false }
+    }
+}
+
+impl<'a> Table<'a> {
+    /// Orders the rows by `column`, largest first (default: [`SortBy::Allocs`]).
+    ///
+    /// Sorting happens here (O(n log n), one list of indices), so that printing allocates
+    /// nothing.
+    #[must_use]
+    pub fn sort_by(mut self, column: SortBy) -> Self {
+        self.sort = column;
+        self.order = (column != SortBy::Allocs).then(|| {
+            let sites = &self.report.sites;
+            let mut order: Vec<u32> = (0..sites.len() as u32).collect();
+            // Stable: ties keep the report's order.
+            order.sort_by_key(|&i| core::cmp::Reverse(column.key(&sites[i as usize])));
+            order
+        });
+        self
+    }
+
+    /// Keeps only the first `n` rows (default: all). A line under the table says how many
+    /// were left out.
+    #[must_use]
+    pub fn top(mut self, n: usize) -> Self {
+        self.top = Some(n);
+        self
+    }
+
+    /// Whether to list tracked functions that were never called (default: `false`; a line
+    /// under the table counts them). Every `#[track_allocs]` function linked into the
+    /// program is known, so "never called" is real information: code you expected to run
+    /// did not.
+    #[must_use]
+    pub fn show_uncalled(mut self, show: bool) -> Self {
+        self.show_uncalled = show;
+        self
+    }
+
+    /// The sites in display order, before `top`.
+    fn ordered(&self) -> impl Iterator<Item = &'a SiteStats> + '_ {
+        let sites: &'a [SiteStats] = &self.report.sites;
+        let order = self.order.as_deref();
+        (0..sites.len())
+            .map(move |k| order.map_or(&sites[k], |order| &sites[order[k] as usize]))
+            .filter(|s| self.show_uncalled || s.calls > 0)
+    }
+
+    /// The rows shown.
+    fn rows(&self) -> impl Iterator<Item = &'a SiteStats> + '_ {
+        self.ordered().take(self.top.unwrap_or(usize::MAX))
+    }
+}
+
+impl fmt::Display for Report {
+    /// The report as a table; see [`Table`] for the columns and the options.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.table().fmt(f)
+    }
+}
+
+/// Number of numeric columns (the function's name comes last and is not padded).
+const COLUMNS: usize = 10;
+
+const HEADERS: [&str; COLUMNS] =
+    ["calls", "allocs", "allocs/call", "reallocs", "bytes", "bytes/call", "kept", "kept/call", "peak", "self"];
+
+/// One cell of the table. Formats into a stack buffer, then pads.
+#[derive(Clone, Copy)]
+enum Cell<'s> {
+    Blank,
+    Text(&'s str),
+    Count(u64),
+    /// A mean per call: whole numbers stay whole, others keep two decimals.
+    PerCall(f64),
+    Bytes(f64),
+    /// Bytes kept: may be negative (memory allocated earlier, freed here).
+    Kept(f64),
+    /// A share in percent; `None` when there is nothing to share.
+    Percent(Option<f64>),
+}
+
+impl fmt::Display for Cell<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = StackBuf::<48>::new();
+        match *self {
+            Cell::Blank => {}
+            Cell::Text(s) => return f.pad(s),
+            Cell::Count(n) => write!(buf, "{n}")?,
+            Cell::PerCall(x) => write_per_call(&mut buf, x)?,
+            Cell::Bytes(b) => write!(buf, "{}", Bytes(b))?,
+            Cell::Kept(b) => {
+                if b < 0.0 {
+                    buf.write_str("-")?;
+                }
+                write!(buf, "{}", Bytes(b.abs()))?;
+            }
+            Cell::Percent(None) => buf.write_str("-")?,
+            Cell::Percent(Some(p)) => write!(buf, "{p:.1}%")?,
+        }
+        f.pad(buf.as_str())
+    }
+}
+
+fn write_per_call(buf: &mut StackBuf<48>, x: f64) -> fmt::Result {
+    if x.fract() == 0.0 {
+        return write!(buf, "{x:.0}");
+    }
+    if x > 0.0 && x < 0.005 {
+        return buf.write_str("<0.01");
+    }
+    write!(buf, "{x:.2}")
+}
+
+/// The cells of one row: a site, the totals or the outside line.
+struct Row<'s> {
+    cells: [Cell<'s>; COLUMNS],
+    name: &'s str,
+}
+
+impl<'s> Row<'s> {
+    fn header() -> Self {
+        Row { cells: HEADERS.map(Cell::Text), name: "function" }
+    }
+
+    fn site(s: &'s SiteStats, all_allocs: u64) -> Self {
+        let calls = s.calls;
+        let per_call = |total: f64| if calls == 0 { 0.0 } else { total / calls as f64 };
+        let i = &s.inclusive;
+        Row {
+            cells: [
+                Cell::Count(calls),
+                Cell::Count(i.total_allocs()),
+                Cell::PerCall(per_call(i.total_allocs() as f64)),
+                Cell::Count(i.reallocs),
+                Cell::Bytes(i.bytes_allocated as f64),
+                Cell::Bytes(per_call(i.bytes_allocated as f64)),
+                Cell::Kept(i.net_bytes() as f64),
+                Cell::Kept(per_call(i.net_bytes() as f64)),
+                Cell::Bytes(i.peak_bytes as f64),
+                Cell::Percent(share(s.exclusive.total_allocs(), all_allocs)),
+            ],
+            name: &s.name,
+        }
+    }
+
+    /// The totals line (`share` is `None`) or the outside line.
+    fn summary(stats: crate::AllocStats, peak: bool, share: Option<Option<f64>>, name: &'s str) -> Self {
+        let blank = Cell::Blank;
+        Row {
+            cells: [
+                blank,
+                Cell::Count(stats.total_allocs()),
+                blank,
+                Cell::Count(stats.reallocs),
+                Cell::Bytes(stats.bytes_allocated as f64),
+                blank,
+                Cell::Kept(stats.net_bytes() as f64),
+                blank,
+                if peak { Cell::Bytes(stats.peak_bytes as f64) } else { blank },
+                share.map_or(blank, Cell::Percent),
+            ],
+            name,
+        }
+    }
+
+    fn widen(&self, widths: &mut [usize; COLUMNS]) {
+        for (width, cell) in widths.iter_mut().zip(&self.cells) {
+            *width = (*width).max(display_len(cell));
+        }
+    }
+
+    fn write(&self, f: &mut fmt::Formatter<'_>, widths: &[usize; COLUMNS]) -> fmt::Result {
+        for (&width, cell) in widths.iter().zip(&self.cells) {
+            write!(f, "{cell:>width$}  ")?;
+        }
+        writeln!(f, "{}", self.name)
+    }
+}
+
+const fn functions(n: usize) -> &'static str {
+    if n == 1 { "function" } else { "functions" }
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+/// Characters `value` prints, measured without allocating.
+fn display_len(value: &impl fmt::Display) -> usize {
+    struct Count(usize);
+    impl fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 += s.chars().count();
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = write!(count, "{value}");
+    count.0
+}
+
+impl Table<'_> {
+    fn write_title(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self.report;
+        if !report.installed {
+            writeln!(f, "!!!!!!!! NOTHING WAS COUNTED: every number below is 0 !!!!!!!!")?;
+            writeln!(f, "{NOT_INSTALLED}")?;
+        }
+        let scope = match report.scope {
+            Scope::Process => "all threads, since the program started",
+            Scope::Capture => "one closure, on the calling thread",
+        };
+        writeln!(f, "alloc-trace report ({scope}); tracked functions by {}, largest first", self.sort.name())?;
+        writeln!(f, "  allocs = allocations + reallocations (Go's allocs/op, dhat's blocks), nested tracked calls included")?;
+        writeln!(f, "  bytes = bytes requested; kept = allocated minus freed: ~0 is churn, > 0 memory kept (cache, leak)")?;
+        writeln!(f, "  peak = most live bytes one call reached; self = own share of all allocs (nested tracked calls excluded)")?;
+        writeln!(f)
+    }
+}
+
+impl fmt::Display for Table<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self.report;
+        let all_allocs = report.totals.total_allocs();
+        let outside = report.outside_sites();
+        let total_name = match report.scope {
+            Scope::Process => "TOTAL (all threads)",
+            Scope::Capture => "TOTAL (this capture)",
+        };
+        // A process-wide report has no process-wide peak (peaks are per thread).
+        let has_peak = report.scope == Scope::Capture;
+        let total = Row::summary(report.totals, has_peak, None, total_name);
+        let outside =
+            Row::summary(outside, false, Some(share(outside.total_allocs(), all_allocs)), "(outside tracked functions)");
+
+        let mut widths = [0; COLUMNS];
+        Row::header().widen(&mut widths);
+        total.widen(&mut widths);
+        outside.widen(&mut widths);
+        for site in self.rows() {
+            Row::site(site, all_allocs).widen(&mut widths);
+        }
+
+        self.write_title(f)?;
+        Row::header().write(f, &widths)?;
+        let mut shown = 0;
+        for site in self.rows() {
+            Row::site(site, all_allocs).write(f, &widths)?;
+            shown += 1;
+        }
+        if shown == 0 {
+            writeln!(f, "  (no tracked function was called)")?;
+        }
+        let rule: usize = widths.iter().map(|w| w + 2).sum::<usize>() + "function".len();
+        for _ in 0..rule {
+            f.write_char('-')?;
+        }
+        writeln!(f)?;
+        total.write(f, &widths)?;
+        outside.write(f, &widths)?;
+
+        let listed = self.ordered().count();
+        if listed > shown {
+            let more = listed - shown;
+            writeln!(f, "... {more} more tracked {} not shown (top {shown})", functions(more))?;
+        }
+        if !self.show_uncalled {
+            let uncalled = report.sites.iter().filter(|s| s.calls == 0).count();
+            if uncalled > 0 {
+                writeln!(f, "{uncalled} tracked {} never called (not shown)", functions(uncalled))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AllocStats;
+
+    fn stats(allocs: u64, reallocs: u64, bytes: u64, freed: u64, peak: u64) -> AllocStats {
+        AllocStats { allocs, reallocs, deallocs: allocs, bytes_allocated: bytes, bytes_freed: freed, peak_bytes: peak }
+    }
+
+    fn site(name: &str, calls: u64, inclusive: AllocStats, exclusive: AllocStats) -> SiteStats {
+        SiteStats {
+            name: name.to_owned(),
+            file: "src/lib.rs".to_owned(),
+            line: 1,
+            calls,
+            inclusive,
+            exclusive: AllocStats { peak_bytes: 0, ..exclusive },
+            max_allocs_per_call: 0,
+        }
+    }
+
+    /// Three called sites and one never called, in the report's own order.
+    pub(crate) fn sample() -> Report {
+        let handle = stats(3000, 0, 3_072_000, 3_072_000, 1024);
+        let parse = stats(1000, 1000, 2_048_000, 2_048_000, 2048);
+        let leak = stats(10, 0, 10_240, 0, 1024);
+        Report {
+            scope: Scope::Process,
+            installed: true,
+            totals: stats(4200, 1000, 5_200_000, 5_100_000, 0),
+            in_sites: stats(4010, 1000, 5_130_240, 5_120_000, 0),
+            sites: vec![
+                site("app::handle", 1000, handle, stats(2000, 0, 1_024_000, 1_024_000, 0)),
+                site("app::parse", 1000, parse, parse),
+                site("app::remember", 10, leak, leak),
+                site("app::unused", 0, AllocStats::default(), AllocStats::default()),
+            ],
+            paths: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn default_table() {
+        let text = sample().to_string();
+        println!("{text}");
+        let expected = "\
+alloc-trace report (all threads, since the program started); tracked functions by allocs, largest first
+";
+        assert!(text.starts_with(expected), "{text}");
+    }
+}
