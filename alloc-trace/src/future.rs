@@ -65,7 +65,7 @@ impl<F: Future> Future for TrackedFuture<F> {
                 });
             }
             if poll.is_ready() {
-                crate::budget::check(this.site, &this.call.numbers);
+                crate::budget::check(this.site, &this.call.numbers, None);
             }
             poll
         }

@@ -23,6 +23,9 @@ pub struct CallGuard {
     frame: Option<Frame>,
     #[cfg(feature = "tracking")]
     site: &'static Site,
+    /// Budgeted sites only: this thread's site table at entry, for the budget's message.
+    #[cfg(feature = "tracking")]
+    nested: Option<crate::budget::NestedBefore>,
     /// A frame belongs to the thread that opened it.
     _not_send: PhantomData<*const ()>,
 }
@@ -32,7 +35,9 @@ pub struct CallGuard {
 pub fn enter(site: &'static Site) -> CallGuard {
     #[cfg(feature = "tracking")]
     {
-        CallGuard { frame: Frame::enter(site), site, _not_send: PhantomData }
+        // The snapshot (if any) is taken untracked, before the frame reads the counters.
+        let nested = crate::budget::on_enter(site);
+        CallGuard { frame: Frame::enter(site), site, nested, _not_send: PhantomData }
     }
     #[cfg(not(feature = "tracking"))]
     {
@@ -56,7 +61,7 @@ impl Drop for CallGuard {
                 }
             });
             if let Some(n) = finished {
-                crate::budget::check(self.site, &n);
+                crate::budget::check(self.site, &n, self.nested.as_ref());
             }
         }
     }

@@ -1,0 +1,206 @@
+//! `#[track_allocs(max_allocs = N, max_bytes = N)]` on sync functions: the budget's panic
+//! message, where the panic happens, and isolation between tests that run in parallel in
+//! this one binary (each test loops so that a leak between threads would show).
+
+use std::hint::black_box;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use alloc_trace::track_allocs;
+
+#[global_allocator]
+static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+
+/// Budgets are checked in debug builds, and in release only with `budgets-in-release`.
+const BUDGETS_ON: bool = cfg!(debug_assertions) || alloc_trace::__private::BUDGETS_IN_RELEASE;
+
+/// 1 alloc (16 B) + 1 realloc (16 -> 32 B): five `u32` pushes.
+#[track_allocs]
+fn grow5() -> Vec<u32> {
+    let mut v = Vec::new();
+    for i in 0..5 {
+        v.push(black_box(i));
+    }
+    v
+}
+
+/// 1 alloc of 8 B.
+#[track_allocs]
+fn boxed() -> Box<u64> {
+    black_box(Box::new(7))
+}
+
+/// Exactly 2 allocations (allocs + reallocs) and 48 bytes: at its budget, never over.
+#[track_allocs(max_allocs = 2, max_bytes = 48)]
+fn at_budget() -> Vec<u32> {
+    grow5()
+}
+
+/// Allocates nothing, under a zero budget.
+#[track_allocs(max_allocs = 0)]
+fn alloc_free(v: &[u32]) -> u32 {
+    v.iter().sum()
+}
+
+/// Its own 11-byte `String`, `grow5` twice and `boxed` once: 4 allocs + 2 reallocs, 115 B,
+/// all freed before the call ends (the guard outlives the body's locals).
+#[track_allocs(max_allocs = 3)]
+fn over_allocs() -> usize {
+    let own = black_box(String::from("hello world"));
+    let (a, b, c) = (grow5(), grow5(), boxed());
+    own.len() + a.len() + b.len() + *c as usize
+}
+
+/// 48 B in one call of `grow5`, over a 40-byte budget; 2 allocations are within 5.
+#[track_allocs(max_allocs = 5, max_bytes = 40)]
+fn over_bytes() -> Vec<u32> {
+    grow5()
+}
+
+/// A `Vec` of `n` boxes: `n + 1` allocations, over budget when `n > 1`; returns early for 0.
+#[track_allocs(max_allocs = 2)]
+fn early_return(n: usize) -> Result<Vec<Box<u64>>, &'static str> {
+    if n == 0 {
+        return Err("empty");
+    }
+    Ok((0..n).map(|_| boxed()).collect())
+}
+
+/// Allocates over its budget, then panics itself.
+#[track_allocs(max_allocs = 0)]
+fn over_then_panics() {
+    let _v = grow5();
+    panic!("the function's own panic");
+}
+
+/// The panic message of `f`, or `None` if it did not panic.
+fn panic_message(f: impl FnOnce()) -> Option<String> {
+    let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
+    Some(match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+    })
+}
+
+fn site_line(name: &str) -> u32 {
+    alloc_trace::report().site(name).expect("site is registered").line
+}
+
+#[test]
+fn at_the_budget_passes() {
+    for _ in 0..2_000 {
+        let (v, stats) = alloc_trace::measure(|| at_budget());
+        assert_eq!(v.len(), 5);
+        assert_eq!((stats.allocs, stats.reallocs, stats.bytes_allocated), (1, 1, 48));
+    }
+}
+
+#[test]
+fn a_zero_budget_passes_when_nothing_is_allocated() {
+    let v: Vec<u32> = (1..=4).collect();
+    for _ in 0..10_000 {
+        assert_eq!(alloc_free(black_box(&v)), 10);
+    }
+}
+
+#[test]
+fn over_max_allocs_names_the_call_and_its_nested_sites() {
+    if !BUDGETS_ON {
+        return;
+    }
+    let expected = format!(
+        "alloc-trace: `budget_sync::over_allocs` ({file}:{over}) exceeded its allocation budget (max_allocs = 3): \
+         4 allocs, 2 reallocs, 4 deallocs; 115 B allocated, 115 B freed, 0 B kept, peak 83 B\n\
+         \x20 max_allocs = 3: the call made 6 (allocs + reallocs, nested calls included)  <- OVER\n\
+         \x20 the function itself: 1 allocs + 0 reallocs, 11 bytes allocated (nested tracked calls excluded)\n\
+         \x20 nested tracked calls during this call:\n\
+         \x20   budget_sync::grow5 ({file}:{grow5}): 2 calls, 2 allocs + 2 reallocs, 96 bytes allocated\n\
+         \x20   budget_sync::boxed ({file}:{boxed}): 1 call, 1 allocs + 0 reallocs, 8 bytes allocated\n",
+        file = file!(),
+        over = site_line("budget_sync::over_allocs"),
+        grow5 = site_line("budget_sync::grow5"),
+        boxed = site_line("budget_sync::boxed"),
+    );
+    for _ in 0..200 {
+        let message = panic_message(|| {
+            over_allocs();
+        }).expect("over budget");
+        assert_eq!(message, expected);
+    }
+}
+
+#[test]
+fn over_max_bytes() {
+    if !BUDGETS_ON {
+        return;
+    }
+    let expected = format!(
+        "alloc-trace: `budget_sync::over_bytes` ({file}:{line}) exceeded its allocation budget \
+         (max_allocs = 5, max_bytes = 40): 1 allocs, 1 reallocs, 0 deallocs; 48 B allocated, 16 B freed, \
+         32 B kept, peak 32 B\n\
+         \x20 max_allocs = 5: the call made 2 (allocs + reallocs, nested calls included)  ok\n\
+         \x20 max_bytes = 40: the call allocated 48 bytes (nested calls included)  <- OVER\n\
+         \x20 the function itself: 0 allocs + 0 reallocs, 0 bytes allocated (nested tracked calls excluded)\n\
+         \x20 nested tracked calls during this call:\n\
+         \x20   budget_sync::grow5 ({file}:{grow5}): 1 call, 1 allocs + 1 reallocs, 48 bytes allocated\n",
+        file = file!(),
+        line = site_line("budget_sync::over_bytes"),
+        grow5 = site_line("budget_sync::grow5"),
+    );
+    for _ in 0..200 {
+        assert_eq!(panic_message(|| drop(over_bytes())).as_deref(), Some(&*expected));
+    }
+}
+
+#[test]
+fn early_returns_are_checked_too() {
+    assert_eq!(early_return(0), Err("empty"));
+    assert_eq!(early_return(1).map(|v| v.len()), Ok(1));
+    let message = panic_message(|| drop(early_return(2)));
+    if BUDGETS_ON {
+        // Two boxes (nested `boxed` calls) and the `Vec` that collects them: 3 > 2.
+        let message = message.expect("over budget");
+        assert!(message.contains("max_allocs = 2: the call made 3 (allocs + reallocs"), "{message}");
+        assert!(message.contains("budget_sync::boxed ("), "{message}");
+        assert!(message.contains("): 2 calls, 2 allocs + 0 reallocs, 16 bytes allocated\n"), "{message}");
+    } else {
+        assert_eq!(message, None);
+    }
+}
+
+#[test]
+fn the_panic_comes_after_the_body_not_from_the_allocator() {
+    if !BUDGETS_ON {
+        return;
+    }
+    // The body ran to its end (the value was computed) before the budget panicked: the
+    // panic is raised by the call's guard, after the allocations, not inside one.
+    let mut finished = false;
+    let message = panic_message(|| {
+        let n = over_bytes().len();
+        finished = true; // not reached: the call panics on its way out
+        assert_eq!(n, 5);
+    });
+    assert!(!finished);
+    let message = message.expect("over budget");
+    assert!(message.starts_with("alloc-trace: `budget_sync::over_bytes` ("), "{message}");
+}
+
+#[test]
+fn no_budget_panic_while_already_panicking() {
+    // `over_then_panics` is over its zero budget when its own panic unwinds through the
+    // guard: only the original panic is raised (a second one would abort the process).
+    for _ in 0..100 {
+        let message = panic_message(over_then_panics);
+        assert_eq!(message.as_deref(), Some("the function's own panic"));
+    }
+}
+
+#[test]
+fn release_builds_skip_budgets_unless_the_feature_asks() {
+    let message = panic_message(|| drop(over_bytes()));
+    assert_eq!(message.is_some(), BUDGETS_ON);
+    // The numbers are counted either way.
+    let (_, report) = alloc_trace::capture(|| drop(catch_unwind(over_bytes)));
+    let site = report.site("budget_sync::over_bytes").unwrap();
+    assert_eq!((site.calls, site.inclusive.allocs, site.inclusive.bytes_allocated), (1, 1, 48));
+}
