@@ -124,17 +124,25 @@ fn failure_message_in_full() {
         file!()
     );
     assert!(m.starts_with(&head), "message:\n{m}\nexpected to start with:\n{head}");
-    // The per-site part names both tracked functions with what they did.
+    // Then the capture's table: both tracked functions with what they did (columns:
+    // calls, allocs, allocs/call, reallocs, bytes, bytes/call, kept, kept/call, peak, self).
     let sites = &m[head.len()..];
-    assert!(sites.contains("assert_allocs::outer"), "{sites}");
-    assert!(sites.contains("assert_allocs::grow5"), "{sites}");
+    assert!(sites.starts_with("  what it did, per tracked function (this thread only):\n"), "{sites}");
+    assert_eq!(row(sites, "assert_allocs::outer"), "1 5 5 2 104 B 104 B 72 B 72 B 72 B 20.0% assert_allocs::outer");
+    assert_eq!(row(sites, "assert_allocs::grow5"), "2 4 2 2 96 B 48 B 64 B 32 B 32 B 80.0% assert_allocs::grow5");
+}
+
+/// The table row of `function`, its cells separated by single spaces.
+fn row(table: &str, function: &str) -> String {
+    let line = table.lines().find(|l| l.ends_with(function)).unwrap_or_else(|| panic!("no row for {function}:\n{table}"));
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[test]
 fn message_without_tracked_functions_says_so() {
     let m = panic_message(|| drop(assert_allocs!(boxed(), allocs == 0)));
     assert!(m.contains("  stats: 1 allocs, 0 reallocs, 0 deallocs; 8 B allocated, 0 B freed, 8 B kept, peak 8 B\n"), "{m}");
-    assert!(m.ends_with("(none: no `#[track_allocs]` function was called)\n"), "{m}");
+    assert!(m.contains("\n      (no tracked function was called)\n"), "{m}");
 }
 
 #[test]
@@ -207,7 +215,7 @@ fn no_alloc_fails_naming_the_site() {
         file!()
     );
     assert!(m.starts_with(&head), "message:\n{m}\nexpected to start with:\n{head}");
-    assert!(m[head.len()..].contains("assert_allocs::grow5"), "{m}");
+    assert_eq!(row(&m[head.len()..], "assert_allocs::grow5"), "1 2 2 1 48 B 48 B 32 B 32 B 32 B 100.0% assert_allocs::grow5");
 }
 
 #[test]

@@ -427,30 +427,15 @@ impl fmt::Display for Failure<'_> {
             writeln!(f, "    {text:<width$}  {expected:<width2$} {actual:<width3$}  {verdict}")?;
         }
         writeln!(f, "  stats: {stats}")?;
-        writeln!(f, "  tracked functions it called (this thread only):")?;
-        write_sites(f, self.report)
+        writeln!(f, "  what it did, per tracked function (this thread only):")?;
+        // The report's table, indented under the assertion's lines.
+        for line in self.report.to_string().lines() {
+            if line.is_empty() {
+                writeln!(f)?;
+            } else {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        Ok(())
     }
-}
-
-/// The sites the captured expression called.
-fn write_sites(f: &mut fmt::Formatter<'_>, report: &Report) -> fmt::Result {
-    let called: Vec<_> = report.sites().iter().filter(|s| s.calls > 0).collect();
-    if called.is_empty() {
-        return writeln!(f, "    (none: no `#[track_allocs]` function was called)");
-    }
-    for site in called {
-        writeln!(
-            f,
-            "    {} ({}:{}): {} call{}, {} allocs + {} reallocs, {} bytes allocated (nested calls included)",
-            site.name,
-            site.file,
-            site.line,
-            site.calls,
-            if site.calls == 1 { "" } else { "s" },
-            site.inclusive.allocs,
-            site.inclusive.reallocs,
-            site.inclusive.bytes_allocated,
-        )?;
-    }
-    Ok(())
 }
