@@ -333,7 +333,7 @@ impl Table<'_> {
         };
         writeln!(f, "alloc-trace report ({scope}); tracked functions by {}, largest first", self.sort.name())?;
         writeln!(f, "  allocs = allocations + reallocations (Go's allocs/op, dhat's blocks), nested tracked calls included")?;
-        writeln!(f, "  bytes = bytes requested; kept = allocated minus freed: ~0 is churn, > 0 memory kept (cache, leak)")?;
+        writeln!(f, "  bytes = bytes requested; kept = allocated minus freed (a returned value counts): ~0 churn, > 0 kept")?;
         writeln!(f, "  peak = most live bytes one call reached; self = own share of all allocs (nested tracked calls excluded)")?;
         writeln!(f)
     }

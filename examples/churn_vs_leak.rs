@@ -1,0 +1,37 @@
+//! Churn versus leak: two handlers with the same allocation rate, told apart by what they
+//! keep.
+//!
+//! Both allocate one 1 KiB buffer per request: same allocs/call (1), same bytes/call
+//! (1.0 KiB), same peak per call (1.0 KiB). `handle_stateless` frees it (kept/call 0 B:
+//! churn, flat residency); `handle_with_session_cache` stores it in a cache that is never
+//! trimmed (kept/call 1.0 KiB: residency grows with every request, a leak). Allocation
+//! rate alone cannot tell them apart; the kept column can.
+//!
+//! Run: `cargo run --release --example churn_vs_leak`
+
+use alloc_trace::SortBy;
+use alloc_trace_examples::churn_vs_leak::{handle_stateless, handle_with_session_cache};
+use std::hint::black_box;
+
+#[global_allocator]
+static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+
+const REQUESTS: u32 = 10_000;
+
+fn main() {
+    let mut sessions = Vec::with_capacity(REQUESTS as usize);
+    let (_, report) = alloc_trace::capture(|| {
+        for id in 0..REQUESTS {
+            black_box(handle_stateless(id));
+            black_box(handle_with_session_cache(id, &mut sessions));
+        }
+    });
+    println!("Both handlers, sorted by bytes kept\n\n{}", report.table().sort_by(SortBy::Kept));
+    let leak = report.site("handle_with_session_cache").expect("called");
+    println!(
+        "{} sessions still held: the cache keeps {} bytes, {} per request",
+        sessions.len(),
+        leak.inclusive.net_bytes(),
+        leak.kept_per_call()
+    );
+}
