@@ -10,13 +10,11 @@
 //! Run: `cargo run --release --example churn_vs_leak`
 
 use alloc_trace::SortBy;
-use alloc_trace_examples::churn_vs_leak::{handle_stateless, handle_with_session_cache};
+use alloc_trace_examples::churn_vs_leak::{handle_stateless, handle_with_session_cache, REQUESTS};
 use std::hint::black_box;
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-
-const REQUESTS: u32 = 10_000;
 
 fn main() {
     let mut sessions = Vec::with_capacity(REQUESTS as usize);

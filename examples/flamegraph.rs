@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::BufWriter;
 
 use alloc_trace::FoldedWeight;
-use alloc_trace_examples::flamegraph::serve;
+use alloc_trace_examples::flamegraph::{serve, REQUESTS};
 use inferno::flamegraph::{self, Options};
 
 #[global_allocator]
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => FoldedWeight::Allocs,
     };
 
-    let (_, report) = alloc_trace::capture(|| std::hint::black_box(serve(1000)));
+    let (_, report) = alloc_trace::capture(|| std::hint::black_box(serve(REQUESTS)));
     println!("{report}");
     let folded = report.folded(weight);
     println!("{folded}");

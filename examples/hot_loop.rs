@@ -7,14 +7,14 @@
 //!
 //! Run: `cargo run --release --example hot_loop`
 
-use alloc_trace_examples::hot_loop::{fresh_buffer_per_record, reused_buffer};
+use alloc_trace_examples::hot_loop::{fresh_buffer_per_record, reused_buffer, RECORDS};
 use std::hint::black_box;
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
 fn main() {
-    let records: Vec<u64> = (0..100_000).collect();
+    let records: Vec<u64> = (0..RECORDS).collect();
 
     let (_, before) = alloc_trace::capture(|| black_box(fresh_buffer_per_record(&records)));
     println!("BEFORE: a fresh buffer in every iteration\n\n{before}");

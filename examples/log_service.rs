@@ -10,13 +10,11 @@
 //!
 //! Run: `cargo run --release --example log_service`
 
-use alloc_trace_examples::log_service::{handle_with_format, handle_with_reused_buffer, request, Log};
+use alloc_trace_examples::log_service::{handle_with_format, handle_with_reused_buffer, request, Log, REQUESTS};
 use std::hint::black_box;
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-
-const REQUESTS: u32 = 100_000;
 
 fn main() {
     let mut log = Log::default();

@@ -10,7 +10,7 @@
 //! Run: `cargo run --release --example quickstart`
 //! Or, as JSON in a file: `ALLOC_TRACE=json:report.json cargo run --release --example quickstart`
 
-use alloc_trace_examples::quickstart::{split_borrowed, split_owned};
+use alloc_trace_examples::quickstart::{split_borrowed, split_owned, LINE, LINES};
 use std::hint::black_box;
 
 #[global_allocator]
@@ -18,8 +18,8 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
 fn main() {
     let _report = alloc_trace::report_on_exit();
-    for _ in 0..1000 {
-        black_box(split_owned(black_box("alice,42,paris")));
-        black_box(split_borrowed(black_box("alice,42,paris")));
+    for _ in 0..LINES {
+        black_box(split_owned(black_box(LINE)));
+        black_box(split_borrowed(black_box(LINE)));
     }
 } // the report is printed here

@@ -12,14 +12,13 @@
 //!
 //! Run: `cargo run --release --example string_building`
 
-use alloc_trace_examples::string_building::{format_per_item, push_str_growth, with_capacity, write_into_reused};
+use alloc_trace_examples::string_building::{
+    format_per_item, push_str_growth, with_capacity, write_into_reused, BUILDS, ITEMS,
+};
 use std::hint::black_box;
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-
-const ITEMS: u32 = 1000;
-const BUILDS: u32 = 100;
 
 fn main() {
     let (_, before) = alloc_trace::capture(|| {

@@ -6,6 +6,9 @@ use std::hint::black_box;
 
 use alloc_trace::track_allocs;
 
+/// Requests the example sends to each handler.
+pub const REQUESTS: u32 = 10_000;
+
 /// Bytes each request allocates.
 pub const REQUEST_BYTES: usize = 1024;
 

@@ -5,6 +5,9 @@ use std::hint::black_box;
 
 use alloc_trace::track_allocs;
 
+/// Requests the example serves.
+pub const REQUESTS: u32 = 1000;
+
 /// Serves `requests` requests: one allocation for the results, then [`handle`] for each.
 #[track_allocs]
 pub fn serve(requests: u32) -> Vec<usize> {

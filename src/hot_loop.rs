@@ -6,6 +6,9 @@ use std::io::Write as _;
 
 use alloc_trace::track_allocs;
 
+/// Records the example renders.
+pub const RECORDS: u64 = 100_000;
+
 /// Capacity of the buffer a record is rendered into.
 pub const BUF_CAPACITY: usize = 256;
 

@@ -7,6 +7,9 @@ use std::hint::black_box;
 
 use alloc_trace::track_allocs;
 
+/// Requests the example handles with each handler.
+pub const REQUESTS: u32 = 100_000;
+
 /// An incoming request. Every field is plain data: creating one allocates nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct Request {

@@ -2,6 +2,11 @@
 
 use alloc_trace::track_allocs;
 
+/// The line the example splits.
+pub const LINE: &str = "alice,42,paris";
+/// How many times the example splits it with each function.
+pub const LINES: u32 = 1000;
+
 /// Splits `line` at commas into owned strings: one allocation for the `Vec` and one per
 /// field.
 #[track_allocs]

@@ -5,6 +5,11 @@ use std::fmt::Write as _;
 
 use alloc_trace::track_allocs;
 
+/// Items in the string the example builds.
+pub const ITEMS: u32 = 1000;
+/// Times the example builds it with each method.
+pub const BUILDS: u32 = 100;
+
 /// Bytes one item adds: `id=` + 5 digits + `;`.
 pub const ITEM_LEN: usize = 9;
 
