@@ -1,0 +1,107 @@
+//! Run-time edge cases of the testing API: a capture inside a capture, assertions inside
+//! captures, and `allocs_per_run` with no runs.
+
+use std::hint::black_box;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use alloc_trace::{assert_allocs, capture, measure, track_allocs};
+
+#[global_allocator]
+static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+
+/// 1 alloc (16 B) + 1 realloc (16 -> 32 B).
+#[track_allocs]
+fn grow5() -> Vec<u32> {
+    let mut v = Vec::new();
+    for i in 0..5 {
+        v.push(black_box(i));
+    }
+    v
+}
+
+/// One 8-byte box.
+#[track_allocs]
+fn boxed() -> Box<u64> {
+    black_box(Box::new(7))
+}
+
+fn panic_message(f: impl FnOnce()) -> Option<String> {
+    let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
+    Some(match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+    })
+}
+
+/// (calls, allocs, reallocs, bytes allocated) of a site in a report.
+fn site(report: &alloc_trace::Report, name: &str) -> (u64, u64, u64, u64) {
+    report.site(name).map_or((0, 0, 0, 0), |s| {
+        (s.calls, s.inclusive.allocs, s.inclusive.reallocs, s.inclusive.bytes_allocated)
+    })
+}
+
+#[test]
+fn a_capture_inside_a_capture_nests() {
+    let ((v, b, inner), outer) = capture(|| {
+        let v = grow5();
+        let (b, inner) = capture(boxed);
+        (v, b, inner)
+    });
+    assert_eq!((v.len(), *b), (5, 7));
+
+    // The inner capture saw only its closure.
+    assert_eq!(site(&inner, "assert_misuse::boxed"), (1, 1, 0, 8));
+    assert_eq!(site(&inner, "assert_misuse::grow5"), (0, 0, 0, 0));
+    let t = inner.totals();
+    assert_eq!((t.allocs, t.reallocs, t.deallocs, t.bytes_allocated, t.peak_bytes), (1, 0, 0, 8, 8));
+
+    // The outer one saw both tracked calls, the inner one's included.
+    assert_eq!(site(&outer, "assert_misuse::grow5"), (1, 1, 1, 48));
+    assert_eq!(site(&outer, "assert_misuse::boxed"), (1, 1, 0, 8));
+    let in_sites = outer.totals().total_allocs() - outer.outside_sites().total_allocs();
+    assert_eq!(in_sites, 3);
+}
+
+#[test]
+fn the_inner_report_is_memory_the_outer_closure_allocated() {
+    // Building a `Report` allocates like any other code, so an enclosing capture counts
+    // the inner one's report: exactly what `measure` sees for the same code.
+    let nested = || {
+        let (_, inner) = capture(boxed);
+        drop(black_box(inner));
+    };
+    let ((), measured) = measure(nested);
+    let ((), outer) = capture(nested);
+    assert_eq!(outer.totals(), measured);
+    // The tracked call is 1 of those allocations, the report's are outside tracked code.
+    assert_eq!(outer.outside_sites().allocs, measured.allocs - 1);
+    // An assertion hides its own report instead: see `assert_inside_capture_is_exact`.
+}
+
+#[test]
+fn assert_inside_capture_is_exact() {
+    let (v, outer) = capture(|| assert_allocs!(grow5(), total_allocs == 2));
+    assert_eq!(v.len(), 5);
+    let t = outer.totals();
+    assert_eq!((t.allocs, t.reallocs, t.deallocs, t.bytes_allocated, t.bytes_freed, t.peak_bytes), (1, 1, 0, 48, 16, 32));
+    assert_eq!(site(&outer, "assert_misuse::grow5"), (1, 1, 1, 48));
+}
+
+#[test]
+fn allocs_per_run_needs_a_run() {
+    let message = panic_message(|| drop(alloc_trace::allocs_per_run(0, || ())));
+    assert_eq!(message.as_deref(), Some("alloc-trace: allocs_per_run needs at least one run"));
+}
+
+#[test]
+fn allocs_per_run_counts_per_run_after_a_warm_up() {
+    let mut cache: Vec<u64> = Vec::new();
+    // The warm-up run fills the cache (not counted); every counted run allocates one box.
+    let per_run = alloc_trace::allocs_per_run(50, || {
+        if cache.is_empty() {
+            cache.extend(0..100);
+        }
+        drop(boxed());
+    });
+    assert_eq!(per_run, 1.0);
+}

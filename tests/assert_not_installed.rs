@@ -1,0 +1,72 @@
+//! A test binary WITHOUT `CountingAlloc` as its global allocator: every function that
+//! would report numbers panics with a message that starts `alloc-trace: ` and shows the
+//! lines to add, instead of returning zeros as if they were real.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use alloc_trace::{assert_allocs, assert_no_alloc, track_allocs};
+
+/// The whole message, lines to add included.
+const NOT_INSTALLED: &str = "alloc-trace: `CountingAlloc` is not the global allocator, so nothing can be \
+counted. Add these lines to your binary, test or bench (once per binary, e.g. at the top of `main.rs` or of \
+the test file):
+
+    #[global_allocator]
+    static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+";
+
+fn panic_message(f: impl FnOnce()) -> Option<String> {
+    let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
+    Some(match payload.downcast::<String>() {
+        Ok(s) => *s,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+    })
+}
+
+/// A budget it would exceed if anything were counted.
+#[track_allocs(max_allocs = 0)]
+fn budgeted() -> Vec<u8> {
+    vec![1, 2, 3]
+}
+
+#[test]
+fn measure_panics() {
+    assert_eq!(panic_message(|| drop(alloc_trace::measure(|| vec![1u8]))).as_deref(), Some(NOT_INSTALLED));
+}
+
+#[test]
+fn capture_panics() {
+    assert_eq!(panic_message(|| drop(alloc_trace::capture(|| vec![1u8]))).as_deref(), Some(NOT_INSTALLED));
+}
+
+#[test]
+fn allocs_per_run_panics() {
+    assert_eq!(panic_message(|| drop(alloc_trace::allocs_per_run(10, || drop(vec![1u8])))).as_deref(), Some(NOT_INSTALLED));
+}
+
+#[test]
+fn assert_allocs_panics() {
+    assert_eq!(panic_message(|| drop(assert_allocs!(vec![1u8], allocs == 1))).as_deref(), Some(NOT_INSTALLED));
+}
+
+#[test]
+fn assert_no_alloc_panics() {
+    // Even an assertion that would pass: zeros are not evidence.
+    assert_eq!(panic_message(|| assert_no_alloc!(())).as_deref(), Some(NOT_INSTALLED));
+}
+
+#[test]
+fn the_expression_is_not_run_when_nothing_can_be_counted() {
+    let mut ran = false;
+    let _ = panic_message(|| assert_no_alloc!(ran = true));
+    assert!(!ran);
+}
+
+#[test]
+fn budgets_are_not_checked_and_reports_say_why() {
+    // Nothing is counted, so a budget cannot be checked: the call runs normally.
+    assert_eq!(budgeted(), [1, 2, 3]);
+    let report = alloc_trace::report();
+    assert!(!report.is_counting());
+    assert!(report.to_string().contains(NOT_INSTALLED), "{report}");
+}
