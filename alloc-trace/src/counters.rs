@@ -24,8 +24,13 @@ pub(crate) struct Totals {
 }
 
 impl Totals {
-    pub(crate) const ZERO: Self =
-        Self { allocs: 0, reallocs: 0, deallocs: 0, bytes_allocated: 0, bytes_freed: 0 };
+    pub(crate) const ZERO: Self = Self {
+        allocs: 0,
+        reallocs: 0,
+        deallocs: 0,
+        bytes_allocated: 0,
+        bytes_freed: 0,
+    };
 
     /// Live bytes on this thread (negative if it freed more than it allocated).
     #[inline]
@@ -61,14 +66,6 @@ impl Totals {
         }
     }
 
-    /// True if the allocator was not called at all: every alloc and realloc adds at least
-    /// one byte to `bytes_allocated` and every dealloc one to `bytes_freed`, because
-    /// `GlobalAlloc` is never asked for zero bytes.
-    #[inline]
-    pub(crate) const fn same_bytes(&self, o: &Self) -> bool {
-        self.bytes_allocated == o.bytes_allocated && self.bytes_freed == o.bytes_freed
-    }
-
     pub(crate) const fn with_peak(self, peak_bytes: u64) -> AllocStats {
         AllocStats {
             allocs: self.allocs,
@@ -93,10 +90,64 @@ impl From<AllocStats> for Totals {
     }
 }
 
+/// The counters exactly as stored (reallocs and deallocs counted down): what a frame
+/// copies at entry. Converted to [`Totals`] only when the frame allocated.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Raw {
+    allocs: u64,
+    reallocs_countdown: u64,
+    deallocs_countdown: u64,
+    bytes_allocated: u64,
+    bytes_freed: u64,
+}
+
+impl Raw {
+    pub(crate) const ZERO: Self = Self {
+        allocs: 0,
+        reallocs_countdown: 0,
+        deallocs_countdown: 0,
+        bytes_allocated: 0,
+        bytes_freed: 0,
+    };
+
+    /// What happened between `earlier` and `self`.
+    #[inline]
+    pub(crate) const fn since(&self, earlier: &Self) -> Totals {
+        Totals {
+            allocs: self.allocs.wrapping_sub(earlier.allocs),
+            reallocs: earlier
+                .reallocs_countdown
+                .wrapping_sub(self.reallocs_countdown),
+            deallocs: earlier
+                .deallocs_countdown
+                .wrapping_sub(self.deallocs_countdown),
+            bytes_allocated: self.bytes_allocated.wrapping_sub(earlier.bytes_allocated),
+            bytes_freed: self.bytes_freed.wrapping_sub(earlier.bytes_freed),
+        }
+    }
+
+    #[inline]
+    pub(crate) const fn live(&self) -> i64 {
+        self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
+    }
+
+    /// True if the allocator was not called since this snapshot, given the current
+    /// `(bytes_allocated, bytes_freed)`: every alloc and realloc adds at least one byte to
+    /// the first and every dealloc one to the second, because `GlobalAlloc` is never asked
+    /// for zero bytes.
+    #[inline]
+    pub(crate) const fn same_bytes(&self, bytes: (u64, u64)) -> bool {
+        self.bytes_allocated == bytes.0 && self.bytes_freed == bytes.1
+    }
+}
+
 pub(crate) struct ThreadCounters {
     allocs: Cell<u64>,
-    reallocs: Cell<u64>,
-    deallocs: Cell<u64>,
+    /// `1 - reallocs` and `1 - deallocs`, counted down: the first realloc or free of a
+    /// thread takes the counter to zero, which the decrement itself flags (`dec; je`), so
+    /// spotting a thread's first free costs one branch and no extra load.
+    reallocs_countdown: Cell<u64>,
+    deallocs_countdown: Cell<u64>,
     bytes_allocated: Cell<u64>,
     bytes_freed: Cell<u64>,
     /// The highest `live` seen since the innermost open [`PeakWindow`] (or thread start).
@@ -110,14 +161,42 @@ thread_local! {
     static COUNTERS: ThreadCounters = const {
         ThreadCounters {
             allocs: Cell::new(0),
-            reallocs: Cell::new(0),
-            deallocs: Cell::new(0),
+            reallocs_countdown: Cell::new(1),
+            deallocs_countdown: Cell::new(1),
             bytes_allocated: Cell::new(0),
             bytes_freed: Cell::new(0),
             peak: Cell::new(0),
             exit_hook: Cell::new(false),
         }
     };
+}
+
+impl ThreadCounters {
+    fn raw(&self) -> Raw {
+        Raw {
+            allocs: self.allocs.get(),
+            reallocs_countdown: self.reallocs_countdown.get(),
+            deallocs_countdown: self.deallocs_countdown.get(),
+            bytes_allocated: self.bytes_allocated.get(),
+            bytes_freed: self.bytes_freed.get(),
+        }
+    }
+
+    fn totals(&self) -> Totals {
+        self.raw().since(&Raw {
+            reallocs_countdown: 1,
+            deallocs_countdown: 1,
+            ..Raw::ZERO
+        })
+    }
+
+    fn set_totals(&self, t: Totals) {
+        self.allocs.set(t.allocs);
+        self.reallocs_countdown.set(1u64.wrapping_sub(t.reallocs));
+        self.deallocs_countdown.set(1u64.wrapping_sub(t.deallocs));
+        self.bytes_allocated.set(t.bytes_allocated);
+        self.bytes_freed.set(t.bytes_freed);
+    }
 }
 
 // The three tallies below are the allocator's hot path. They use `try_with` (which cannot
@@ -145,12 +224,13 @@ pub(crate) fn on_alloc(size: usize) {
 #[inline(always)]
 pub(crate) fn on_dealloc(size: usize) {
     let _ = COUNTERS.try_with(|c| {
-        let deallocs = c.deallocs.get();
-        c.deallocs.set(deallocs.wrapping_add(1));
-        c.bytes_freed.set(c.bytes_freed.get().wrapping_add(size as u64));
+        let countdown = c.deallocs_countdown.get().wrapping_sub(1);
+        c.deallocs_countdown.set(countdown);
+        c.bytes_freed
+            .set(c.bytes_freed.get().wrapping_add(size as u64));
         // A thread that only frees (memory sent from elsewhere) never sets a peak.
-        if deallocs == 0 && !c.exit_hook.get() {
-            arm_exit_hook(c);
+        if countdown == 0 {
+            first_free_or_realloc(c);
         }
     });
 }
@@ -158,8 +238,8 @@ pub(crate) fn on_dealloc(size: usize) {
 #[inline(always)]
 pub(crate) fn on_realloc(old_size: usize, new_size: usize) {
     let _ = COUNTERS.try_with(|c| {
-        let reallocs = c.reallocs.get();
-        c.reallocs.set(reallocs.wrapping_add(1));
+        let countdown = c.reallocs_countdown.get().wrapping_sub(1);
+        c.reallocs_countdown.set(countdown);
         let allocated = c.bytes_allocated.get().wrapping_add(new_size as u64);
         c.bytes_allocated.set(allocated);
         let freed = c.bytes_freed.get().wrapping_add(old_size as u64);
@@ -168,10 +248,18 @@ pub(crate) fn on_realloc(old_size: usize, new_size: usize) {
         if live > c.peak.get() {
             c.peak.set(live);
         }
-        if reallocs == 0 && !c.exit_hook.get() {
-            arm_exit_hook(c);
+        if countdown == 0 {
+            first_free_or_realloc(c);
         }
     });
+}
+
+#[cold]
+#[inline(never)]
+fn first_free_or_realloc(c: &ThreadCounters) {
+    if !c.exit_hook.get() {
+        arm_exit_hook(c);
+    }
 }
 
 #[cold]
@@ -187,17 +275,26 @@ pub(crate) fn disarm_exit_hook() {
     let _ = COUNTERS.try_with(|c| c.exit_hook.set(false));
 }
 
+/// This thread's counters as stored, for frames.
+#[inline]
+pub(crate) fn raw() -> Raw {
+    COUNTERS.try_with(ThreadCounters::raw).unwrap_or(Raw::ZERO)
+}
+
+/// This thread's `(bytes_allocated, bytes_freed)`: enough to tell whether anything
+/// happened since a [`Raw`] snapshot.
+#[inline]
+pub(crate) fn bytes() -> (u64, u64) {
+    COUNTERS
+        .try_with(|c| (c.bytes_allocated.get(), c.bytes_freed.get()))
+        .unwrap_or((0, 0))
+}
+
 /// This thread's totals so far.
 #[inline]
 pub(crate) fn totals() -> Totals {
     COUNTERS
-        .try_with(|c| Totals {
-            allocs: c.allocs.get(),
-            reallocs: c.reallocs.get(),
-            deallocs: c.deallocs.get(),
-            bytes_allocated: c.bytes_allocated.get(),
-            bytes_freed: c.bytes_freed.get(),
-        })
+        .try_with(ThreadCounters::totals)
         .unwrap_or(Totals::ZERO)
 }
 
@@ -214,31 +311,45 @@ pub(crate) struct PeakWindow {
 
 impl PeakWindow {
     #[inline]
-    pub(crate) fn open(at: &Totals) -> Self {
-        let base_live = at.live();
-        let outer_peak = COUNTERS
-            .try_with(|c| c.peak.replace(base_live))
-            .unwrap_or(base_live);
-        Self { base_live, outer_peak }
-    }
-
-    /// Closes a window in which nothing was allocated: the peak is still `base_live`.
-    #[inline]
-    pub(crate) fn close_untouched(self) {
-        let _ = COUNTERS.try_with(|c| c.peak.set(self.outer_peak));
+    pub(crate) fn open(base_live: i64) -> Self {
+        Self {
+            base_live,
+            outer_peak: open_peak(base_live),
+        }
     }
 
     /// Closes the window and returns its peak above `base_live`.
     #[inline]
     pub(crate) fn close(self) -> u64 {
-        COUNTERS
-            .try_with(|c| {
-                let peak = c.peak.get();
-                c.peak.set(peak.max(self.outer_peak));
-                peak.saturating_sub(self.base_live).max(0) as u64
-            })
-            .unwrap_or(0)
+        close_peak(self.outer_peak, self.base_live)
     }
+}
+
+/// [`PeakWindow::open`] for frames, which keep only the returned outer peak (the base
+/// level is derived from their counters snapshot).
+#[inline(always)]
+pub(crate) fn open_peak(base_live: i64) -> i64 {
+    COUNTERS
+        .try_with(|c| c.peak.replace(base_live))
+        .unwrap_or(base_live)
+}
+
+/// Closes a frame's window in which nothing was allocated: the peak is still the base.
+#[inline(always)]
+pub(crate) fn close_peak_untouched(outer_peak: i64) {
+    let _ = COUNTERS.try_with(|c| c.peak.set(outer_peak));
+}
+
+/// [`PeakWindow::close`] for frames.
+#[inline]
+pub(crate) fn close_peak(outer_peak: i64, base_live: i64) -> u64 {
+    COUNTERS
+        .try_with(|c| {
+            let peak = c.peak.get();
+            c.peak.set(peak.max(outer_peak));
+            peak.saturating_sub(base_live).max(0) as u64
+        })
+        .unwrap_or(0)
 }
 
 /// Runs `f` without counting it on this thread: everything it allocates and frees is
@@ -252,11 +363,7 @@ pub(crate) fn untracked<R>(f: impl FnOnce() -> R) -> R {
         fn drop(&mut self) {
             if let Some((t, peak)) = self.0 {
                 let _ = COUNTERS.try_with(|c| {
-                    c.allocs.set(t.allocs);
-                    c.reallocs.set(t.reallocs);
-                    c.deallocs.set(t.deallocs);
-                    c.bytes_allocated.set(t.bytes_allocated);
-                    c.bytes_freed.set(t.bytes_freed);
+                    c.set_totals(t);
                     c.peak.set(peak);
                 });
             }
@@ -274,7 +381,7 @@ mod tests {
     #[test]
     fn tallies_update_totals_and_peak() {
         let start = totals();
-        let window = PeakWindow::open(&start);
+        let window = PeakWindow::open(start.live());
         on_alloc(100);
         on_realloc(100, 300);
         on_dealloc(300);
@@ -282,7 +389,13 @@ mod tests {
         let done = totals().minus(start);
         assert_eq!(
             done,
-            Totals { allocs: 2, reallocs: 1, deallocs: 1, bytes_allocated: 410, bytes_freed: 400 }
+            Totals {
+                allocs: 2,
+                reallocs: 1,
+                deallocs: 1,
+                bytes_allocated: 410,
+                bytes_freed: 400
+            }
         );
         assert_eq!(window.close(), 300);
         on_dealloc(10);
@@ -290,12 +403,16 @@ mod tests {
 
     #[test]
     fn nested_windows_restore_the_outer_peak() {
-        let outer = PeakWindow::open(&totals());
+        let outer = PeakWindow::open(totals().live());
         on_alloc(1000);
-        let inner = PeakWindow::open(&totals());
+        let inner = PeakWindow::open(totals().live());
         on_dealloc(1000);
         on_alloc(10);
-        assert_eq!(inner.close(), 0, "inner never rose above its start of 1000 live");
+        assert_eq!(
+            inner.close(),
+            0,
+            "inner never rose above its start of 1000 live"
+        );
         on_dealloc(10);
         assert_eq!(outer.close(), 1000);
     }

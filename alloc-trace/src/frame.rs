@@ -1,22 +1,29 @@
 //! Frames: the per-call bookkeeping behind `#[track_allocs]`.
 //!
-//! A frame reads this thread's counters when a tracked call starts and again when it ends,
-//! so attribution costs a few instructions per *call* and nothing per allocation. Frames
-//! are strictly nested on a thread (async functions open one per poll), which lets a
-//! single running sum stand in for a stack:
+//! A frame reads this thread's counters when a tracked call starts and again when it
+//! ends, so attribution costs a few instructions per *call* and nothing per allocation.
 //!
-//! - `tracked` is the inclusive total of every frame that has ended at the current depth
-//!   or below. A frame remembers it at entry; at exit, `tracked - remembered` is what its
-//!   nested frames did, and it sets `tracked = remembered + own inclusive`. No per-depth
-//!   storage exists, so nesting has no fixed limit. At the root, `tracked` is everything
-//!   that happened inside tracked code.
-//! - The thread's peak is handled the same way by a `PeakWindow`.
+//! Frames are pinned (the generated code puts its guard in `core::pin::pin!`) and linked
+//! to their parent through a thread-local pointer to the innermost active frame, so a
+//! frame can hand its numbers to its parent and find its ancestors without any
+//! fixed-capacity stack: nesting is limited only by the thread's own stack. Everything
+//! that needs ancestors (the call path, recursion detection, exclusive numbers) is done
+//! only when a call actually allocated; a call that did not costs a counter comparison
+//! and one increment.
+//!
+//! SAFETY argument for the links, used by every dereference below: a frame is linked by
+//! `enter` while pinned, and unlinked by its guard's `Drop` (which pinning guarantees
+//! runs before the memory is reused). Guards are dropped in reverse order of entry on a
+//! thread (they are locals of nested calls or polls, also when unwinding), so every
+//! ancestor reachable from the innermost frame is still alive and pinned.
 
 use core::cell::Cell;
+use core::marker::PhantomPinned;
+use core::mem::MaybeUninit;
+use core::pin::Pin;
 use core::ptr;
-use core::sync::atomic::Ordering::Relaxed;
 
-use crate::counters::{self, PeakWindow, Totals};
+use crate::counters::{self, Raw, Totals};
 use crate::paths;
 use crate::record::ThreadRecord;
 use crate::site::Site;
@@ -24,10 +31,10 @@ use crate::slots::{CallNumbers, PathSlot, SiteSlot};
 use crate::threads;
 
 pub(crate) struct FrameState {
-    /// See the module docs.
-    tracked: Cell<Totals>,
-    /// Call path of the innermost active frame.
-    path: Cell<u32>,
+    /// The innermost active frame (null: none).
+    current: Cell<*const Frame>,
+    /// Inclusive totals of ended root-level frames: everything done inside tracked code.
+    root_tracked: Cell<Totals>,
     /// The owner's cached view of its record's tables (see `record`).
     sites: Cell<*const SiteSlot>,
     sites_len: Cell<usize>,
@@ -39,8 +46,8 @@ pub(crate) struct FrameState {
 thread_local! {
     static FRAMES: FrameState = const {
         FrameState {
-            tracked: Cell::new(Totals::ZERO),
-            path: Cell::new(paths::ROOT),
+            current: Cell::new(ptr::null()),
+            root_tracked: Cell::new(Totals::ZERO),
             sites: Cell::new(ptr::null()),
             sites_len: Cell::new(0),
             paths: Cell::new(ptr::null()),
@@ -50,23 +57,324 @@ thread_local! {
     };
 }
 
-impl FrameState {
-    /// The slot of site `id`; the table must already be long enough.
+/// The site of capture boundaries: never entered by a tracked call, never in a table.
+static BOUNDARY: Site = Site::new("<alloc-trace capture>", "", 0);
+
+/// `Frame::path` of a frame whose path has not been computed yet. PERF: zero, like the
+/// `children` next to it, so `new` clears both with a few wide stores.
+const UNKNOWN_PATH: u32 = 0;
+
+/// One active tracked call, one poll of a tracked future, or (with no site) the boundary
+/// of a `capture`, which collects what tracked frames inside it did.
+pub(crate) struct Frame {
+    /// The tracked site, or [`BOUNDARY`] for a capture boundary.
+    site: &'static Site,
+    parent: Cell<*const Frame>,
+    /// Written by `enter`; read only by a linked (so entered) frame. Left uninitialised
+    /// by `new` so that a call does not pay for writing them twice.
+    entry: Cell<MaybeUninit<Raw>>,
+    /// The thread's peak before this frame lowered it (see `counters::PeakWindow`).
+    outer_peak: Cell<MaybeUninit<i64>>,
+    /// Inclusive totals of ended child frames.
+    children: Cell<Totals>,
+    /// Call path id plus one (0: not computed yet).
+    path: Cell<u32>,
+    _pinned: PhantomPinned,
+}
+
+/// What [`Frame::unlink`] found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unlinked {
+    NotEntered,
+    Untouched,
+    Allocated,
+}
+
+/// What a frame's owner records when it ends.
+pub(crate) trait Ending {
+    /// Nothing was allocated or freed during the frame.
+    fn untouched(&self, s: &FrameState);
+    /// It allocated or freed: `n` says what.
+    fn allocated(&self, s: &FrameState, n: &CallNumbers);
+}
+
+impl Frame {
     #[inline]
-    fn site(&self, id: u32) -> &SiteSlot {
-        debug_assert!((id as usize) < self.sites_len.get());
-        // SAFETY: `enter` grew the table past `id` before any frame of this site existed,
-        // tables never shrink, and only this thread replaces them (keeping this cache in
-        // step), so the pointer is live and the index in bounds.
-        unsafe { &*self.sites.get().add(id as usize) }
+    pub(crate) const fn new(site: &'static Site) -> Self {
+        Self {
+            site,
+            parent: Cell::new(ptr::null()),
+            entry: Cell::new(MaybeUninit::uninit()),
+            outer_peak: Cell::new(MaybeUninit::uninit()),
+            children: Cell::new(Totals::ZERO),
+            path: Cell::new(UNKNOWN_PATH),
+            _pinned: PhantomPinned,
+        }
+    }
+
+    /// Makes this the innermost frame of the thread.
+    #[inline]
+    pub(crate) fn enter(self: Pin<&Self>) {
+        let this = self.get_ref();
+        let _ = FRAMES.try_with(|s| {
+            this.parent.set(s.current.replace(this));
+            let entry = counters::raw();
+            this.entry.set(MaybeUninit::new(entry));
+            this.outer_peak
+                .set(MaybeUninit::new(counters::open_peak(entry.live())));
+        });
+    }
+
+    /// Ends the frame (a no-op if it is not the innermost one); for the guards' `Drop`.
+    #[inline(always)]
+    pub(crate) fn exit(&self, ending: &impl Ending) {
+        match self.unlink() {
+            Unlinked::NotEntered => {}
+            Unlinked::Untouched => {
+                let _ = FRAMES.try_with(|s| ending.untouched(s));
+            }
+            Unlinked::Allocated => self.exit_allocated(ending),
+        }
+    }
+
+    /// Unlinks the frame and tells whether it allocated. PERF: a leaf on the common path,
+    /// so a tracked function needs no extra registers or stack for it.
+    #[inline(always)]
+    pub(crate) fn unlink(&self) -> Unlinked {
+        FRAMES
+            .try_with(|s| {
+                if !ptr::eq(s.current.get(), self) {
+                    return Unlinked::NotEntered;
+                }
+                s.current.set(self.parent.get());
+                if self.entry().same_bytes(counters::bytes()) {
+                    counters::close_peak_untouched(self.outer_peak());
+                    Unlinked::Untouched
+                } else {
+                    Unlinked::Allocated
+                }
+            })
+            .unwrap_or(Unlinked::NotEntered)
+    }
+
+    /// The rest of [`exit`](Self::exit) for a frame that allocated.
+    #[inline(never)]
+    pub(crate) fn exit_allocated(&self, ending: &impl Ending) {
+        let _ = FRAMES.try_with(|s| {
+            let numbers = self.finish(s);
+            ending.allocated(s, &numbers);
+        });
+    }
+
+    #[inline(never)]
+    fn finish(&self, s: &FrameState) -> CallNumbers {
+        let now = counters::raw();
+        let peak = counters::close_peak(self.outer_peak(), self.entry().live());
+        let inclusive = now.since(&self.entry());
+        let exclusive = inclusive.minus(self.children.get());
+        s.credit_parent(self.parent.get(), inclusive);
+        let outermost = !self.ancestors().any(|a| ptr::eq(a.site, self.site));
+        let path = s.path_of(self);
+        s.path_slot(path).add(exclusive);
+        let record = s.record();
+        record.published.store(counters::totals());
+        if self.parent.get().is_null() {
+            record.published_tracked.store(s.root_tracked.get());
+        }
+        CallNumbers {
+            inclusive,
+            exclusive,
+            peak,
+            outermost,
+        }
+    }
+
+    /// Ends a `capture` boundary: returns what tracked frames inside it did, and passes
+    /// it on to the enclosing frame as if they had been its own children.
+    pub(crate) fn exit_boundary(&self) -> Totals {
+        FRAMES
+            .try_with(|s| {
+                if !ptr::eq(s.current.get(), self) {
+                    return Totals::ZERO;
+                }
+                s.current.set(self.parent.get());
+                let tracked = self.children.get();
+                s.credit_parent(self.parent.get(), tracked);
+                tracked
+            })
+            .unwrap_or(Totals::ZERO)
+    }
+
+    /// Opens a `capture` boundary: no peak window or counters snapshot is needed.
+    pub(crate) fn enter_boundary(self: Pin<&Self>) {
+        let this = self.get_ref();
+        let _ = FRAMES.try_with(|s| this.parent.set(s.current.replace(this)));
+    }
+
+    fn is_boundary(&self) -> bool {
+        ptr::eq(self.site, &BOUNDARY)
+    }
+
+    /// The site of a call or poll frame (not a boundary).
+    #[inline(always)]
+    pub(crate) fn site(&self) -> &'static Site {
+        self.site
+    }
+
+    /// The counters at entry. Only for a linked frame.
+    #[inline(always)]
+    fn entry(&self) -> Raw {
+        // SAFETY: only called on the innermost frame (checked by `exit`), which `enter`
+        // linked after writing `entry`.
+        unsafe { self.entry.get().assume_init() }
+    }
+
+    /// The thread's peak before entry. Only for a linked frame.
+    #[inline(always)]
+    fn outer_peak(&self) -> i64 {
+        // SAFETY: as for `entry`.
+        unsafe { self.outer_peak.get().assume_init() }
+    }
+
+    fn parent(&self) -> Option<&Frame> {
+        // SAFETY: see the module docs: a linked parent outlives its children.
+        unsafe { self.parent.get().as_ref() }
+    }
+
+    fn ancestors(&self) -> impl Iterator<Item = &Frame> {
+        core::iter::successors(self.parent(), |f| f.parent())
+    }
+}
+
+/// The boundary of a `capture`: tracked frames inside it report to it, and it passes
+/// their totals on to the enclosing frame, so captures are transparent to exclusive
+/// numbers and call paths.
+pub(crate) struct Boundary(Frame);
+
+impl Boundary {
+    pub(crate) const fn new() -> Self {
+        Self(Frame::new(&BOUNDARY))
+    }
+
+    pub(crate) fn enter(self: Pin<&Self>) {
+        // SAFETY: the frame is structurally pinned inside the boundary.
+        unsafe { self.map_unchecked(|b| &b.0) }.enter_boundary();
+    }
+
+    /// Ends the boundary: what tracked frames inside it did.
+    pub(crate) fn finish(self: Pin<&Self>) -> Totals {
+        self.0.exit_boundary()
+    }
+}
+
+impl Drop for Boundary {
+    fn drop(&mut self) {
+        // Unlinks on unwind; a no-op after `finish`.
+        self.0.exit_boundary();
+    }
+}
+
+impl FrameState {
+    /// The slot of `site` on this thread, growing the table if needed.
+    #[inline]
+    pub(crate) fn slot(&self, site: &'static Site) -> &SiteSlot {
+        let id = site.id() as usize;
+        if id >= self.sites_len.get() {
+            grow_sites(self, id + 1);
+        }
+        // SAFETY: the table was just grown past `id` if needed; tables never shrink and
+        // only this thread replaces them (keeping this cache in step), so the pointer is
+        // live and the index in bounds.
+        unsafe { &*self.sites.get().add(id) }
+    }
+
+    /// Counts a call that allocated nothing. PERF: a leaf unless the site is new to the
+    /// thread, which is handled out of line.
+    #[inline(always)]
+    pub(crate) fn count_call(&self, site: &'static Site) {
+        let id = site.raw_id() as usize;
+        if id < self.sites_len.get() {
+            // SAFETY: as for `slot`: `id` is in bounds of the live table.
+            unsafe { &*self.sites.get().add(id) }.count_call();
+        } else {
+            self.count_first_call(site);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn count_first_call(&self, site: &'static Site) {
+        self.slot(site).count_call();
     }
 
     fn path_slot(&self, path: u32) -> &PathSlot {
         if path as usize >= self.paths_len.get() {
             grow_paths(self, path as usize + 1);
         }
-        // SAFETY: as for `site`: the table was just grown past `path` if needed.
+        // SAFETY: as for `slot`.
         unsafe { &*self.paths.get().add(path as usize) }
+    }
+
+    fn credit_parent(&self, parent: *const Frame, inclusive: Totals) {
+        // SAFETY: see the module docs.
+        match unsafe { parent.as_ref() } {
+            Some(p) => p.children.set(p.children.get().plus(inclusive)),
+            None => self
+                .root_tracked
+                .set(self.root_tracked.get().plus(inclusive)),
+        }
+    }
+
+    /// The call path of `frame`, computed (and remembered) for it and every ancestor
+    /// whose path is not known yet. Boundaries are transparent.
+    fn path_of(&self, frame: &Frame) -> u32 {
+        const CHUNK: usize = 32;
+        loop {
+            let mut pending: [*const Frame; CHUNK] = [ptr::null(); CHUNK];
+            let mut count = 0;
+            let mut cursor: *const Frame = frame;
+            // SAFETY (both derefs): see the module docs.
+            let known = loop {
+                let Some(f) = (unsafe { cursor.as_ref() }) else {
+                    break Some(paths::ROOT);
+                };
+                if f.path.get() != UNKNOWN_PATH {
+                    break Some(f.path.get() - 1);
+                }
+                if !f.is_boundary() {
+                    if count == CHUNK {
+                        break None;
+                    }
+                    pending[count] = cursor;
+                    count += 1;
+                }
+                cursor = f.parent.get();
+            };
+            let Some(mut path) = known else {
+                // More than CHUNK unknown frames: resolve the upper part first.
+                // SAFETY: see the module docs.
+                self.path_of(unsafe { &*cursor });
+                continue;
+            };
+            for &f in pending[..count].iter().rev() {
+                // SAFETY: see the module docs.
+                let f = unsafe { &*f };
+                path = self.child_path(path, f.site);
+                f.path.set(path + 1);
+            }
+            return path;
+        }
+    }
+
+    fn child_path(&self, parent: u32, site: &'static Site) -> u32 {
+        let slot = self.slot(site);
+        if slot.cached_parent.get() == parent {
+            return slot.cached_path.get();
+        }
+        let path = paths::intern(parent, site.id());
+        slot.cached_parent.set(parent);
+        slot.cached_path.set(path);
+        path
     }
 
     fn record(&self) -> &'static ThreadRecord {
@@ -76,94 +384,9 @@ impl FrameState {
             // (and resets this pointer) in `take_record`.
             return unsafe { &*record };
         }
-        let record = threads::register(ThreadRecord::new());
+        let record = counters::untracked(|| threads::register(ThreadRecord::new()));
         self.record.set(record);
         record
-    }
-}
-
-/// One active tracked call (or poll).
-#[derive(Debug)]
-pub(crate) struct Frame {
-    site: u32,
-    outermost: bool,
-    parent_path: u32,
-    path: u32,
-    entry: Totals,
-    entry_tracked: Totals,
-    window: PeakWindow,
-}
-
-impl Frame {
-    #[inline]
-    pub(crate) fn enter(site: &'static Site) -> Option<Self> {
-        let id = site.id();
-        FRAMES
-            .try_with(|s| {
-                if id as usize >= s.sites_len.get() {
-                    grow_sites(s, id as usize + 1);
-                }
-                let slot = s.site(id);
-                let active = slot.active.load(Relaxed);
-                slot.active.store(active + 1, Relaxed);
-                let parent_path = s.path.get();
-                let path = if slot.cached_parent.load(Relaxed) == parent_path {
-                    slot.cached_path.load(Relaxed)
-                } else {
-                    let path = paths::intern(parent_path, id);
-                    slot.cached_parent.store(parent_path, Relaxed);
-                    slot.cached_path.store(path, Relaxed);
-                    path
-                };
-                s.path.set(path);
-                let entry = counters::totals();
-                Frame {
-                    site: id,
-                    outermost: active == 0,
-                    parent_path,
-                    path,
-                    entry,
-                    entry_tracked: s.tracked.get(),
-                    window: PeakWindow::open(&entry),
-                }
-            })
-            .ok()
-    }
-
-    /// Ends the frame. `None` means nothing was allocated or freed during it.
-    #[inline]
-    pub(crate) fn exit(self, record: impl FnOnce(&SiteSlot, Option<&CallNumbers>)) {
-        let _ = FRAMES.try_with(|s| {
-            s.path.set(self.parent_path);
-            let slot = s.site(self.site);
-            slot.active.store(slot.active.load(Relaxed).wrapping_sub(1), Relaxed);
-            let now = counters::totals();
-            if now.same_bytes(&self.entry) {
-                self.window.close_untouched();
-                record(slot, None);
-            } else {
-                let site = self.site;
-                let numbers = self.finish(s, now);
-                record(s.site(site), Some(&numbers));
-            }
-        });
-    }
-
-    #[inline(never)]
-    fn finish(self, s: &FrameState, now: Totals) -> CallNumbers {
-        let peak = self.window.close();
-        let inclusive = now.minus(self.entry);
-        let nested = s.tracked.get().minus(self.entry_tracked);
-        let exclusive = inclusive.minus(nested);
-        let tracked = self.entry_tracked.plus(inclusive);
-        s.tracked.set(tracked);
-        s.path_slot(self.path).add(exclusive);
-        let record = s.record();
-        record.published.store(now);
-        if s.path.get() == paths::ROOT {
-            record.published_tracked.store(tracked);
-        }
-        CallNumbers { inclusive, exclusive, peak, outermost: self.outermost }
     }
 }
 
@@ -175,8 +398,12 @@ fn grow_sites(s: &FrameState, needed: usize) {
         // SAFETY: this is the owning thread.
         let old = unsafe { record.sites.as_slice() };
         let len = needed.max(old.len() * 2).max(16);
-        let new: Box<[SiteSlot]> =
-            (0..len).map(|i| old.get(i).map_or_else(SiteSlot::default, SiteSlot::duplicate)).collect();
+        let new: Box<[SiteSlot]> = (0..len)
+            .map(|i| {
+                old.get(i)
+                    .map_or_else(SiteSlot::default, SiteSlot::duplicate)
+            })
+            .collect();
         let ptr = new.as_ptr();
         let old = threads::with_registry_locked(|| record.sites.replace(new));
         s.sites.set(ptr);
@@ -192,15 +419,28 @@ fn grow_paths(s: &FrameState, needed: usize) {
         let record = s.record();
         // SAFETY: this is the owning thread.
         let old = unsafe { record.paths.as_slice() };
-        let len = needed.max(old.len() * 2).max(64).min(paths::ID_LIMIT).max(needed);
-        let new: Box<[PathSlot]> =
-            (0..len).map(|i| old.get(i).map_or_else(PathSlot::default, PathSlot::duplicate)).collect();
+        let len = needed
+            .max(old.len() * 2)
+            .max(64)
+            .min(paths::ID_LIMIT)
+            .max(needed);
+        let new: Box<[PathSlot]> = (0..len)
+            .map(|i| {
+                old.get(i)
+                    .map_or_else(PathSlot::default, PathSlot::duplicate)
+            })
+            .collect();
         let ptr = new.as_ptr();
         let old = threads::with_registry_locked(|| record.paths.replace(new));
         s.paths.set(ptr);
         s.paths_len.set(len);
         drop(old);
     });
+}
+
+/// Runs `f` on this thread's slot of `site`, outside any frame.
+pub(crate) fn with_site_slot<R>(site: &'static Site, f: impl FnOnce(&SiteSlot) -> R) -> Option<R> {
+    FRAMES.try_with(|s| f(s.slot(site))).ok()
 }
 
 /// This thread's record, if it made a tracked call.
@@ -226,10 +466,12 @@ pub(crate) fn take_record() -> Option<&'static ThreadRecord> {
 
 /// What this thread did inside tracked frames that have ended at the root.
 pub(crate) fn tracked_totals() -> Totals {
-    FRAMES.try_with(|s| s.tracked.get()).unwrap_or(Totals::ZERO)
+    FRAMES
+        .try_with(|s| s.root_tracked.get())
+        .unwrap_or(Totals::ZERO)
 }
 
-/// A snapshot of this thread's tables, for `capture`.
+/// A snapshot of this thread's tables, for `capture` and budgets.
 pub(crate) fn with_own_tables<R>(f: impl FnOnce(&[SiteSlot], &[PathSlot]) -> R) -> R {
     let Some(record) = this_record() else {
         return f(&[], &[]);
@@ -237,15 +479,4 @@ pub(crate) fn with_own_tables<R>(f: impl FnOnce(&[SiteSlot], &[PathSlot]) -> R) 
     // SAFETY: this is the owning thread.
     let (sites, paths) = unsafe { (record.sites.as_slice(), record.paths.as_slice()) };
     f(sites, paths)
-}
-
-/// Runs `f` on this thread's slot of `site`, outside any frame.
-pub(crate) fn with_site_slot(site: &'static Site, f: impl FnOnce(&SiteSlot)) {
-    let id = site.id();
-    let _ = FRAMES.try_with(|s| {
-        if id as usize >= s.sites_len.get() {
-            grow_sites(s, id as usize + 1);
-        }
-        f(s.site(id));
-    });
 }

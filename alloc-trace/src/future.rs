@@ -6,6 +6,13 @@ use core::task::{Context, Poll};
 
 use crate::site::Site;
 
+#[cfg(feature = "tracking")]
+use {
+    crate::frame::{Ending, Frame, FrameState},
+    crate::slots::CallNumbers,
+    core::cell::Cell,
+};
+
 /// The future of a `#[track_allocs] async fn` call.
 ///
 /// Every poll is a frame on the thread that runs it, so the call's numbers are the sum of
@@ -32,7 +39,11 @@ struct CallSoFar {
 
 impl<F> TrackedFuture<F> {
     pub(crate) fn new(site: &'static Site, inner: F) -> Self {
-        Self { inner, site, call: CallSoFar::default() }
+        Self {
+            inner,
+            site,
+            call: CallSoFar::default(),
+        }
     }
 }
 
@@ -48,29 +59,68 @@ impl<F: Future> Future for TrackedFuture<F> {
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
         #[cfg(feature = "tracking")]
         {
-            let frame = crate::frame::Frame::enter(this.site);
-            let poll = inner.poll(cx);
-            let call = &mut this.call;
-            call.polled = true;
-            if let Some(frame) = frame {
-                frame.exit(|slot, numbers| {
-                    if let Some(n) = numbers {
-                        slot.add_numbers(n);
-                        call.numbers.accumulate(n);
-                    }
-                    if poll.is_ready() {
-                        slot.finish_call(call.numbers.inclusive.total_allocs());
-                        call.finished = true;
-                    }
+            let site = this.site;
+            let poll = {
+                let guard = core::pin::pin!(PollGuard {
+                    frame: Frame::new(site),
+                    site,
+                    call: &mut this.call,
+                    ready: Cell::new(false),
+                    numbers: Cell::new(None),
                 });
-            }
+                let guard = guard.into_ref();
+                // SAFETY: `frame` is structurally pinned: it is never moved out of the
+                // guard, which stays pinned until it is dropped at the end of this block.
+                unsafe { Pin::new_unchecked(&guard.get_ref().frame) }.enter();
+                let poll = inner.poll(cx);
+                guard.ready.set(poll.is_ready());
+                poll
+            };
             if poll.is_ready() {
-                crate::budget::check(this.site, &this.call.numbers, None);
+                crate::budget::check(site, &this.call.numbers, None);
             }
             poll
         }
         #[cfg(not(feature = "tracking"))]
         inner.poll(cx)
+    }
+}
+
+/// One poll of a tracked future: records what the poll did when it ends (also when the
+/// inner poll panics), and the call itself when the poll completed it.
+#[cfg(feature = "tracking")]
+struct PollGuard<'a> {
+    frame: Frame,
+    site: &'static Site,
+    call: &'a mut CallSoFar,
+    ready: Cell<bool>,
+    numbers: Cell<Option<CallNumbers>>,
+}
+
+#[cfg(feature = "tracking")]
+impl Ending for PollGuard<'_> {
+    fn untouched(&self, _: &FrameState) {}
+
+    fn allocated(&self, s: &FrameState, n: &CallNumbers) {
+        s.slot(self.site).add_numbers(n);
+        self.numbers.set(Some(*n));
+    }
+}
+
+#[cfg(feature = "tracking")]
+impl Drop for PollGuard<'_> {
+    fn drop(&mut self) {
+        let this = &*self;
+        this.frame.exit(this);
+        if let Some(n) = self.numbers.take() {
+            self.call.numbers.accumulate(&n);
+        }
+        self.call.polled = true;
+        if self.ready.get() {
+            let allocs = self.call.numbers.inclusive.total_allocs();
+            crate::frame::with_site_slot(self.site, |slot| slot.finish_call(allocs));
+            self.call.finished = true;
+        }
     }
 }
 

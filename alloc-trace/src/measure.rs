@@ -1,8 +1,8 @@
 //! `measure` and `allocs_per_run`: exact numbers for a closure on the calling thread.
 
+use crate::AllocStats;
 use crate::counters::{self, PeakWindow, Totals};
 use crate::installed::assert_installed;
-use crate::AllocStats;
 
 /// An open measurement of the calling thread. Closing it on drop keeps the thread's peak
 /// consistent even when the measured code panics.
@@ -14,7 +14,10 @@ pub(crate) struct Measurement {
 impl Measurement {
     pub(crate) fn start() -> Self {
         let start = counters::totals();
-        Self { start, window: Some(PeakWindow::open(&start)) }
+        Self {
+            start,
+            window: Some(PeakWindow::open(start.live())),
+        }
     }
 
     pub(crate) fn finish(mut self) -> AllocStats {
@@ -94,7 +97,10 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
 /// ```
 #[track_caller]
 pub fn allocs_per_run(runs: u32, mut f: impl FnMut()) -> f64 {
-    assert!(runs > 0, "alloc-trace: allocs_per_run needs at least one run");
+    assert!(
+        runs > 0,
+        "alloc-trace: allocs_per_run needs at least one run"
+    );
     assert_installed();
     f();
     let ((), stats) = measure(|| {

@@ -15,7 +15,8 @@ pub struct Site {
     pub(crate) file: &'static str,
     pub(crate) line: u32,
     pub(crate) budget: Budget,
-    /// Dense index into per-thread tables, assigned on first call (0: not yet).
+    /// Dense index into per-thread tables, assigned on first call ([`UNASSIGNED`]: not
+    /// yet). PERF: unassigned is larger than any table, so one bounds check covers both.
     id: AtomicU32,
 }
 
@@ -34,6 +35,9 @@ impl Budget {
 
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
+/// `Site::id` before the first call.
+pub(crate) const UNASSIGNED: u32 = u32::MAX;
+
 impl Site {
     /// A site named `name`, defined at `file:line`.
     #[must_use]
@@ -42,8 +46,11 @@ impl Site {
             name,
             file,
             line,
-            budget: Budget { max_allocs: None, max_bytes: None },
-            id: AtomicU32::new(0),
+            budget: Budget {
+                max_allocs: None,
+                max_bytes: None,
+            },
+            id: AtomicU32::new(UNASSIGNED),
         }
     }
 
@@ -57,7 +64,10 @@ impl Site {
         enabled: bool,
     ) -> Self {
         if enabled {
-            self.budget = Budget { max_allocs, max_bytes };
+            self.budget = Budget {
+                max_allocs,
+                max_bytes,
+            };
         }
         self
     }
@@ -66,15 +76,21 @@ impl Site {
     #[inline]
     pub(crate) fn id(&self) -> u32 {
         match self.id.load(Relaxed) {
-            0 => self.assign_id(),
+            UNASSIGNED => self.assign_id(),
             id => id,
         }
+    }
+
+    /// The id, or [`UNASSIGNED`].
+    #[inline(always)]
+    pub(crate) fn raw_id(&self) -> u32 {
+        self.id.load(Relaxed)
     }
 
     /// The id, or `None` if the site was never entered.
     pub(crate) fn assigned_id(&self) -> Option<u32> {
         match self.id.load(Relaxed) {
-            0 => None,
+            UNASSIGNED => None,
             id => Some(id),
         }
     }
@@ -85,7 +101,10 @@ impl Site {
         crate::exit_report::on_first_site();
         let fresh = NEXT_ID.fetch_add(1, Relaxed);
         // Two threads may race to a site's first call; the loser's id is simply unused.
-        match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
+        match self
+            .id
+            .compare_exchange(UNASSIGNED, fresh, Relaxed, Relaxed)
+        {
             Ok(_) => fresh,
             Err(winner) => winner,
         }
@@ -157,5 +176,9 @@ impl SiteStats {
 }
 
 fn per_call(total: f64, calls: u64) -> f64 {
-    if calls == 0 { 0.0 } else { total / calls as f64 }
+    if calls == 0 {
+        0.0
+    } else {
+        total / calls as f64
+    }
 }

@@ -23,6 +23,20 @@ fn raise(v: &AtomicU64, to: u64) {
     }
 }
 
+/// A `u32` only the owning thread reads or writes (an atomic only so the slot is `Sync`).
+#[derive(Debug)]
+pub(crate) struct OwnerU32(AtomicU32);
+
+impl OwnerU32 {
+    pub(crate) fn get(&self) -> u32 {
+        self.0.load(Relaxed)
+    }
+
+    pub(crate) fn set(&self, v: u32) {
+        self.0.store(v, Relaxed);
+    }
+}
+
 /// [`Totals`] in owner-written atomics.
 #[derive(Debug, Default)]
 pub(crate) struct AtomicTotals {
@@ -136,11 +150,9 @@ pub(crate) struct SiteSlot {
     exclusive: AtomicTotals,
     max_allocs_per_call: AtomicU64,
     peak: AtomicU64,
-    /// Active (entered, not exited) calls of this site on this thread.
-    pub(crate) active: AtomicU32,
     /// One-entry cache of the call path this site gets under a parent path.
-    pub(crate) cached_parent: AtomicU32,
-    pub(crate) cached_path: AtomicU32,
+    pub(crate) cached_parent: OwnerU32,
+    pub(crate) cached_path: OwnerU32,
 }
 
 impl Default for SiteSlot {
@@ -151,9 +163,8 @@ impl Default for SiteSlot {
             exclusive: AtomicTotals::default(),
             max_allocs_per_call: AtomicU64::new(0),
             peak: AtomicU64::new(0),
-            active: AtomicU32::new(0),
-            cached_parent: AtomicU32::new(u32::MAX),
-            cached_path: AtomicU32::new(0),
+            cached_parent: OwnerU32(AtomicU32::new(u32::MAX)),
+            cached_path: OwnerU32(AtomicU32::new(0)),
         }
     }
 }
@@ -163,9 +174,8 @@ impl SiteSlot {
     pub(crate) fn duplicate(&self) -> Self {
         let copy = Self::default();
         copy.set(&self.load());
-        copy.active.store(self.active.load(Relaxed), Relaxed);
-        copy.cached_parent.store(self.cached_parent.load(Relaxed), Relaxed);
-        copy.cached_path.store(self.cached_path.load(Relaxed), Relaxed);
+        copy.cached_parent.set(self.cached_parent.get());
+        copy.cached_path.set(self.cached_path.get());
         copy
     }
 
@@ -206,13 +216,17 @@ impl SiteSlot {
         self.calls.store(v.calls, Relaxed);
         self.inclusive.store(v.inclusive);
         self.exclusive.store(v.exclusive);
-        self.max_allocs_per_call.store(v.max_allocs_per_call, Relaxed);
+        self.max_allocs_per_call
+            .store(v.max_allocs_per_call, Relaxed);
         self.peak.store(v.peak, Relaxed);
     }
 
     /// Starts a period whose maxima can be read alone; returns the maxima to restore.
     pub(crate) fn reset_maxima(&self) -> (u64, u64) {
-        (self.max_allocs_per_call.swap(0, Relaxed), self.peak.swap(0, Relaxed))
+        (
+            self.max_allocs_per_call.swap(0, Relaxed),
+            self.peak.swap(0, Relaxed),
+        )
     }
 
     /// Ends such a period: the slot's maxima become the larger of both periods'.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::AllocStats;
 use crate::counters::{self, Totals};
 use crate::frame;
 use crate::installed::{assert_installed, is_installed};
@@ -11,7 +12,6 @@ use crate::paths;
 use crate::site::{self, Site, SiteStats};
 use crate::slots::SiteValues;
 use crate::threads;
-use crate::AllocStats;
 
 mod folded;
 #[cfg(feature = "json")]
@@ -30,7 +30,10 @@ pub use table::{SortBy, Table};
 /// first: most allocations (allocs + reallocs, nested calls included), then most bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "json", serde(into = "json::ReportJson", try_from = "json::ReportJson"))]
+#[cfg_attr(
+    feature = "json",
+    serde(into = "json::ReportJson", try_from = "json::ReportJson")
+)]
 pub struct Report {
     pub(crate) scope: Scope,
     pub(crate) installed: bool,
@@ -82,10 +85,11 @@ impl Report {
         if let Some(exact) = self.sites.iter().find(|s| s.name == name) {
             return Some(exact);
         }
-        let mut matches = self
-            .sites
-            .iter()
-            .filter(|s| s.name.strip_suffix(name).is_some_and(|head| head.ends_with("::")));
+        let mut matches = self.sites.iter().filter(|s| {
+            s.name
+                .strip_suffix(name)
+                .is_some_and(|head| head.ends_with("::"))
+        });
         let first = matches.next()?;
         matches.next().is_none().then_some(first)
     }
@@ -100,7 +104,9 @@ impl Report {
     /// What happened outside any tracked site (`peak_bytes` is 0).
     #[must_use]
     pub fn outside_sites(&self) -> AllocStats {
-        Totals::from(self.totals).minus(Totals::from(self.in_sites)).with_peak(0)
+        Totals::from(self.totals)
+            .minus(Totals::from(self.in_sites))
+            .with_peak(0)
     }
 
     /// Allocations per call path of tracked sites, most allocations first.
@@ -143,11 +149,25 @@ pub fn report() -> Report {
         let mut path_totals: Vec<Totals> = all.retired.paths.clone();
         for record in all.live.iter() {
             // SAFETY: the registry lock is held (`all.live`).
-            let (slots, path_slots) = unsafe { (record.0.sites.as_slice(), record.0.paths.as_slice()) };
-            merge_into(&mut sites, slots.iter().map(|s| s.load()), SiteValues::merge);
-            merge_into(&mut path_totals, path_slots.iter().map(|p| p.load()), |a, b| *a = a.plus(*b));
+            let (slots, path_slots) =
+                unsafe { (record.0.sites.as_slice(), record.0.paths.as_slice()) };
+            merge_into(
+                &mut sites,
+                slots.iter().map(|s| s.load()),
+                SiteValues::merge,
+            );
+            merge_into(
+                &mut path_totals,
+                path_slots.iter().map(|p| p.load()),
+                |a, b| *a = a.plus(*b),
+            );
         }
-        Gathered { totals, tracked, sites, paths: path_totals }
+        Gathered {
+            totals,
+            tracked,
+            sites,
+            paths: path_totals,
+        }
     });
     let report = gathered.build(Scope::Process, installed, None);
     counters::untracked(|| drop(gathered));
@@ -195,14 +215,20 @@ pub(crate) fn capture_hidden<R>(f: impl FnOnce() -> R) -> (R, Report) {
 fn run_captured<R>(f: impl FnOnce() -> R, hidden: bool) -> (R, Report) {
     assert_installed();
     let before = counters::untracked(Snapshot::take_and_reset_maxima);
-    let tracked_before = frame::tracked_totals();
+    let boundary = core::pin::pin!(frame::Boundary::new());
+    let boundary = boundary.into_ref();
+    boundary.enter();
     let measurement = Measurement::start();
     let result = f();
     let totals = measurement.finish();
-    let tracked = frame::tracked_totals().minus(tracked_before);
+    let tracked = boundary.finish();
     let gathered = counters::untracked(|| before.finish(totals, tracked));
     let build = || gathered.build(Scope::Capture, true, Some(totals.peak_bytes));
-    let report = if hidden { counters::untracked(build) } else { build() };
+    let report = if hidden {
+        counters::untracked(build)
+    } else {
+        build()
+    };
     counters::untracked(|| drop(gathered));
     (result, report)
 }
@@ -229,7 +255,10 @@ impl Snapshot {
             let site_diff = sites
                 .iter()
                 .enumerate()
-                .map(|(i, s)| s.load().since(self.sites.get(i).unwrap_or(&SiteValues::default())))
+                .map(|(i, s)| {
+                    s.load()
+                        .since(self.sites.get(i).unwrap_or(&SiteValues::default()))
+                })
                 .collect();
             for (slot, saved) in sites.iter().zip(&self.maxima) {
                 slot.restore_maxima(*saved);
@@ -237,14 +266,26 @@ impl Snapshot {
             let path_diff = paths
                 .iter()
                 .enumerate()
-                .map(|(i, p)| p.load().minus(self.paths.get(i).copied().unwrap_or_default()))
+                .map(|(i, p)| {
+                    p.load()
+                        .minus(self.paths.get(i).copied().unwrap_or_default())
+                })
                 .collect();
-            Gathered { totals: Totals::from(totals), tracked, sites: site_diff, paths: path_diff }
+            Gathered {
+                totals: Totals::from(totals),
+                tracked,
+                sites: site_diff,
+                paths: path_diff,
+            }
         })
     }
 }
 
-fn merge_into<T: Default>(sum: &mut Vec<T>, items: impl ExactSizeIterator<Item = T>, add: impl Fn(&mut T, &T)) {
+fn merge_into<T: Default>(
+    sum: &mut Vec<T>,
+    items: impl ExactSizeIterator<Item = T>,
+    add: impl Fn(&mut T, &T),
+) {
     if sum.len() < items.len() {
         sum.resize_with(items.len(), T::default);
     }
@@ -263,8 +304,9 @@ struct Gathered {
 
 impl Gathered {
     fn build(&self, scope: Scope, installed: bool, peak: Option<u64>) -> Report {
-        let by_id: HashMap<u32, &'static Site> =
-            site::all_sites().filter_map(|s| s.assigned_id().map(|id| (id, s))).collect();
+        let by_id: HashMap<u32, &'static Site> = site::all_sites()
+            .filter_map(|s| s.assigned_id().map(|id| (id, s)))
+            .collect();
         let mut sites: Vec<SiteStats> = site::all_sites()
             .map(|site| {
                 let values = site
@@ -276,8 +318,16 @@ impl Gathered {
             })
             .collect();
         sites.sort_by(|a, b| {
-            (b.inclusive.total_allocs(), b.inclusive.bytes_allocated, b.calls)
-                .cmp(&(a.inclusive.total_allocs(), a.inclusive.bytes_allocated, a.calls))
+            (
+                b.inclusive.total_allocs(),
+                b.inclusive.bytes_allocated,
+                b.calls,
+            )
+                .cmp(&(
+                    a.inclusive.total_allocs(),
+                    a.inclusive.bytes_allocated,
+                    a.calls,
+                ))
                 .then_with(|| a.name.cmp(&b.name))
         });
         let mut paths: Vec<PathStats> = self
@@ -285,7 +335,10 @@ impl Gathered {
             .iter()
             .enumerate()
             .filter(|(_, t)| **t != Totals::ZERO)
-            .map(|(id, t)| PathStats { path: path_name(id as u32, &by_id), exclusive: t.with_peak(0) })
+            .map(|(id, t)| PathStats {
+                path: path_name(id as u32, &by_id),
+                exclusive: t.with_peak(0),
+            })
             .collect();
         paths.sort_by(|a, b| {
             (b.exclusive.total_allocs(), b.exclusive.bytes_allocated)
