@@ -35,6 +35,13 @@
 //!   tests running in parallel never see each other's allocations.
 //! - [`report`] and [`process_stats`] add up every thread.
 //!
+//! # Allocation budgets in tests
+//!
+//! [`assert_allocs!`] and [`assert_no_alloc!`] check what one expression did;
+//! `#[track_allocs(max_allocs = N, max_bytes = N)]` checks every call of a function. The
+//! [guide] shows how, with the classic lessons (hoisted buffers, `with_capacity`,
+//! builders, Go's `AllocsPerRun`) as tests you can copy.
+//!
 //! # Implementation notes
 //!
 //! The allocator's hot path reads and writes one `const` thread-local (no lock, no atomic
@@ -52,6 +59,7 @@ mod counters;
 mod exit_report;
 mod frame;
 mod future;
+pub mod guide;
 mod installed;
 mod measure;
 mod paths;
