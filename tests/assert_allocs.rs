@@ -3,7 +3,7 @@
 //! run in parallel; each counts its own thread only.
 
 use std::hint::black_box;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use alloc_trace::{assert_allocs, assert_no_alloc, track_allocs};
 
@@ -38,7 +38,9 @@ fn panic_message(f: impl FnOnce()) -> String {
     let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the assertion should have failed");
     match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(String::new, |s| (*s).to_owned()),
     }
 }
 
@@ -61,43 +63,66 @@ fn every_field_exactly() {
 #[test]
 fn each_operator_passes() {
     let _ = assert_allocs!(grow5(), allocs == 1, reallocs != 0, total_allocs < 3);
-    let _ = assert_allocs!(grow5(), bytes_allocated <= 48, peak_bytes > 31, bytes_freed >= 16);
+    let _ = assert_allocs!(
+        grow5(),
+        bytes_allocated <= 48,
+        peak_bytes > 31,
+        bytes_freed >= 16
+    );
 }
 
 #[test]
 fn eq_fails() {
     let m = panic_message(|| drop(assert_allocs!(grow5(), allocs == 2)));
-    assert!(m.contains("    allocs == 2  expected == 2, actual 1  <- FAILED\n"), "{m}");
+    assert!(
+        m.contains("    allocs == 2  expected == 2, actual 1  <- FAILED\n"),
+        "{m}"
+    );
 }
 
 #[test]
 fn ne_fails() {
     let m = panic_message(|| drop(assert_allocs!(grow5(), reallocs != 1)));
-    assert!(m.contains("    reallocs != 1  expected != 1, actual 1  <- FAILED\n"), "{m}");
+    assert!(
+        m.contains("    reallocs != 1  expected != 1, actual 1  <- FAILED\n"),
+        "{m}"
+    );
 }
 
 #[test]
 fn lt_fails() {
     let m = panic_message(|| drop(assert_allocs!(grow5(), total_allocs < 2)));
-    assert!(m.contains("    total_allocs < 2  expected < 2, actual 2  <- FAILED\n"), "{m}");
+    assert!(
+        m.contains("    total_allocs < 2  expected < 2, actual 2  <- FAILED\n"),
+        "{m}"
+    );
 }
 
 #[test]
 fn le_fails() {
     let m = panic_message(|| drop(assert_allocs!(grow5(), bytes_allocated <= 47)));
-    assert!(m.contains("    bytes_allocated <= 47  expected <= 47, actual 48  <- FAILED\n"), "{m}");
+    assert!(
+        m.contains("    bytes_allocated <= 47  expected <= 47, actual 48  <- FAILED\n"),
+        "{m}"
+    );
 }
 
 #[test]
 fn gt_fails() {
     let m = panic_message(|| drop(assert_allocs!(grow5(), peak_bytes > 32)));
-    assert!(m.contains("    peak_bytes > 32  expected > 32, actual 32  <- FAILED\n"), "{m}");
+    assert!(
+        m.contains("    peak_bytes > 32  expected > 32, actual 32  <- FAILED\n"),
+        "{m}"
+    );
 }
 
 #[test]
 fn ge_fails() {
     let m = panic_message(|| drop(assert_allocs!(grow5(), bytes_freed >= 17)));
-    assert!(m.contains("    bytes_freed >= 17  expected >= 17, actual 16  <- FAILED\n"), "{m}");
+    assert!(
+        m.contains("    bytes_freed >= 17  expected >= 17, actual 16  <- FAILED\n"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -111,7 +136,12 @@ fn failure_message_in_full() {
     let expected_allocs = 1;
     let line = line!() + 2;
     let m = panic_message(|| {
-        let _ = assert_allocs!(outer(), allocs == expected_allocs + 2, reallocs <= 1, net_bytes == 72);
+        let _ = assert_allocs!(
+            outer(),
+            allocs == expected_allocs + 2,
+            reallocs <= 1,
+            net_bytes == 72
+        );
     });
     let head = format!(
         "alloc-trace: assert_allocs! failed at {}:{line}:17\n\
@@ -123,18 +153,33 @@ fn failure_message_in_full() {
          \x20 stats: 3 allocs, 2 reallocs, 0 deallocs; 104 B allocated, 32 B freed, 72 B kept, peak 72 B\n",
         file!()
     );
-    assert!(m.starts_with(&head), "message:\n{m}\nexpected to start with:\n{head}");
+    assert!(
+        m.starts_with(&head),
+        "message:\n{m}\nexpected to start with:\n{head}"
+    );
     // Then the capture's table: both tracked functions with what they did (columns:
     // calls, allocs, allocs/call, reallocs, bytes, bytes/call, kept, kept/call, peak, self).
     let sites = &m[head.len()..];
-    assert!(sites.starts_with("  what it did, per tracked function (this thread only):\n"), "{sites}");
-    assert_eq!(row(sites, "assert_allocs::outer"), "1 5 5 2 104 B 104 B 72 B 72 B 72 B 20.0% assert_allocs::outer");
-    assert_eq!(row(sites, "assert_allocs::grow5"), "2 4 2 2 96 B 48 B 64 B 32 B 32 B 80.0% assert_allocs::grow5");
+    assert!(
+        sites.starts_with("  what it did, per tracked function (this thread only):\n"),
+        "{sites}"
+    );
+    assert_eq!(
+        row(sites, "assert_allocs::outer"),
+        "1 5 5 2 104 B 104 B 72 B 72 B 72 B 20.0% assert_allocs::outer"
+    );
+    assert_eq!(
+        row(sites, "assert_allocs::grow5"),
+        "2 4 2 2 96 B 48 B 64 B 32 B 32 B 80.0% assert_allocs::grow5"
+    );
 }
 
 /// The table row of `function`, its cells separated by single spaces.
 fn row(table: &str, function: &str) -> String {
-    let line = table.lines().find(|l| l.ends_with(function)).unwrap_or_else(|| panic!("no row for {function}:\n{table}"));
+    let line = table
+        .lines()
+        .find(|l| l.ends_with(function))
+        .unwrap_or_else(|| panic!("no row for {function}:\n{table}"));
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -142,7 +187,10 @@ fn row(table: &str, function: &str) -> String {
 fn message_without_tracked_functions_says_so() {
     let m = panic_message(|| drop(assert_allocs!(boxed(), allocs == 0)));
     assert!(m.contains("  stats: 1 allocs, 0 reallocs, 0 deallocs; 8 B allocated, 0 B freed, 8 B kept, peak 8 B\n"), "{m}");
-    assert!(m.contains("\n      (no tracked function was called)\n"), "{m}");
+    assert!(
+        m.contains("\n      (no tracked function was called)\n"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -168,14 +216,21 @@ fn expression_is_evaluated_once() {
             allocs == 9
         );
     });
-    assert_eq!(evaluations, 1, "a failing assertion evaluates the expression once too");
+    assert_eq!(
+        evaluations, 1,
+        "a failing assertion evaluates the expression once too"
+    );
 }
 
 #[test]
 fn value_expressions_are_evaluated_before_and_not_counted() {
     let n: usize = 2;
     // `vec![..]` in the condition allocates 48 B, outside the measurement.
-    let v = assert_allocs!(grow5(), bytes_allocated == vec![0u8; 48].len(), total_allocs == n);
+    let v = assert_allocs!(
+        grow5(),
+        bytes_allocated == vec![0u8; 48].len(),
+        total_allocs == n
+    );
     assert_eq!(v.len(), 5);
 }
 
@@ -190,7 +245,13 @@ fn the_value_passes_through_by_move() {
 #[test]
 fn freeing_older_memory_is_negative_net_bytes() {
     let v = grow5();
-    assert_allocs!(drop(v), deallocs == 1, bytes_freed == 32, net_bytes == -32, total_allocs == 0);
+    assert_allocs!(
+        drop(v),
+        deallocs == 1,
+        bytes_freed == 32,
+        net_bytes == -32,
+        total_allocs == 0
+    );
 }
 
 #[test]
@@ -214,8 +275,14 @@ fn no_alloc_fails_naming_the_site() {
          \x20 stats: 1 allocs, 1 reallocs, 0 deallocs; 48 B allocated, 16 B freed, 32 B kept, peak 32 B\n",
         file!()
     );
-    assert!(m.starts_with(&head), "message:\n{m}\nexpected to start with:\n{head}");
-    assert_eq!(row(&m[head.len()..], "assert_allocs::grow5"), "1 2 2 1 48 B 48 B 32 B 32 B 32 B 100.0% assert_allocs::grow5");
+    assert!(
+        m.starts_with(&head),
+        "message:\n{m}\nexpected to start with:\n{head}"
+    );
+    assert_eq!(
+        row(&m[head.len()..], "assert_allocs::grow5"),
+        "1 2 2 1 48 B 48 B 32 B 32 B 32 B 100.0% assert_allocs::grow5"
+    );
 }
 
 #[test]
@@ -224,14 +291,25 @@ fn a_passing_assertion_is_invisible_to_an_enclosing_measurement() {
         let v = assert_allocs!(grow5(), allocs == 1);
         black_box(v)
     });
-    assert_eq!((stats.allocs, stats.reallocs, stats.bytes_allocated, stats.bytes_freed), (1, 1, 48, 16));
+    assert_eq!(
+        (
+            stats.allocs,
+            stats.reallocs,
+            stats.bytes_allocated,
+            stats.bytes_freed
+        ),
+        (1, 1, 48, 16)
+    );
     assert_eq!(stats.peak_bytes, 32);
 }
 
 #[test]
 fn assertions_nest() {
     let (a, b) = assert_allocs!(
-        (assert_allocs!(grow5(), total_allocs == 2), assert_no_alloc!(black_box(3))),
+        (
+            assert_allocs!(grow5(), total_allocs == 2),
+            assert_no_alloc!(black_box(3))
+        ),
         allocs == 1,
         reallocs == 1,
         bytes_allocated == 48,
@@ -239,10 +317,14 @@ fn assertions_nest() {
     assert_eq!((a.len(), b), (5, 3));
 }
 
+fn fails() -> u32 {
+    panic!("inner failure")
+}
+
 #[test]
 fn the_panic_of_the_expression_propagates() {
     let m = panic_message(|| {
-        let _ = assert_allocs!(panic!("inner failure"), allocs == 0);
+        let _ = assert_allocs!(fails(), allocs == 0);
     });
     assert_eq!(m, "inner failure");
 }

@@ -2,7 +2,7 @@
 //! captures, and `allocs_per_run` with no runs.
 
 use std::hint::black_box;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use alloc_trace::{assert_allocs, capture, measure, track_allocs};
 
@@ -29,14 +29,21 @@ fn panic_message(f: impl FnOnce()) -> Option<String> {
     let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
     Some(match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(String::new, |s| (*s).to_owned()),
     })
 }
 
 /// (calls, allocs, reallocs, bytes allocated) of a site in a report.
 fn site(report: &alloc_trace::Report, name: &str) -> (u64, u64, u64, u64) {
     report.site(name).map_or((0, 0, 0, 0), |s| {
-        (s.calls, s.inclusive.allocs, s.inclusive.reallocs, s.inclusive.bytes_allocated)
+        (
+            s.calls,
+            s.inclusive.allocs,
+            s.inclusive.reallocs,
+            s.inclusive.bytes_allocated,
+        )
     })
 }
 
@@ -53,7 +60,16 @@ fn a_capture_inside_a_capture_nests() {
     assert_eq!(site(&inner, "assert_misuse::boxed"), (1, 1, 0, 8));
     assert_eq!(site(&inner, "assert_misuse::grow5"), (0, 0, 0, 0));
     let t = inner.totals();
-    assert_eq!((t.allocs, t.reallocs, t.deallocs, t.bytes_allocated, t.peak_bytes), (1, 0, 0, 8, 8));
+    assert_eq!(
+        (
+            t.allocs,
+            t.reallocs,
+            t.deallocs,
+            t.bytes_allocated,
+            t.peak_bytes
+        ),
+        (1, 0, 0, 8, 8)
+    );
 
     // The outer one saw both tracked calls, the inner one's included.
     assert_eq!(site(&outer, "assert_misuse::grow5"), (1, 1, 1, 48));
@@ -83,14 +99,29 @@ fn assert_inside_capture_is_exact() {
     let (v, outer) = capture(|| assert_allocs!(grow5(), total_allocs == 2));
     assert_eq!(v.len(), 5);
     let t = outer.totals();
-    assert_eq!((t.allocs, t.reallocs, t.deallocs, t.bytes_allocated, t.bytes_freed, t.peak_bytes), (1, 1, 0, 48, 16, 32));
+    assert_eq!(
+        (
+            t.allocs,
+            t.reallocs,
+            t.deallocs,
+            t.bytes_allocated,
+            t.bytes_freed,
+            t.peak_bytes
+        ),
+        (1, 1, 0, 48, 16, 32)
+    );
     assert_eq!(site(&outer, "assert_misuse::grow5"), (1, 1, 1, 48));
 }
 
 #[test]
 fn allocs_per_run_needs_a_run() {
-    let message = panic_message(|| drop(alloc_trace::allocs_per_run(0, || ())));
-    assert_eq!(message.as_deref(), Some("alloc-trace: allocs_per_run needs at least one run"));
+    let message = panic_message(|| {
+        let _ = alloc_trace::allocs_per_run(0, || ());
+    });
+    assert_eq!(
+        message.as_deref(),
+        Some("alloc-trace: allocs_per_run needs at least one run")
+    );
 }
 
 #[test]

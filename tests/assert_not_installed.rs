@@ -2,7 +2,7 @@
 //! would report numbers panics with a message that starts `alloc-trace: ` and shows the
 //! lines to add, instead of returning zeros as if they were real.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use alloc_trace::{assert_allocs, assert_no_alloc, track_allocs};
 
@@ -19,7 +19,9 @@ fn panic_message(f: impl FnOnce()) -> Option<String> {
     let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
     Some(match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(String::new, |s| (*s).to_owned()),
     })
 }
 
@@ -31,28 +33,46 @@ fn budgeted() -> Vec<u8> {
 
 #[test]
 fn measure_panics() {
-    assert_eq!(panic_message(|| drop(alloc_trace::measure(|| vec![1u8]))).as_deref(), Some(NOT_INSTALLED));
+    assert_eq!(
+        panic_message(|| drop(alloc_trace::measure(|| vec![1u8]))).as_deref(),
+        Some(NOT_INSTALLED)
+    );
 }
 
 #[test]
 fn capture_panics() {
-    assert_eq!(panic_message(|| drop(alloc_trace::capture(|| vec![1u8]))).as_deref(), Some(NOT_INSTALLED));
+    assert_eq!(
+        panic_message(|| drop(alloc_trace::capture(|| vec![1u8]))).as_deref(),
+        Some(NOT_INSTALLED)
+    );
 }
 
 #[test]
 fn allocs_per_run_panics() {
-    assert_eq!(panic_message(|| drop(alloc_trace::allocs_per_run(10, || drop(vec![1u8])))).as_deref(), Some(NOT_INSTALLED));
+    assert_eq!(
+        panic_message(|| {
+            let _ = alloc_trace::allocs_per_run(10, || drop(vec![1u8]));
+        })
+        .as_deref(),
+        Some(NOT_INSTALLED)
+    );
 }
 
 #[test]
 fn assert_allocs_panics() {
-    assert_eq!(panic_message(|| drop(assert_allocs!(vec![1u8], allocs == 1))).as_deref(), Some(NOT_INSTALLED));
+    assert_eq!(
+        panic_message(|| drop(assert_allocs!(vec![1u8], allocs == 1))).as_deref(),
+        Some(NOT_INSTALLED)
+    );
 }
 
 #[test]
 fn assert_no_alloc_panics() {
     // Even an assertion that would pass: zeros are not evidence.
-    assert_eq!(panic_message(|| assert_no_alloc!(())).as_deref(), Some(NOT_INSTALLED));
+    assert_eq!(
+        panic_message(|| assert_no_alloc!(())).as_deref(),
+        Some(NOT_INSTALLED)
+    );
 }
 
 #[test]

@@ -71,7 +71,10 @@ async fn measured_on_current_thread() -> u64 {
 }
 
 fn site_line(name: &str) -> u32 {
-    alloc_trace::report().site(name).expect("site is registered").line
+    alloc_trace::report()
+        .site(name)
+        .expect("site is registered")
+        .line
 }
 
 /// The message of a task's panic.
@@ -79,7 +82,9 @@ fn panic_text(err: tokio::task::JoinError) -> String {
     let payload = err.into_panic();
     match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(String::new, |s| (*s).to_owned()),
     }
 }
 
@@ -115,7 +120,10 @@ async fn current_thread_budget_covers_all_polls() {
     );
     // Polls may run on several threads, so an async call's budget message lists no nested
     // sites.
-    assert!(message.ends_with("\n  nested tracked calls: not listed for `async fn` calls\n"), "{message}");
+    assert!(
+        message.ends_with("\n  nested tracked calls: not listed for `async fn` calls\n"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,18 +159,39 @@ async fn multi_thread_per_site_numbers_are_exact() {
     let report = alloc_trace::report();
     let site = report.site("budget_async::spawned_many").unwrap();
     assert_eq!(site.calls, 64);
-    assert_eq!((site.inclusive.allocs, site.inclusive.deallocs, site.inclusive.bytes_allocated), (192, 192, 1536));
+    assert_eq!(
+        (
+            site.inclusive.allocs,
+            site.inclusive.deallocs,
+            site.inclusive.bytes_allocated
+        ),
+        (192, 192, 1536)
+    );
     assert_eq!(site.max_allocs_per_call, 3);
 }
 
 #[test]
 fn capture_around_a_current_thread_runtime() {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     // Every poll runs on this thread, so the closure's numbers include the whole call.
     let (sum, report) = alloc_trace::capture(|| rt.block_on(measured_on_current_thread()));
     assert_eq!(sum, 6);
-    let site = report.site("budget_async::measured_on_current_thread").unwrap();
+    let site = report
+        .site("budget_async::measured_on_current_thread")
+        .unwrap();
     assert_eq!(site.calls, 1);
-    assert_eq!((site.inclusive.allocs, site.inclusive.bytes_allocated, site.inclusive.bytes_freed), (3, 24, 24));
-    assert_eq!(site.inclusive.peak_bytes, 8, "one poll at a time: the most one poll held");
+    assert_eq!(
+        (
+            site.inclusive.allocs,
+            site.inclusive.bytes_allocated,
+            site.inclusive.bytes_freed
+        ),
+        (3, 24, 24)
+    );
+    assert_eq!(
+        site.inclusive.peak_bytes, 8,
+        "one poll at a time: the most one poll held"
+    );
 }

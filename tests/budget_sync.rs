@@ -3,7 +3,7 @@
 //! this one binary (each test loops so that a leak between threads would show).
 
 use std::hint::black_box;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use alloc_trace::track_allocs;
 
@@ -58,6 +58,7 @@ fn over_bytes() -> Vec<u32> {
 
 /// A `Vec` of `n` boxes: `n + 1` allocations, over budget when `n > 1`; returns early for 0.
 #[track_allocs(max_allocs = 2)]
+#[allow(clippy::vec_box)] // the boxes are the point: one allocation each
 fn early_return(n: usize) -> Result<Vec<Box<u64>>, &'static str> {
     if n == 0 {
         return Err("empty");
@@ -77,20 +78,28 @@ fn panic_message(f: impl FnOnce()) -> Option<String> {
     let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
     Some(match payload.downcast::<String>() {
         Ok(s) => *s,
-        Err(payload) => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or_else(String::new, |s| (*s).to_owned()),
     })
 }
 
 fn site_line(name: &str) -> u32 {
-    alloc_trace::report().site(name).expect("site is registered").line
+    alloc_trace::report()
+        .site(name)
+        .expect("site is registered")
+        .line
 }
 
 #[test]
 fn at_the_budget_passes() {
     for _ in 0..2_000 {
-        let (v, stats) = alloc_trace::measure(|| at_budget());
+        let (v, stats) = alloc_trace::measure(at_budget);
         assert_eq!(v.len(), 5);
-        assert_eq!((stats.allocs, stats.reallocs, stats.bytes_allocated), (1, 1, 48));
+        assert_eq!(
+            (stats.allocs, stats.reallocs, stats.bytes_allocated),
+            (1, 1, 48)
+        );
     }
 }
 
@@ -123,7 +132,8 @@ fn over_max_allocs_names_the_call_and_its_nested_sites() {
     for _ in 0..200 {
         let message = panic_message(|| {
             over_allocs();
-        }).expect("over budget");
+        })
+        .expect("over budget");
         assert_eq!(message, expected);
     }
 }
@@ -147,7 +157,10 @@ fn over_max_bytes() {
         grow5 = site_line("budget_sync::grow5"),
     );
     for _ in 0..200 {
-        assert_eq!(panic_message(|| drop(over_bytes())).as_deref(), Some(&*expected));
+        assert_eq!(
+            panic_message(|| drop(over_bytes())).as_deref(),
+            Some(&*expected)
+        );
     }
 }
 
@@ -159,9 +172,15 @@ fn early_returns_are_checked_too() {
     if BUDGETS_ON {
         // Two boxes (nested `boxed` calls) and the `Vec` that collects them: 3 > 2.
         let message = message.expect("over budget");
-        assert!(message.contains("max_allocs = 2: the call made 3 (allocs + reallocs"), "{message}");
+        assert!(
+            message.contains("max_allocs = 2: the call made 3 (allocs + reallocs"),
+            "{message}"
+        );
         assert!(message.contains("budget_sync::boxed ("), "{message}");
-        assert!(message.contains("): 2 calls, 2 allocs + 0 reallocs, 16 bytes allocated\n"), "{message}");
+        assert!(
+            message.contains("): 2 calls, 2 allocs + 0 reallocs, 16 bytes allocated\n"),
+            "{message}"
+        );
     } else {
         assert_eq!(message, None);
     }
@@ -182,7 +201,10 @@ fn the_panic_comes_after_the_body_not_from_the_allocator() {
     });
     assert!(!finished);
     let message = message.expect("over budget");
-    assert!(message.starts_with("alloc-trace: `budget_sync::over_bytes` ("), "{message}");
+    assert!(
+        message.starts_with("alloc-trace: `budget_sync::over_bytes` ("),
+        "{message}"
+    );
 }
 
 #[test]
@@ -202,5 +224,12 @@ fn release_builds_skip_budgets_unless_the_feature_asks() {
     // The numbers are counted either way.
     let (_, report) = alloc_trace::capture(|| drop(catch_unwind(over_bytes)));
     let site = report.site("budget_sync::over_bytes").unwrap();
-    assert_eq!((site.calls, site.inclusive.allocs, site.inclusive.bytes_allocated), (1, 1, 48));
+    assert_eq!(
+        (
+            site.calls,
+            site.inclusive.allocs,
+            site.inclusive.bytes_allocated
+        ),
+        (1, 1, 48)
+    );
 }

@@ -7,9 +7,9 @@
 use core::fmt;
 use core::panic::Location;
 
-use crate::counters;
-use crate::report::{capture_hidden, Report};
 use crate::AllocStats;
+use crate::counters;
+use crate::report::{Report, capture_hidden};
 
 /// Evaluates an expression once, on the current thread, returns its value, and panics
 /// unless what it asked of the allocator meets every condition.
@@ -189,14 +189,30 @@ macro_rules! __alloc_trace_condition {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __alloc_trace_field {
-    (allocs) => { $crate::__private::Field::Allocs };
-    (reallocs) => { $crate::__private::Field::Reallocs };
-    (deallocs) => { $crate::__private::Field::Deallocs };
-    (bytes_allocated) => { $crate::__private::Field::BytesAllocated };
-    (bytes_freed) => { $crate::__private::Field::BytesFreed };
-    (peak_bytes) => { $crate::__private::Field::PeakBytes };
-    (total_allocs) => { $crate::__private::Field::TotalAllocs };
-    (net_bytes) => { $crate::__private::Field::NetBytes };
+    (allocs) => {
+        $crate::__private::Field::Allocs
+    };
+    (reallocs) => {
+        $crate::__private::Field::Reallocs
+    };
+    (deallocs) => {
+        $crate::__private::Field::Deallocs
+    };
+    (bytes_allocated) => {
+        $crate::__private::Field::BytesAllocated
+    };
+    (bytes_freed) => {
+        $crate::__private::Field::BytesFreed
+    };
+    (peak_bytes) => {
+        $crate::__private::Field::PeakBytes
+    };
+    (total_allocs) => {
+        $crate::__private::Field::TotalAllocs
+    };
+    (net_bytes) => {
+        $crate::__private::Field::NetBytes
+    };
     ($other:ident) => {
         ::core::compile_error!(::core::concat!(
             "unknown field `",
@@ -343,7 +359,12 @@ impl Condition {
     /// A condition; `text` is the value's source text.
     #[must_use]
     pub const fn new(field: Field, op: Op, text: &'static str, expected: i128) -> Self {
-        Self { field, op, text, expected }
+        Self {
+            field,
+            op,
+            text,
+            expected,
+        }
     }
 
     fn holds(&self, stats: &AllocStats) -> bool {
@@ -385,7 +406,14 @@ fn failed(
 ) -> ! {
     // The message is ordinary (counted) memory: it travels with the panic and is freed
     // wherever the panic is caught. The report is not, so it is dropped untracked.
-    let message = Failure { macro_name, expr, conditions, report: &report, location }.to_string();
+    let message = Failure {
+        macro_name,
+        expr,
+        conditions,
+        report: &report,
+        location,
+    }
+    .to_string();
     counters::untracked(|| drop(report));
     panic!("{message}");
 }
@@ -413,18 +441,36 @@ impl fmt::Display for Failure<'_> {
         writeln!(f, "  expression: {}", self.expr)?;
         writeln!(f, "  conditions:")?;
         // Formatting a failure allocates anyway (the message is a `String`).
-        let texts: Vec<String> =
-            self.conditions.iter().map(|c| format!("{} {} {}", c.field.name(), c.op.symbol(), c.text)).collect();
-        let expected: Vec<String> =
-            self.conditions.iter().map(|c| format!("expected {} {},", c.op.symbol(), c.expected)).collect();
+        let texts: Vec<String> = self
+            .conditions
+            .iter()
+            .map(|c| format!("{} {} {}", c.field.name(), c.op.symbol(), c.text))
+            .collect();
+        let expected: Vec<String> = self
+            .conditions
+            .iter()
+            .map(|c| format!("expected {} {},", c.op.symbol(), c.expected))
+            .collect();
         let width = texts.iter().map(String::len).max().unwrap_or(0);
         let width2 = expected.iter().map(String::len).max().unwrap_or(0);
-        let actual: Vec<String> =
-            self.conditions.iter().map(|c| format!("actual {}", c.field.of(&stats))).collect();
+        let actual: Vec<String> = self
+            .conditions
+            .iter()
+            .map(|c| format!("actual {}", c.field.of(&stats)))
+            .collect();
         let width3 = actual.iter().map(String::len).max().unwrap_or(0);
-        for (((c, text), expected), actual) in self.conditions.iter().zip(&texts).zip(&expected).zip(&actual) {
+        for (((c, text), expected), actual) in self
+            .conditions
+            .iter()
+            .zip(&texts)
+            .zip(&expected)
+            .zip(&actual)
+        {
             let verdict = if c.holds(&stats) { "ok" } else { "<- FAILED" };
-            writeln!(f, "    {text:<width$}  {expected:<width2$} {actual:<width3$}  {verdict}")?;
+            writeln!(
+                f,
+                "    {text:<width$}  {expected:<width2$} {actual:<width3$}  {verdict}"
+            )?;
         }
         writeln!(f, "  stats: {stats}")?;
         writeln!(f, "  what it did, per tracked function (this thread only):")?;

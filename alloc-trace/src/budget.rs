@@ -31,14 +31,20 @@ impl Drop for NestedBefore {
 /// At the start of a call of `site`: a snapshot if the site has a budget.
 #[inline]
 pub(crate) fn on_enter(site: &'static Site) -> Option<NestedBefore> {
-    if site.budget.is_set() { Some(snapshot()) } else { None }
+    if site.budget.is_set() {
+        Some(snapshot())
+    } else {
+        None
+    }
 }
 
 #[cold]
 #[inline(never)]
 fn snapshot() -> NestedBefore {
     counters::untracked(|| {
-        NestedBefore(frame::with_own_tables(|sites, _| sites.iter().map(|s| s.load()).collect()))
+        NestedBefore(frame::with_own_tables(|sites, _| {
+            sites.iter().map(|s| s.load()).collect()
+        }))
     })
 }
 
@@ -65,7 +71,14 @@ pub(crate) fn check(site: &'static Site, call: &CallNumbers, nested: Option<&Nes
 fn exceeded(site: &'static Site, call: &CallNumbers, nested: Option<&NestedBefore>) -> ! {
     // The message is ordinary, counted memory: it travels with the panic.
     let nested = nested.map(|before| nested_calls(site, before));
-    panic!("{}", Exceeded { site, call, nested: nested.as_deref() });
+    panic!(
+        "{}",
+        Exceeded {
+            site,
+            call,
+            nested: nested.as_deref()
+        }
+    );
 }
 
 /// One nested site's numbers during the budgeted call.
@@ -90,8 +103,15 @@ fn nested_calls(own: &'static Site, before: &NestedBefore) -> Vec<NestedSite> {
         })
         .collect();
     nested.sort_by(|a, b| {
-        let key = |n: &NestedSite| (n.values.inclusive.total_allocs(), n.values.inclusive.bytes_allocated);
-        key(b).cmp(&key(a)).then_with(|| a.site.name.cmp(b.site.name))
+        let key = |n: &NestedSite| {
+            (
+                n.values.inclusive.total_allocs(),
+                n.values.inclusive.bytes_allocated,
+            )
+        };
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| a.site.name.cmp(b.site.name))
     });
     nested
 }
@@ -128,7 +148,10 @@ impl fmt::Display for Exceeded<'_> {
         if let Some(max) = budget.max_bytes {
             let bytes = call.inclusive.bytes_allocated;
             let verdict = if bytes > max { "<- OVER" } else { "ok" };
-            writeln!(f, "  max_bytes = {max}: the call allocated {bytes} bytes (nested calls included)  {verdict}")?;
+            writeln!(
+                f,
+                "  max_bytes = {max}: the call allocated {bytes} bytes (nested calls included)  {verdict}"
+            )?;
         }
         let own = call.exclusive;
         writeln!(
