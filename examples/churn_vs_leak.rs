@@ -10,7 +10,7 @@
 //! Run: `cargo run --release --example churn_vs_leak`
 
 use alloc_trace::SortBy;
-use alloc_trace_examples::churn_vs_leak::{handle_stateless, handle_with_session_cache, REQUESTS};
+use alloc_trace_examples::churn_vs_leak::{REQUESTS, handle_stateless, handle_with_session_cache};
 use std::hint::black_box;
 
 #[global_allocator]
@@ -24,7 +24,10 @@ fn main() {
             black_box(handle_with_session_cache(id, &mut sessions));
         }
     });
-    println!("Both handlers, sorted by bytes kept\n\n{}", report.table().sort_by(SortBy::Kept));
+    println!(
+        "Both handlers, sorted by bytes kept\n\n{}",
+        report.table().sort_by(SortBy::Kept)
+    );
     let leak = report.site("handle_with_session_cache").expect("called");
     println!(
         "{} sessions still held: the cache keeps {} bytes, {} per request",

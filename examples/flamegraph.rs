@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::BufWriter;
 
 use alloc_trace::FoldedWeight;
-use alloc_trace_examples::flamegraph::{serve, REQUESTS};
+use alloc_trace_examples::flamegraph::{REQUESTS, serve};
 use inferno::flamegraph::{self, Options};
 
 #[global_allocator]
@@ -20,7 +20,9 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let out = args.next().unwrap_or_else(|| "alloc-trace-flamegraph.svg".to_owned());
+    let out = args
+        .next()
+        .unwrap_or_else(|| "alloc-trace-flamegraph.svg".to_owned());
     let weight = match args.next().as_deref() {
         Some("bytes") => FoldedWeight::Bytes,
         _ => FoldedWeight::Allocs,

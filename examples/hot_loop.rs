@@ -7,7 +7,7 @@
 //!
 //! Run: `cargo run --release --example hot_loop`
 
-use alloc_trace_examples::hot_loop::{fresh_buffer_per_record, reused_buffer, RECORDS};
+use alloc_trace_examples::hot_loop::{RECORDS, fresh_buffer_per_record, reused_buffer};
 use std::hint::black_box;
 
 #[global_allocator]

@@ -10,7 +10,9 @@
 //!
 //! Run: `cargo run --release --example log_service`
 
-use alloc_trace_examples::log_service::{handle_with_format, handle_with_reused_buffer, request, Log, REQUESTS};
+use alloc_trace_examples::log_service::{
+    Log, REQUESTS, handle_with_format, handle_with_reused_buffer, request,
+};
 use std::hint::black_box;
 
 #[global_allocator]

@@ -2,12 +2,12 @@
 //! capacity it needs.
 //!
 //! Grown from empty, the `Vec` doubles its capacity 4, 8, 16, ..., 2,097,152: 1 allocation
-//! + 19 reallocations, 64 MiB requested and copied around for 30.5 MiB of rows, and it
+//! and 19 reallocations, 64 MiB requested and copied around for 30.5 MiB of rows, and it
 //! keeps 32 MiB. With `Vec::with_capacity(2_000_000)`: 1 allocation of exactly 30.5 MiB.
 //!
 //! Run: `cargo run --release --example prealloc`
 
-use alloc_trace_examples::prealloc::{import_growing, import_preallocated, ROWS};
+use alloc_trace_examples::prealloc::{ROWS, import_growing, import_preallocated};
 use std::hint::black_box;
 
 #[global_allocator]

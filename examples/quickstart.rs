@@ -10,7 +10,7 @@
 //! Run: `cargo run --release --example quickstart`
 //! Or, as JSON in a file: `ALLOC_TRACE=json:report.json cargo run --release --example quickstart`
 
-use alloc_trace_examples::quickstart::{split_borrowed, split_owned, LINE, LINES};
+use alloc_trace_examples::quickstart::{LINE, LINES, split_borrowed, split_owned};
 use std::hint::black_box;
 
 #[global_allocator]

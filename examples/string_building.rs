@@ -13,7 +13,7 @@
 //! Run: `cargo run --release --example string_building`
 
 use alloc_trace_examples::string_building::{
-    format_per_item, push_str_growth, with_capacity, write_into_reused, BUILDS, ITEMS,
+    BUILDS, ITEMS, format_per_item, push_str_growth, with_capacity, write_into_reused,
 };
 use std::hint::black_box;
 

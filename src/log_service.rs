@@ -28,7 +28,13 @@ pub struct Request {
 /// The `i`-th request of the example's traffic.
 #[must_use]
 pub fn request(i: u32) -> Request {
-    Request { method: "GET", path: "/api/orders", user: 1000 + i % 9000, status: 200, micros: 100 + i % 900 }
+    Request {
+        method: "GET",
+        path: "/api/orders",
+        user: 1000 + i % 9000,
+        status: 200,
+        micros: 100 + i % 900,
+    }
 }
 
 /// Where log lines go: counts them, as a file or socket writer would, without keeping them.
@@ -54,7 +60,10 @@ impl Log {
 pub fn handle_with_format(req: &Request, log: &mut Log) -> u16 {
     let user = format!("user={}", req.user);
     let took = format!("took={}us", req.micros);
-    let line = format!("{} {} {} {} status={}", req.method, req.path, user, took, req.status);
+    let line = format!(
+        "{} {} {} {} status={}",
+        req.method, req.path, user, took, req.status
+    );
     log.write_line(&line);
     req.status
 }
@@ -65,7 +74,11 @@ pub fn handle_with_format(req: &Request, log: &mut Log) -> u16 {
 pub fn handle_with_reused_buffer(req: &Request, buf: &mut String, log: &mut Log) -> u16 {
     buf.clear();
     // Writing into a `String` cannot fail.
-    let _ = write!(buf, "{} {} user={} took={}us status={}", req.method, req.path, req.user, req.micros, req.status);
+    let _ = write!(
+        buf,
+        "{} {} user={} took={}us status={}",
+        req.method, req.path, req.user, req.micros, req.status
+    );
     log.write_line(buf);
     req.status
 }

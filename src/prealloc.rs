@@ -16,7 +16,10 @@ pub struct Row {
 pub const ROWS: usize = 2_000_000;
 
 fn row(i: usize) -> Row {
-    Row { id: i as u64, amount: i as f64 * 0.25 }
+    Row {
+        id: i as u64,
+        amount: i as f64 * 0.25,
+    }
 }
 
 /// Pushes `n` rows into a `Vec` that starts empty: capacity 4, 8, 16, ... doubling, so one

@@ -57,10 +57,10 @@ pub fn write_into_reused(buf: &mut String, n: u32) {
     }
 }
 
-/// Appends `id=NNNNN;` without any formatting machinery (three `push_str`s).
+/// Appends `id=NNNNN;` without any formatting machinery (`push_str`, `push_str`, `push`).
 fn push_item(s: &mut String, i: u32) {
     let digits = [10_000, 1_000, 100, 10, 1].map(|unit| b'0' + (i / unit % 10) as u8);
     s.push_str("id=");
     s.push_str(core::str::from_utf8(&digits).unwrap_or("?????"));
-    s.push_str(";");
+    s.push(';');
 }

@@ -3,7 +3,9 @@
 use std::hint::black_box;
 
 use alloc_trace::{AllocStats, SortBy};
-use alloc_trace_examples::churn_vs_leak::{handle_stateless, handle_with_session_cache, REQUESTS, REQUEST_BYTES};
+use alloc_trace_examples::churn_vs_leak::{
+    REQUEST_BYTES, REQUESTS, handle_stateless, handle_with_session_cache,
+};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -25,26 +27,55 @@ fn same_rate_different_residency() {
     // The same allocation rate: one 1 KiB block per call, and the same per-call peak.
     for site in [churn, leak] {
         assert_eq!(site.calls, n);
-        assert_eq!((site.allocs_per_call(), site.bytes_per_call()), (1.0, 1024.0));
+        assert_eq!(
+            (site.allocs_per_call(), site.bytes_per_call()),
+            (1.0, 1024.0)
+        );
         assert_eq!(site.inclusive.peak_bytes, size);
     }
     // Told apart by what they keep.
     assert_eq!(
         churn.inclusive,
-        AllocStats { allocs: n, reallocs: 0, deallocs: n, bytes_allocated: n * size, bytes_freed: n * size, peak_bytes: size }
+        AllocStats {
+            allocs: n,
+            reallocs: 0,
+            deallocs: n,
+            bytes_allocated: n * size,
+            bytes_freed: n * size,
+            peak_bytes: size
+        }
     );
     assert_eq!(
         leak.inclusive,
-        AllocStats { allocs: n, reallocs: 0, deallocs: 0, bytes_allocated: n * size, bytes_freed: 0, peak_bytes: size }
+        AllocStats {
+            allocs: n,
+            reallocs: 0,
+            deallocs: 0,
+            bytes_allocated: n * size,
+            bytes_freed: 0,
+            peak_bytes: size
+        }
     );
     assert_eq!((churn.kept_per_call(), leak.kept_per_call()), (0.0, 1024.0));
 
     // Sorted by kept, the leak comes first and its row shows 1.0 KiB kept per call.
     let table = report.table().sort_by(SortBy::Kept).to_string();
-    let rows: Vec<&str> = table.lines().filter(|l| l.contains("churn_vs_leak::")).collect();
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.contains("churn_vs_leak::"))
+        .collect();
     assert_eq!(rows.len(), 2, "{table}");
-    assert!(rows[0].ends_with("churn_vs_leak::handle_with_session_cache"), "{table}");
-    let kept_columns = |row: &str| row.split_whitespace().skip(8).take(4).collect::<Vec<_>>().join(" ");
+    assert!(
+        rows[0].ends_with("churn_vs_leak::handle_with_session_cache"),
+        "{table}"
+    );
+    let kept_columns = |row: &str| {
+        row.split_whitespace()
+            .skip(8)
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     assert_eq!(kept_columns(rows[0]), "9.8 MiB 1.0 KiB", "{table}");
     assert_eq!(kept_columns(rows[1]), "0 B 0 B", "{table}");
     assert_eq!(sessions.len(), REQUESTS as usize);

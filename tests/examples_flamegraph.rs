@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use alloc_trace::FoldedWeight;
-use alloc_trace_examples::flamegraph::{serve, REQUESTS};
+use alloc_trace_examples::flamegraph::{REQUESTS, serve};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -40,7 +40,8 @@ fn folded_lines_are_exact() {
 fn inferno_draws_the_svg() {
     let (_, report) = alloc_trace::capture(|| black_box(serve(REQUESTS)));
     let folded = report.folded(FoldedWeight::Allocs);
-    let path = std::env::temp_dir().join(format!("alloc-trace-flamegraph-{}.svg", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("alloc-trace-flamegraph-{}.svg", std::process::id()));
     let mut options = inferno::flamegraph::Options::default();
     let file = std::fs::File::create(&path).unwrap();
     inferno::flamegraph::from_lines(&mut options, folded.lines(), file).unwrap();
@@ -49,5 +50,8 @@ fn inferno_draws_the_svg() {
     assert!(svg.starts_with("<?xml"), "{svg}");
     assert!(svg.contains("<svg"));
     // 3001 allocations in all; render's box holds 1000 of them.
-    assert!(svg.contains("alloc_trace_examples::flamegraph::render (1,000 samples, 33.32%)"), "{svg}");
+    assert!(
+        svg.contains("alloc_trace_examples::flamegraph::render (1,000 samples, 33.32%)"),
+        "{svg}"
+    );
 }

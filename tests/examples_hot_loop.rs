@@ -3,7 +3,9 @@
 use std::hint::black_box;
 
 use alloc_trace::AllocStats;
-use alloc_trace_examples::hot_loop::{fresh_buffer_per_record, reused_buffer, BUF_CAPACITY, RECORDS};
+use alloc_trace_examples::hot_loop::{
+    BUF_CAPACITY, RECORDS, fresh_buffer_per_record, reused_buffer,
+};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -22,12 +24,22 @@ fn a_fresh_buffer_per_record_is_one_allocation_per_record_and_keeps_nothing() {
     // rendered text (under 64 bytes) never makes it grow.
     let n = RECORDS;
     let size = BUF_CAPACITY as u64;
-    let expected =
-        AllocStats { allocs: n, reallocs: 0, deallocs: n, bytes_allocated: n * size, bytes_freed: n * size, peak_bytes: size };
+    let expected = AllocStats {
+        allocs: n,
+        reallocs: 0,
+        deallocs: n,
+        bytes_allocated: n * size,
+        bytes_freed: n * size,
+        peak_bytes: size,
+    };
     assert_eq!(site.inclusive, expected);
     assert_eq!(site.inclusive.bytes_allocated, 25_600_000); // the example's "24.4 MiB"
     assert_eq!(site.kept_per_call(), 0.0);
-    assert_eq!(report.totals(), expected, "nothing outside the tracked function");
+    assert_eq!(
+        report.totals(),
+        expected,
+        "nothing outside the tracked function"
+    );
 }
 
 #[test]
@@ -36,8 +48,14 @@ fn a_hoisted_buffer_is_one_allocation() {
     let (_, report) = alloc_trace::capture(|| black_box(reused_buffer(&records)));
     let site = report.site("reused_buffer").unwrap();
     let size = BUF_CAPACITY as u64;
-    let expected =
-        AllocStats { allocs: 1, reallocs: 0, deallocs: 1, bytes_allocated: size, bytes_freed: size, peak_bytes: size };
+    let expected = AllocStats {
+        allocs: 1,
+        reallocs: 0,
+        deallocs: 1,
+        bytes_allocated: size,
+        bytes_freed: size,
+        peak_bytes: size,
+    };
     assert_eq!((site.calls, site.inclusive), (1, expected));
 }
 

@@ -3,7 +3,9 @@
 use std::hint::black_box;
 
 use alloc_trace::AllocStats;
-use alloc_trace_examples::log_service::{handle_with_format, handle_with_reused_buffer, request, Log, REQUESTS};
+use alloc_trace_examples::log_service::{
+    Log, REQUESTS, handle_with_format, handle_with_reused_buffer, request,
+};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -18,8 +20,14 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 ///   8 + 16 + 32 + 64 = 120 bytes for the 47-byte line.
 ///
 /// All freed before returning; the peak is the three strings alive together: 10 + 14 + 64.
-const FORMAT_PER_REQUEST: AllocStats =
-    AllocStats { allocs: 3, reallocs: 3, deallocs: 3, bytes_allocated: 144, bytes_freed: 144, peak_bytes: 88 };
+const FORMAT_PER_REQUEST: AllocStats = AllocStats {
+    allocs: 3,
+    reallocs: 3,
+    deallocs: 3,
+    bytes_allocated: 144,
+    bytes_freed: 144,
+    peak_bytes: 88,
+};
 
 #[test]
 fn the_log_line_is_the_same_both_ways() {
@@ -50,7 +58,14 @@ fn format_costs_six_allocations_per_request_and_keeps_nothing() {
         peak_bytes: FORMAT_PER_REQUEST.peak_bytes, // flat: one request's worth
     };
     assert_eq!((site.calls, site.inclusive), (n, expected));
-    assert_eq!((site.allocs_per_call(), site.bytes_per_call(), site.kept_per_call()), (6.0, 144.0, 0.0));
+    assert_eq!(
+        (
+            site.allocs_per_call(),
+            site.bytes_per_call(),
+            site.kept_per_call()
+        ),
+        (6.0, 144.0, 0.0)
+    );
     assert_eq!(site.max_allocs_per_call, 6);
 
     let (_, one) = alloc_trace::measure(|| black_box(handle_with_format(&request(7), &mut log)));
@@ -67,6 +82,9 @@ fn a_reused_buffer_allocates_nothing_per_request() {
         }
     });
     let site = report.site("handle_with_reused_buffer").unwrap();
-    assert_eq!((site.calls, site.inclusive), (u64::from(REQUESTS), AllocStats::default()));
+    assert_eq!(
+        (site.calls, site.inclusive),
+        (u64::from(REQUESTS), AllocStats::default())
+    );
     assert_eq!(report.totals(), AllocStats::default());
 }

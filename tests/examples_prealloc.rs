@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use alloc_trace::AllocStats;
-use alloc_trace_examples::prealloc::{import_growing, import_preallocated, Row, ROWS};
+use alloc_trace_examples::prealloc::{ROWS, Row, import_growing, import_preallocated};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -32,7 +32,11 @@ fn growing_from_empty_is_1_alloc_and_19_reallocs() {
     };
     assert_eq!((site.calls, site.inclusive), (1, expected));
     assert_eq!(site.inclusive.total_allocs(), 20);
-    assert_eq!(site.inclusive.net_bytes(), 16 << 21, "the returned Vec: 2,097,152 rows of capacity");
+    assert_eq!(
+        site.inclusive.net_bytes(),
+        16 << 21,
+        "the returned Vec: 2,097,152 rows of capacity"
+    );
 }
 
 #[test]
@@ -40,8 +44,14 @@ fn with_capacity_is_one_allocation() {
     let (_, report) = alloc_trace::capture(|| drop(black_box(import_preallocated(ROWS))));
     let site = report.site("import_preallocated").unwrap();
     let bytes = ROW * ROWS as u64; // 32,000,000 = 30.5 MiB
-    let expected =
-        AllocStats { allocs: 1, reallocs: 0, deallocs: 0, bytes_allocated: bytes, bytes_freed: 0, peak_bytes: bytes };
+    let expected = AllocStats {
+        allocs: 1,
+        reallocs: 0,
+        deallocs: 0,
+        bytes_allocated: bytes,
+        bytes_freed: 0,
+        peak_bytes: bytes,
+    };
     assert_eq!((site.calls, site.inclusive), (1, expected));
 }
 

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use alloc_trace::AllocStats;
-use alloc_trace_examples::quickstart::{split_borrowed, split_owned, LINE, LINES};
+use alloc_trace_examples::quickstart::{LINE, LINES, split_borrowed, split_owned};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -24,13 +24,30 @@ fn owned_fields_cost_one_allocation_each() {
     let borrowed = report.site("split_borrowed").unwrap();
     assert_eq!(
         owned.inclusive,
-        AllocStats { allocs: 4 * n, reallocs: 0, deallocs: 0, bytes_allocated: 108 * n, bytes_freed: 0, peak_bytes: 108 }
+        AllocStats {
+            allocs: 4 * n,
+            reallocs: 0,
+            deallocs: 0,
+            bytes_allocated: 108 * n,
+            bytes_freed: 0,
+            peak_bytes: 108
+        }
     );
     assert_eq!(
         borrowed.inclusive,
-        AllocStats { allocs: n, reallocs: 0, deallocs: 0, bytes_allocated: 64 * n, bytes_freed: 0, peak_bytes: 64 }
+        AllocStats {
+            allocs: n,
+            reallocs: 0,
+            deallocs: 0,
+            bytes_allocated: 64 * n,
+            bytes_freed: 0,
+            peak_bytes: 64
+        }
     );
-    assert_eq!((owned.allocs_per_call(), borrowed.allocs_per_call()), (4.0, 1.0));
+    assert_eq!(
+        (owned.allocs_per_call(), borrowed.allocs_per_call()),
+        (4.0, 1.0)
+    );
     assert_eq!(split_owned(LINE), ["alice", "42", "paris"]);
     assert_eq!(split_borrowed(LINE), ["alice", "42", "paris"]);
 }

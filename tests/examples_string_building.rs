@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use alloc_trace::AllocStats;
 use alloc_trace_examples::string_building::{
-    format_per_item, push_str_growth, with_capacity, write_into_reused, BUILDS, ITEMS, ITEM_LEN,
+    BUILDS, ITEM_LEN, ITEMS, format_per_item, push_str_growth, with_capacity, write_into_reused,
 };
 
 #[global_allocator]
@@ -34,10 +34,10 @@ fn all_four_build_the_same_string() {
 /// push makes capacity 8, then 16, 32, ..., 16384 (the first power of two above 9000).
 const GROWTH_FROM_EMPTY: AllocStats = AllocStats {
     allocs: 1,
-    reallocs: 11,                 // 8 -> 16 -> ... -> 16384: 11 doublings
-    deallocs: 0,                  // the result is returned
-    bytes_allocated: 32_768 - 8,  // 8 + 16 + ... + 16384
-    bytes_freed: 16_384 - 8,      // 8 + ... + 8192, freed by the reallocations
+    reallocs: 11,                // 8 -> 16 -> ... -> 16384: 11 doublings
+    deallocs: 0,                 // the result is returned
+    bytes_allocated: 32_768 - 8, // 8 + 16 + ... + 16384
+    bytes_freed: 16_384 - 8,     // 8 + ... + 8192, freed by the reallocations
     peak_bytes: 16_384,
 };
 
@@ -45,7 +45,11 @@ const GROWTH_FROM_EMPTY: AllocStats = AllocStats {
 fn push_str_growth_is_1_alloc_and_11_reallocs() {
     let (s, stats) = alloc_trace::measure(|| black_box(push_str_growth(ITEMS)));
     assert_eq!(stats, GROWTH_FROM_EMPTY);
-    assert_eq!((s.len(), s.capacity()), (9000, 16_384), "keeps 16 KiB for 8.8 KiB of text");
+    assert_eq!(
+        (s.len(), s.capacity()),
+        (9000, 16_384),
+        "keeps 16 KiB for 8.8 KiB of text"
+    );
 }
 
 #[test]
@@ -53,7 +57,14 @@ fn with_capacity_is_one_exact_allocation() {
     let (_, stats) = alloc_trace::measure(|| black_box(with_capacity(ITEMS)));
     assert_eq!(
         stats,
-        AllocStats { allocs: 1, reallocs: 0, deallocs: 0, bytes_allocated: 9000, bytes_freed: 0, peak_bytes: 9000 }
+        AllocStats {
+            allocs: 1,
+            reallocs: 0,
+            deallocs: 0,
+            bytes_allocated: 9000,
+            bytes_freed: 0,
+            peak_bytes: 9000
+        }
     );
 }
 
@@ -90,7 +101,10 @@ fn format_per_item_pays_two_allocations_per_item() {
 fn write_into_a_reused_string_allocates_only_while_it_first_grows() {
     let mut buf = String::new();
     let ((), first) = alloc_trace::measure(|| write_into_reused(&mut buf, ITEMS));
-    assert_eq!(first, GROWTH_FROM_EMPTY, "`write!` grows an empty String as `push_str` does");
+    assert_eq!(
+        first, GROWTH_FROM_EMPTY,
+        "`write!` grows an empty String as `push_str` does"
+    );
     let ((), again) = alloc_trace::measure(|| write_into_reused(&mut buf, ITEMS));
     assert!(again.is_alloc_free(), "{again}");
 }

@@ -11,7 +11,11 @@ const TITLE: &str = "alloc-trace report (all threads, since the program started)
 /// Runs the probe in `mode` with `ALLOC_TRACE` set to `env` (or unset), within 20 s.
 fn run(mode: &str, env: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_exit-report-probe"));
-    command.arg(mode).env_remove("ALLOC_TRACE").stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .arg(mode)
+        .env_remove("ALLOC_TRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Some(value) = env {
         command.env("ALLOC_TRACE", value);
     }
@@ -36,8 +40,15 @@ fn text(bytes: &[u8]) -> String {
 const WORK_ROW: &str = "3 3 1 0 300 B 100 B 0 B 0 B 100 B";
 
 fn assert_one_table(table: &str) {
-    assert_eq!(table.matches(TITLE).count(), 1, "exactly one report:\n{table}");
-    let row = table.lines().find(|l| l.ends_with("  probe::work")).unwrap_or_else(|| panic!("no row:\n{table}"));
+    assert_eq!(
+        table.matches(TITLE).count(),
+        1,
+        "exactly one report:\n{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.ends_with("  probe::work"))
+        .unwrap_or_else(|| panic!("no row:\n{table}"));
     let tokens: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(tokens[..tokens.len() - 2].join(" "), WORK_ROW, "{table}");
     assert!(table.contains("TOTAL (all threads)"), "{table}");
@@ -59,7 +70,10 @@ fn the_guard_prints_the_table_on_stderr_once() {
 fn without_guard_or_variable_nothing_is_printed() {
     let out = run("env", None);
     assert!(out.status.success());
-    assert_eq!((text(&out.stdout), text(&out.stderr)), (String::new(), String::new()));
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        (String::new(), String::new())
+    );
 }
 
 #[test]
@@ -85,7 +99,10 @@ fn stdout_destination() {
 fn off_silences_even_the_guard() {
     let out = run("guard", Some("off"));
     assert!(out.status.success());
-    assert_eq!((text(&out.stdout), text(&out.stderr)), (String::new(), String::new()));
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr)),
+        (String::new(), String::new())
+    );
 }
 
 #[test]
@@ -116,7 +133,10 @@ fn json_to_a_file() {
 
 #[test]
 fn folded_and_table_to_files() {
-    for (form, expected) in [("folded", "probe::work 3\n"), ("folded-bytes", "probe::work 300\n")] {
+    for (form, expected) in [
+        ("folded", "probe::work 3\n"),
+        ("folded-bytes", "probe::work 300\n"),
+    ] {
         let path = temp_path(form);
         let out = run("env", Some(&format!("{form}:{}", path.display())));
         assert!(out.status.success());
@@ -124,7 +144,14 @@ fn folded_and_table_to_files() {
         std::fs::remove_file(&path).unwrap();
         // The outside line's weight depends on the Rust runtime; the work line is exact.
         assert!(folded.starts_with(expected), "{folded}");
-        assert!(folded.lines().nth(1).unwrap().starts_with("[outside tracked functions] "), "{folded}");
+        assert!(
+            folded
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("[outside tracked functions] "),
+            "{folded}"
+        );
         assert_eq!(text(&out.stderr), "");
     }
     let path = temp_path("table.txt");
@@ -153,7 +180,11 @@ fn a_panic_in_main_still_prints_once() {
 
 #[test]
 fn threads_still_running_at_exit_neither_block_nor_corrupt_it() {
-    for (mode, env) in [("threads-guard", None), ("threads-env", Some("1")), ("threads-guard", Some("json:stderr"))] {
+    for (mode, env) in [
+        ("threads-guard", None),
+        ("threads-env", Some("1")),
+        ("threads-guard", Some("json:stderr")),
+    ] {
         let out = run(mode, env);
         assert!(out.status.success(), "{mode}: {out:?}");
         let stderr = text(&out.stderr);
@@ -173,6 +204,9 @@ fn an_unknown_value_warns_and_prints_the_table() {
     let out = run("env", Some("loud"));
     assert!(out.status.success());
     let stderr = text(&out.stderr);
-    assert!(stderr.starts_with("alloc-trace: ALLOC_TRACE=\"loud\" is not understood"), "{stderr}");
+    assert!(
+        stderr.starts_with("alloc-trace: ALLOC_TRACE=\"loud\" is not understood"),
+        "{stderr}"
+    );
     assert_one_table(&stderr);
 }

@@ -3,16 +3,15 @@
 
 use std::hint::black_box;
 
-use alloc_trace::{track_allocs, FoldedWeight, OUTSIDE_FRAME};
+use alloc_trace::{FoldedWeight, OUTSIDE_FRAME, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
-/// 1 allocation of 8 bytes of its own, then `middle` twice.
+/// 2 allocations of 8 bytes of its own, then `middle` twice.
 #[track_allocs(name = "outer")]
-fn outer() -> Vec<Box<u64>> {
-    let mut kept = Vec::with_capacity(1);
-    kept.push(Box::new(1));
+fn outer() -> (Box<u64>, Box<u64>) {
+    let kept = (Box::new(1), Box::new(2));
     for _ in 0..2 {
         black_box(middle());
     }
@@ -39,7 +38,7 @@ fn nested_calls_give_exact_folded_lines() {
         black_box(Box::new([0u8; 40])); // outside any tracked function
         black_box(outer())
     });
-    // outer: Vec of 1 pointer (8 bytes) + Box<u64> (8 bytes) = 2 allocs, 16 bytes.
+    // outer: two Box<u64> = 2 allocs, 16 bytes.
     // middle (2 calls): alloc 8 + realloc to 16 = 2 allocs, 24 bytes each.
     // inner (6 calls): 1 alloc, 100 bytes each.
     assert_eq!(
@@ -57,7 +56,11 @@ fn nested_calls_give_exact_folded_lines() {
 #[track_allocs(name = "rec")]
 fn recurse(depth: u32) -> usize {
     let here = black_box(Box::new(depth));
-    if depth > 1 { recurse(depth - 1) + *here as usize } else { *here as usize }
+    if depth > 1 {
+        recurse(depth - 1) + *here as usize
+    } else {
+        *here as usize
+    }
 }
 
 fn rec_path(frames: usize) -> String {
@@ -67,7 +70,10 @@ fn rec_path(frames: usize) -> String {
 #[test]
 fn recursion_gives_one_line_per_depth() {
     let (_, report) = alloc_trace::capture(|| black_box(recurse(3)));
-    assert_eq!(report.folded(FoldedWeight::Allocs), "rec 1\nrec;rec 1\nrec;rec;rec 1\n");
+    assert_eq!(
+        report.folded(FoldedWeight::Allocs),
+        "rec 1\nrec;rec 1\nrec;rec;rec 1\n"
+    );
 }
 
 #[test]

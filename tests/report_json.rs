@@ -1,6 +1,6 @@
 //! The report as JSON: the documented schema with exact numbers, and round trips.
 
-use alloc_trace::{Report, JSON_SCHEMA_VERSION};
+use alloc_trace::{JSON_SCHEMA_VERSION, Report};
 use serde_json::Value;
 
 #[path = "support/report_fixture.rs"]
@@ -44,19 +44,37 @@ fn every_number_of_the_table_is_there() {
     // Totals and outside: derived in support/report_fixture.rs.
     let totals = &v["totals"];
     assert_eq!(
-        (&totals["allocs"], &totals["reallocs"], &totals["total_allocs"]),
+        (
+            &totals["allocs"],
+            &totals["reallocs"],
+            &totals["total_allocs"]
+        ),
         (&Value::from(24), &Value::from(10), &Value::from(34))
     );
-    assert_eq!((&totals["bytes_allocated"], &totals["bytes_freed"]), (&Value::from(4992), &Value::from(4992)));
-    assert_eq!((&totals["net_bytes"], &totals["peak_bytes"]), (&Value::from(0), &Value::from(3032)));
+    assert_eq!(
+        (&totals["bytes_allocated"], &totals["bytes_freed"]),
+        (&Value::from(4992), &Value::from(4992))
+    );
+    assert_eq!(
+        (&totals["net_bytes"], &totals["peak_bytes"]),
+        (&Value::from(0), &Value::from(3032))
+    );
     assert_eq!(v["in_sites"]["total_allocs"], 33);
     let outside = &v["outside_sites"];
-    assert_eq!((&outside["total_allocs"], &outside["bytes_allocated"]), (&Value::from(1), &Value::from(32)));
+    assert_eq!(
+        (&outside["total_allocs"], &outside["bytes_allocated"]),
+        (&Value::from(1), &Value::from(32))
+    );
     assert_eq!(outside["net_bytes"], -3000);
     assert_eq!(v["outside_share"], 1.0 / 34.0);
 
     let sites = v["sites"].as_array().unwrap();
-    let site = |name: &str| sites.iter().find(|s| s["name"] == format!("report_json::fixture::{name}")).unwrap();
+    let site = |name: &str| {
+        sites
+            .iter()
+            .find(|s| s["name"] == format!("report_json::fixture::{name}"))
+            .unwrap()
+    };
     let handle = site("handle");
     assert_eq!(handle["calls"], 10);
     assert_eq!(handle["inclusive"]["total_allocs"], 30);
@@ -67,28 +85,51 @@ fn every_number_of_the_table_is_there() {
     assert_eq!(handle["exclusive"]["total_allocs"], 10);
     assert_eq!(handle["max_allocs_per_call"], 3);
     assert_eq!(
-        (&handle["allocs_per_call"], &handle["bytes_per_call"], &handle["kept_per_call"]),
+        (
+            &handle["allocs_per_call"],
+            &handle["bytes_per_call"],
+            &handle["kept_per_call"]
+        ),
         (&Value::from(3.0), &Value::from(196.0), &Value::from(0.0))
     );
     assert_eq!(handle["self_share"], 10.0 / 34.0);
     let remember = site("remember");
-    assert_eq!((&remember["kept_per_call"], &remember["self_share"]), (&Value::from(1000.0), &Value::from(3.0 / 34.0)));
+    assert_eq!(
+        (&remember["kept_per_call"], &remember["self_share"]),
+        (&Value::from(1000.0), &Value::from(3.0 / 34.0))
+    );
     assert_eq!(remember["file"], "tests/support/report_fixture.rs");
     assert!(remember["line"].as_u64().unwrap() > 0);
     assert_eq!(site("never_called")["calls"], 0);
 
     let paths = v["paths"].as_array().unwrap();
     let path = |p: &str| paths.iter().find(|x| x["path"] == p).unwrap();
-    assert_eq!(path("report_json::fixture::handle;report_json::fixture::parse")["exclusive"]["total_allocs"], 20);
-    assert_eq!(path("report_json::fixture::handle")["exclusive"]["bytes_allocated"], 1000);
-    assert_eq!(path("report_json::fixture::remember")["exclusive"]["net_bytes"], 3000);
+    assert_eq!(
+        path("report_json::fixture::handle;report_json::fixture::parse")["exclusive"]["total_allocs"],
+        20
+    );
+    assert_eq!(
+        path("report_json::fixture::handle")["exclusive"]["bytes_allocated"],
+        1000
+    );
+    assert_eq!(
+        path("report_json::fixture::remember")["exclusive"]["net_bytes"],
+        3000
+    );
 }
 
 #[test]
 fn another_schema_version_is_refused() {
-    let json = captured().to_json().replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+    let json = captured()
+        .to_json()
+        .replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
     let err = Report::from_json(&json).unwrap_err().to_string();
-    assert!(err.contains("alloc-trace: JSON schema version 2 is not supported (this build reads version 1)"), "{err}");
+    assert!(
+        err.contains(
+            "alloc-trace: JSON schema version 2 is not supported (this build reads version 1)"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -17,7 +17,10 @@ fn captured() -> alloc_trace::Report {
 
 /// The rows of the functions, in order.
 fn rows(table: &str) -> Vec<&str> {
-    table.lines().filter(|l| l.contains("report_table::fixture::")).collect()
+    table
+        .lines()
+        .filter(|l| l.contains("report_table::fixture::"))
+        .collect()
 }
 
 #[test]
@@ -26,7 +29,11 @@ fn golden_table() {
     println!("{report}");
     // `never_called`, and any other site linked into this binary.
     let uncalled = report.sites().iter().filter(|s| s.calls == 0).count();
-    let functions = if uncalled == 1 { "function" } else { "functions" };
+    let functions = if uncalled == 1 {
+        "function"
+    } else {
+        "functions"
+    };
     // Numbers derived in support/report_fixture.rs: handle 30 allocs (20 + 10 reallocs),
     // 1960 bytes, peak 164, self 10/34; parse 20 allocs, 960 bytes, 64 bytes returned per
     // call, self 20/34; remember 3 allocs of 1000 bytes, all kept, self 3/34; outside 1/34.
@@ -48,7 +55,11 @@ calls  allocs  allocs/call  reallocs    bytes  bytes/call      kept  kept/call  
 "
     );
     assert_eq!(report.to_string(), expected);
-    assert_eq!(report.table().to_string(), expected, "Display of Report is the default table");
+    assert_eq!(
+        report.table().to_string(),
+        expected,
+        "Display of Report is the default table"
+    );
 }
 
 #[test]
@@ -56,8 +67,14 @@ fn sort_orders() {
     let report = captured();
     let order = |column| {
         let table = report.table().sort_by(column).to_string();
-        assert!(table.contains(&format!("tracked functions by {column:?}").to_lowercase()), "{table}");
-        rows(&table).iter().map(|r| r.rsplit("::").next().unwrap().to_owned()).collect::<Vec<_>>()
+        assert!(
+            table.contains(&format!("tracked functions by {column:?}").to_lowercase()),
+            "{table}"
+        );
+        rows(&table)
+            .iter()
+            .map(|r| r.rsplit("::").next().unwrap().to_owned())
+            .collect::<Vec<_>>()
     };
     assert_eq!(order(SortBy::Allocs), ["handle", "parse", "remember"]); // 30, 20, 3
     assert_eq!(order(SortBy::Bytes), ["remember", "handle", "parse"]); // 3000, 1960, 960
@@ -75,17 +92,37 @@ fn top_n_and_uncalled_sites() {
     let top = report.table().top(1).to_string();
     assert_eq!(rows(&top).len(), 1, "{top}");
     assert!(rows(&top)[0].ends_with("::handle"));
-    assert!(top.contains("\n... 2 more tracked functions not shown (top 1)\n"), "{top}");
+    assert!(
+        top.contains("\n... 2 more tracked functions not shown (top 1)\n"),
+        "{top}"
+    );
 
     let all = report.table().show_uncalled(true).to_string();
-    let never = rows(&all).into_iter().find(|r| r.ends_with("::never_called")).expect("listed");
-    assert_eq!(never.split_whitespace().collect::<Vec<_>>().join(" "), "0 0 0 0 0 B 0 B 0 B 0 B 0 B 0.0% report_table::fixture::never_called");
+    let never = rows(&all)
+        .into_iter()
+        .find(|r| r.ends_with("::never_called"))
+        .expect("listed");
+    assert_eq!(
+        never.split_whitespace().collect::<Vec<_>>().join(" "),
+        "0 0 0 0 0 B 0 B 0 B 0 B 0 B 0.0% report_table::fixture::never_called"
+    );
     assert!(!all.contains("never called (not shown)"), "{all}");
 
-    let sorted_top = report.table().sort_by(SortBy::Bytes).top(2).show_uncalled(true).to_string();
-    let names: Vec<_> = rows(&sorted_top).iter().map(|r| r.rsplit("::").next().unwrap()).collect();
+    let sorted_top = report
+        .table()
+        .sort_by(SortBy::Bytes)
+        .top(2)
+        .show_uncalled(true)
+        .to_string();
+    let names: Vec<_> = rows(&sorted_top)
+        .iter()
+        .map(|r| r.rsplit("::").next().unwrap())
+        .collect();
     assert_eq!(names, ["remember", "handle"]);
-    assert!(sorted_top.contains(&format!("... {} more tracked functions not shown (top 2)", 1 + uncalled)));
+    assert!(sorted_top.contains(&format!(
+        "... {} more tracked functions not shown (top 2)",
+        1 + uncalled
+    )));
 }
 
 /// A writer that keeps only a length: formatting into it reveals any allocation the
@@ -110,7 +147,11 @@ fn printing_allocates_nothing() {
     });
     assert!(stats.is_alloc_free(), "{stats}");
 
-    let table = report.table().sort_by(SortBy::Peak).top(2).show_uncalled(true);
+    let table = report
+        .table()
+        .sort_by(SortBy::Peak)
+        .top(2)
+        .show_uncalled(true);
     let ((), stats) = alloc_trace::measure(|| write!(Discard(0), "{table}").unwrap());
     assert!(stats.is_alloc_free(), "{stats}");
 }
@@ -119,6 +160,12 @@ fn printing_allocates_nothing() {
 fn a_capture_with_no_tracked_call_says_so() {
     let (_, report) = alloc_trace::capture(|| std::hint::black_box(Box::new(5u32)));
     let text = report.to_string();
-    assert!(text.contains("\n  (no tracked function was called)\n"), "{text}");
-    assert!(text.contains("100.0%  (outside tracked functions)"), "{text}");
+    assert!(
+        text.contains("\n  (no tracked function was called)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("100.0%  (outside tracked functions)"),
+        "{text}"
+    );
 }

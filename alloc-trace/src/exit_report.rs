@@ -13,11 +13,11 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::counters;
-use crate::report::{report, FoldedWeight, Report};
+use crate::report::{FoldedWeight, Report, report};
 
 /// The environment variable that turns the exit report on and chooses its form and
 /// destination. See [`report_on_exit`].
@@ -101,7 +101,9 @@ impl Drop for ExitReport {
 /// the first time, if `ALLOC_TRACE` asks for a report.
 pub(crate) fn on_first_site() {
     ARM_FROM_ENV.call_once(|| {
-        let wanted = counters::untracked(|| matches!(setting(), Some(Setting::Print(..) | Setting::Invalid(_))));
+        let wanted = counters::untracked(|| {
+            matches!(setting(), Some(Setting::Print(..) | Setting::Invalid(_)))
+        });
         if wanted {
             arm_atexit();
         }
@@ -192,7 +194,9 @@ fn print_now(forced: Option<&Setting>) {
             Some(setting) => setting,
             // A guard without the variable: the table on stderr. The hook armed by a
             // variable that has since been removed: nothing.
-            None if GUARD_CREATED.load(Ordering::Relaxed) => Setting::Print(Form::Table, Dest::Stderr),
+            None if GUARD_CREATED.load(Ordering::Relaxed) => {
+                Setting::Print(Form::Table, Dest::Stderr)
+            }
             None => Setting::Off,
         };
         let (form, dest) = match setting {
@@ -242,7 +246,10 @@ fn write(text: &str, dest: &Dest) {
         }
         Dest::File(path) => {
             if let Err(e) = std::fs::write(path, text) {
-                warn(&format!("could not write the exit report to {}: {e}", path.display()));
+                warn(&format!(
+                    "could not write the exit report to {}: {e}",
+                    path.display()
+                ));
             }
         }
     }
@@ -271,8 +278,14 @@ mod tests {
         assert_eq!(parse("json:stdout"), print(Json, Dest::Stdout));
         assert_eq!(parse("json:/tmp/r.json"), print(Json, file("/tmp/r.json")));
         assert_eq!(parse("table:out.txt"), print(Table, file("out.txt")));
-        assert_eq!(parse("folded:a:b.folded"), print(Folded(FoldedWeight::Allocs), file("a:b.folded")));
-        assert_eq!(parse("folded-bytes:x"), print(Folded(FoldedWeight::Bytes), file("x")));
+        assert_eq!(
+            parse("folded:a:b.folded"),
+            print(Folded(FoldedWeight::Allocs), file("a:b.folded"))
+        );
+        assert_eq!(
+            parse("folded-bytes:x"),
+            print(Folded(FoldedWeight::Bytes), file("x"))
+        );
         assert_eq!(parse("OFF"), Setting::Off);
         assert_eq!(parse("0"), Setting::Off);
         assert_eq!(parse("verbose"), Setting::Invalid("verbose".to_owned()));
@@ -282,12 +295,16 @@ mod tests {
 
     #[test]
     fn printing_the_report_is_not_counted() {
-        let path = std::env::temp_dir().join(format!("alloc-trace-exit-{}.txt", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("alloc-trace-exit-{}.txt", std::process::id()));
         let setting = print(Form::Table, Dest::File(path.clone()));
         let ((), stats) = crate::measure(|| print_now(Some(&setting)));
         assert_eq!(stats, crate::AllocStats::default());
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert!(text.starts_with("alloc-trace report (all threads, since the program started)"), "{text}");
+        assert!(
+            text.starts_with("alloc-trace report (all threads, since the program started)"),
+            "{text}"
+        );
     }
 }

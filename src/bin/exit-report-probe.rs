@@ -32,7 +32,8 @@ fn spin() -> usize {
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
-    let guard = matches!(mode.as_str(), "guard" | "exit" | "panic" | "threads-guard").then(alloc_trace::report_on_exit);
+    let guard = matches!(mode.as_str(), "guard" | "exit" | "panic" | "threads-guard")
+        .then(alloc_trace::report_on_exit);
     for _ in 0..3 {
         work();
     }

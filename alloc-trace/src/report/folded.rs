@@ -90,7 +90,8 @@ impl Report {
             .collect();
         lines.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let outside = weight.of(&self.outside_sites());
-        let mut out = String::with_capacity(lines.iter().map(|(p, _)| p.len() + 12).sum::<usize>() + 48);
+        let mut out =
+            String::with_capacity(lines.iter().map(|(p, _)| p.len() + 12).sum::<usize>() + 48);
         for (path, w) in lines {
             // Writing to a String cannot fail.
             let _ = writeln!(out, "{path} {w}");

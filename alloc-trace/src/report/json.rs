@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{PathStats, Report, Scope};
-use crate::site::SiteStats;
 use crate::AllocStats;
+use crate::site::SiteStats;
 
 /// The version of the JSON schema [`Report::to_json`] writes. It changes whenever a field
 /// is removed, renamed or changes meaning; adding a field does not change it.
@@ -191,7 +191,14 @@ impl From<Report> for ReportJson {
                 max_allocs_per_call: s.max_allocs_per_call,
             })
             .collect();
-        let paths = r.paths.into_iter().map(|p| PathJson { path: p.path, exclusive: p.exclusive.into() }).collect();
+        let paths = r
+            .paths
+            .into_iter()
+            .map(|p| PathJson {
+                path: p.path,
+                exclusive: p.exclusive.into(),
+            })
+            .collect();
         ReportJson {
             schema_version: JSON_SCHEMA_VERSION,
             scope: r.scope,
@@ -229,7 +236,14 @@ impl TryFrom<ReportJson> for Report {
                 max_allocs_per_call: s.max_allocs_per_call,
             })
             .collect();
-        let paths = j.paths.into_iter().map(|p| PathStats { path: p.path, exclusive: p.exclusive.into() }).collect();
+        let paths = j
+            .paths
+            .into_iter()
+            .map(|p| PathStats {
+                path: p.path,
+                exclusive: p.exclusive.into(),
+            })
+            .collect();
         Ok(Report {
             scope: j.scope,
             installed: j.counting,

@@ -117,7 +117,13 @@ impl Report {
     /// change them.
     #[must_use]
     pub fn table(&self) -> Table<'_> {
-        Table { report: self, sort: SortBy::Allocs, order: None, top: None, show_uncalled: false }
+        Table {
+            report: self,
+            sort: SortBy::Allocs,
+            order: None,
+            top: None,
+            show_uncalled: false,
+        }
     }
 }
 
@@ -182,8 +188,18 @@ impl fmt::Display for Report {
 /// Number of numeric columns (the function's name comes last and is not padded).
 const COLUMNS: usize = 10;
 
-const HEADERS: [&str; COLUMNS] =
-    ["calls", "allocs", "allocs/call", "reallocs", "bytes", "bytes/call", "kept", "kept/call", "peak", "self"];
+const HEADERS: [&str; COLUMNS] = [
+    "calls",
+    "allocs",
+    "allocs/call",
+    "reallocs",
+    "bytes",
+    "bytes/call",
+    "kept",
+    "kept/call",
+    "peak",
+    "self",
+];
 
 /// One cell of the table. Formats into a stack buffer, then pads.
 #[derive(Clone, Copy)]
@@ -240,12 +256,21 @@ struct Row<'s> {
 
 impl<'s> Row<'s> {
     fn header() -> Self {
-        Row { cells: HEADERS.map(Cell::Text), name: "function" }
+        Row {
+            cells: HEADERS.map(Cell::Text),
+            name: "function",
+        }
     }
 
     fn site(s: &'s SiteStats, all_allocs: u64) -> Self {
         let calls = s.calls;
-        let per_call = |total: f64| if calls == 0 { 0.0 } else { total / calls as f64 };
+        let per_call = |total: f64| {
+            if calls == 0 {
+                0.0
+            } else {
+                total / calls as f64
+            }
+        };
         let i = &s.inclusive;
         Row {
             cells: [
@@ -265,7 +290,12 @@ impl<'s> Row<'s> {
     }
 
     /// The totals line (`share` is `None`) or the outside line.
-    fn summary(stats: crate::AllocStats, peak: bool, share: Option<Option<f64>>, name: &'s str) -> Self {
+    fn summary(
+        stats: crate::AllocStats,
+        peak: bool,
+        share: Option<Option<f64>>,
+        name: &'s str,
+    ) -> Self {
         let blank = Cell::Blank;
         Row {
             cells: [
@@ -277,7 +307,11 @@ impl<'s> Row<'s> {
                 blank,
                 Cell::Kept(stats.net_bytes() as f64),
                 blank,
-                if peak { Cell::Bytes(stats.peak_bytes as f64) } else { blank },
+                if peak {
+                    Cell::Bytes(stats.peak_bytes as f64)
+                } else {
+                    blank
+                },
                 share.map_or(blank, Cell::Percent),
             ],
             name,
@@ -324,17 +358,33 @@ impl Table<'_> {
     fn write_title(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let report = self.report;
         if !report.installed {
-            writeln!(f, "!!!!!!!! NOTHING WAS COUNTED: every number below is 0 !!!!!!!!")?;
+            writeln!(
+                f,
+                "!!!!!!!! NOTHING WAS COUNTED: every number below is 0 !!!!!!!!"
+            )?;
             writeln!(f, "{NOT_INSTALLED}")?;
         }
         let scope = match report.scope {
             Scope::Process => "all threads, since the program started",
             Scope::Capture => "one closure, on the calling thread",
         };
-        writeln!(f, "alloc-trace report ({scope}); tracked functions by {}, largest first", self.sort.name())?;
-        writeln!(f, "  allocs = allocations + reallocations (Go's allocs/op, dhat's blocks), nested tracked calls included")?;
-        writeln!(f, "  bytes = bytes requested; kept = allocated minus freed (a returned value counts): ~0 churn, > 0 kept")?;
-        writeln!(f, "  peak = most live bytes one call reached; self = own share of all allocs (nested tracked calls excluded)")?;
+        writeln!(
+            f,
+            "alloc-trace report ({scope}); tracked functions by {}, largest first",
+            self.sort.name()
+        )?;
+        writeln!(
+            f,
+            "  allocs = allocations + reallocations (Go's allocs/op, dhat's blocks), nested tracked calls included"
+        )?;
+        writeln!(
+            f,
+            "  bytes = bytes requested; kept = allocated minus freed (a returned value counts): ~0 churn, > 0 kept"
+        )?;
+        writeln!(
+            f,
+            "  peak = most live bytes one call reached; self = own share of all allocs (nested tracked calls excluded)"
+        )?;
         writeln!(f)
     }
 }
@@ -351,8 +401,12 @@ impl fmt::Display for Table<'_> {
         // A process-wide report has no process-wide peak (peaks are per thread).
         let has_peak = report.scope == Scope::Capture;
         let total = Row::summary(report.totals, has_peak, None, total_name);
-        let outside =
-            Row::summary(outside, false, Some(share(outside.total_allocs(), all_allocs)), "(outside tracked functions)");
+        let outside = Row::summary(
+            outside,
+            false,
+            Some(share(outside.total_allocs(), all_allocs)),
+            "(outside tracked functions)",
+        );
 
         let mut widths = [0; COLUMNS];
         Row::header().widen(&mut widths);
@@ -383,12 +437,20 @@ impl fmt::Display for Table<'_> {
         let listed = self.ordered().count();
         if listed > shown {
             let more = listed - shown;
-            writeln!(f, "... {more} more tracked {} not shown (top {shown})", functions(more))?;
+            writeln!(
+                f,
+                "... {more} more tracked {} not shown (top {shown})",
+                functions(more)
+            )?;
         }
         if !self.show_uncalled {
             let uncalled = report.sites.iter().filter(|s| s.calls == 0).count();
             if uncalled > 0 {
-                writeln!(f, "{uncalled} tracked {} never called (not shown)", functions(uncalled))?;
+                writeln!(
+                    f,
+                    "{uncalled} tracked {} never called (not shown)",
+                    functions(uncalled)
+                )?;
             }
         }
         Ok(())
@@ -401,7 +463,14 @@ mod tests {
     use crate::AllocStats;
 
     fn stats(allocs: u64, reallocs: u64, bytes: u64, freed: u64, peak: u64) -> AllocStats {
-        AllocStats { allocs, reallocs, deallocs: allocs, bytes_allocated: bytes, bytes_freed: freed, peak_bytes: peak }
+        AllocStats {
+            allocs,
+            reallocs,
+            deallocs: allocs,
+            bytes_allocated: bytes,
+            bytes_freed: freed,
+            peak_bytes: peak,
+        }
     }
 
     fn site(name: &str, calls: u64, inclusive: AllocStats, exclusive: AllocStats) -> SiteStats {
@@ -411,7 +480,10 @@ mod tests {
             line: 1,
             calls,
             inclusive,
-            exclusive: AllocStats { peak_bytes: 0, ..exclusive },
+            exclusive: AllocStats {
+                peak_bytes: 0,
+                ..exclusive
+            },
             max_allocs_per_call: 0,
         }
     }
@@ -427,10 +499,20 @@ mod tests {
             totals: stats(4200, 1000, 5_200_000, 5_100_000, 0),
             in_sites: stats(4010, 1000, 5_130_240, 5_120_000, 0),
             sites: vec![
-                site("app::handle", 1000, handle, stats(2000, 0, 1_024_000, 1_024_000, 0)),
+                site(
+                    "app::handle",
+                    1000,
+                    handle,
+                    stats(2000, 0, 1_024_000, 1_024_000, 0),
+                ),
                 site("app::parse", 1000, parse, parse),
                 site("app::remember", 10, leak, leak),
-                site("app::unused", 0, AllocStats::default(), AllocStats::default()),
+                site(
+                    "app::unused",
+                    0,
+                    AllocStats::default(),
+                    AllocStats::default(),
+                ),
             ],
             paths: Vec::new(),
         }
