@@ -1,62 +1,244 @@
-//! Parsing and validating the attribute's arguments.
+//! The attribute's arguments: `name`, `crate`, `max_allocs` and `max_bytes`.
+//!
+//! Parsed with `syn::meta::parser`. A mistake that leaves the list readable (an unknown or
+//! repeated key, a value of the wrong kind) is collected and parsing goes on, so one build
+//! shows every mistake; only a list that cannot be read further stops at the first error.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use syn::meta::ParseNestedMeta;
-use syn::{LitInt, LitStr, Path};
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitInt, LitStr, Meta, Path, UnOp};
 
 /// `#[track_allocs(name = "...", crate = path, max_allocs = N, max_bytes = N)]`
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Args {
     pub name: Option<LitStr>,
     pub krate: Option<Path>,
-    pub max_allocs: Option<LitInt>,
-    pub max_bytes: Option<LitInt>,
+    pub max_allocs: Option<Count>,
+    pub max_bytes: Option<Count>,
 }
 
+/// A validated budget number, kept with the span of the literal the user wrote.
+#[derive(Clone)]
+pub(crate) struct Count {
+    value: u64,
+    span: Span,
+}
+
+impl Count {
+    /// The number as a `u64` literal, so the generated code never depends on inference.
+    /// It sits where the user's literal is but counts as macro output, so literal-style
+    /// lints (`clippy::unreadable_literal`) judge only what the user wrote.
+    pub(crate) fn to_lit(&self) -> LitInt {
+        LitInt::new(
+            &format!("{}u64", self.value),
+            Span::call_site().located_at(self.span),
+        )
+    }
+}
+
+const EXPECTED: &str = "expected `name`, `crate`, `max_allocs` or `max_bytes`";
+
 impl Args {
+    /// The arguments of the attribute this macro was invoked as.
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
-        let mut args = Args::default();
-        let parser = syn::meta::parser(|meta| args.parse_one(&meta));
-        syn::parse::Parser::parse2(parser, tokens)?;
-        Ok(args)
+        let mut args = Self::default();
+        let mut errors = Errors::default();
+        let parser = syn::meta::parser(|meta| args.parse_one(&meta, &mut errors));
+        if let Err(fatal) = syn::parse::Parser::parse2(parser, tokens) {
+            errors.push(fatal);
+        }
+        errors.finish(args)
     }
 
-    fn parse_one(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
-        match key.as_str() {
-            "name" => {
-                let name: LitStr = meta.value()?.parse()?;
-                if name.value().is_empty() {
-                    return Err(syn::Error::new(name.span(), "`name` must not be empty"));
-                }
-                set_once(&mut self.name, name, meta)
-            }
-            "crate" => set_once(&mut self.krate, meta.value()?.parse()?, meta),
-            "max_allocs" => set_once(&mut self.max_allocs, parse_count(meta)?, meta),
-            "max_bytes" => set_once(&mut self.max_bytes, parse_count(meta)?, meta),
-            _ => Err(meta.error(
-                "unknown argument; expected `name`, `crate`, `max_allocs` or `max_bytes`",
+    /// The arguments of a `#[track_allocs]` found on a method inside a tracked `impl`
+    /// block, which the block's expansion takes over.
+    pub(crate) fn from_attr(attr: &Attribute) -> syn::Result<Self> {
+        match &attr.meta {
+            Meta::Path(_) => Ok(Self::default()),
+            Meta::List(list) => Self::parse(list.tokens.clone()),
+            Meta::NameValue(nv) => Err(syn::Error::new_spanned(
+                nv.eq_token,
+                "expected `#[track_allocs]` or `#[track_allocs(...)]`",
             )),
         }
     }
+
+    /// A method's own arguments, falling back to its `impl` block's.
+    pub(crate) fn or(self, block: &Self) -> Self {
+        Self {
+            name: self.name,
+            krate: self.krate.or_else(|| block.krate.clone()),
+            max_allocs: self.max_allocs.or_else(|| block.max_allocs.clone()),
+            max_bytes: self.max_bytes.or_else(|| block.max_bytes.clone()),
+        }
+    }
+
+    /// Parses one `key = value`. An `Err` return means the rest of the list cannot be read.
+    fn parse_one(&mut self, meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<()> {
+        let key = path_text(&meta.path);
+        let slot_taken = match key.as_str() {
+            "name" => self.name.is_some(),
+            "crate" => self.krate.is_some(),
+            "max_allocs" => self.max_allocs.is_some(),
+            "max_bytes" => self.max_bytes.is_some(),
+            _ => {
+                errors.push(meta.error(format_args!("unknown argument `{key}`; {EXPECTED}")));
+                return skip_value(meta);
+            }
+        };
+        if slot_taken {
+            errors.push(meta.error(format_args!("duplicate argument `{key}`")));
+            return skip_value(meta);
+        }
+        let Some(value) = value_of(meta, &key, errors)? else {
+            return Ok(());
+        };
+        match key.as_str() {
+            "name" => self.name = errors.keep(parse_name(&value)),
+            "crate" => self.krate = errors.keep(parse_crate(&value)),
+            "max_allocs" => self.max_allocs = errors.keep(parse_count(&value, &key)),
+            _ => self.max_bytes = errors.keep(parse_count(&value, &key)),
+        }
+        Ok(())
+    }
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if slot.is_some() {
-        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
-        return Err(syn::Error::new_spanned(&meta.path, format!("duplicate argument `{key}`")));
+/// Errors collected while parsing goes on.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(first) => first.combine(error),
+            None => self.0 = Some(error),
+        }
     }
-    *slot = Some(value);
+
+    fn keep<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|e| self.push(e)).ok()
+    }
+
+    fn finish<T>(self, value: T) -> syn::Result<T> {
+        self.0.map_or(Ok(value), Err)
+    }
+}
+
+/// `a::b` for a path, without the spaces `to_string` puts in.
+fn path_text(path: &Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    segments.join("::")
+}
+
+/// The expression after `key =`, or `None` (with an error) if there is no `=`.
+fn value_of(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<Expr>> {
+    if meta.input.peek(syn::Token![=]) {
+        return Ok(Some(meta.value()?.parse()?));
+    }
+    let example = match key {
+        "name" => "name = \"...\"",
+        "crate" => "crate = path::to::alloc_trace",
+        "max_allocs" => "max_allocs = 10",
+        _ => "max_bytes = 1024",
+    };
+    errors.push(meta.error(format_args!("expected `{example}`")));
+    skip_value(meta)?;
+    Ok(None)
+}
+
+/// Steps over whatever follows a key that was reported as an error.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.input.parse::<proc_macro2::Group>()?;
+    }
     Ok(())
 }
 
-/// A non-negative integer literal that fits a `u64`.
-fn parse_count(meta: &ParseNestedMeta<'_>) -> syn::Result<LitInt> {
-    let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
-    let lit: LitInt = meta.value()?.parse().map_err(|e| {
-        syn::Error::new(e.span(), format!("`{key}` takes a whole number, e.g. `{key} = 2`"))
-    })?;
-    lit.base10_parse::<u64>()
-        .map_err(|_| syn::Error::new(lit.span(), format!("`{key}` must fit in a `u64`")))?;
-    Ok(lit)
+fn parse_name(value: &Expr) -> syn::Result<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(name),
+            ..
+        }) if name.value().is_empty() => {
+            Err(syn::Error::new(name.span(), "`name` must not be empty"))
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(name),
+            ..
+        }) => Ok(name.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`name` takes a string literal, e.g. `name = \"parse\"`",
+        )),
+    }
+}
+
+/// `crate = path` or, as serde and tokio also accept, `crate = "path"`.
+fn parse_crate(value: &Expr) -> syn::Result<Path> {
+    match value {
+        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => Ok(p.path.clone()),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => s.parse_with(Path::parse_mod_style),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`crate` takes the path of the alloc-trace crate, e.g. `crate = my_alloc_trace`",
+        )),
+    }
+}
+
+/// A whole number from 0 to `u64::MAX`, without a type suffix.
+fn parse_count(value: &Expr, key: &str) -> syn::Result<Count> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => {
+            if lit.base10_digits().starts_with('-') {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!("`{key}` cannot be negative"),
+                ));
+            }
+            if !lit.suffix().is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!("`{key}` takes a number without a type suffix, e.g. `{key} = 2`"),
+                ));
+            }
+            let value = lit
+                .base10_parse::<u64>()
+                .map_err(|_| syn::Error::new(lit.span(), format!("`{key}` must fit in a `u64`")))?;
+            Ok(Count {
+                value,
+                span: lit.span(),
+            })
+        }
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) if matches!(
+            &**expr,
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(_),
+                ..
+            })
+        ) =>
+        {
+            Err(syn::Error::new_spanned(
+                value,
+                format!("`{key}` cannot be negative"),
+            ))
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a whole number, e.g. `{key} = 2`"),
+        )),
+    }
 }

@@ -1,124 +1,166 @@
 //! Turning a function (or every method of an `impl` block) into a tracked call site.
 //!
-//! The signature is kept exactly as written; only the body changes. A sync body gets a
-//! `static` site, its `inventory` registration and an RAII guard in front of the original
-//! statements, so `return`, `?` and panics all end the call. An `async fn` body is moved
-//! into an `async move` block wrapped in `TrackedFuture`, which measures every poll.
+//! The signature is kept exactly as written; only the body changes. A sync body becomes
+//!
+//! ```text
+//! {
+//!     let guard = pin!(CallGuard::new({ static SITE: Site = ..; inventory::submit!(..); &SITE }));
+//!     CallGuard::enter(guard);
+//!     ..the original statements..
+//! }
+//! ```
+//!
+//! so `return`, `?` and unwinding all drop the guard, which ends the call (the guard is
+//! declared first, so it is dropped last, after the body's locals). The site and its
+//! registration sit in a block of their own, where no user item can see or clash with
+//! them, and never mention generic parameters: every instantiation shares one site. An
+//! `async fn` body moves into an `async move` block wrapped in `TrackedFuture`, which
+//! measures every poll on whatever thread runs it.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
-    parse_quote, Attribute, Block, ImplItem, Item, ItemFn, ItemImpl, ReturnType, Signature,
-    TraitItemFn, Type,
+    Attribute, Block, Expr, ImplItem, ItemImpl, Path, ReturnType, Signature, Stmt, Type,
+    parse_quote, token,
 };
 
 use crate::args::Args;
+use crate::item::{Body, FnItem, Target};
 
 pub(crate) fn track_allocs(args: TokenStream, item: TokenStream) -> TokenStream {
-    match try_expand(args, item.clone()) {
-        Ok(tokens) => tokens,
-        // Emit the item untouched beside the error, so the user sees one error, not a
-        // second one about a missing function.
-        Err(err) => {
-            let err = err.to_compile_error();
-            quote!(#err #item)
-        }
-    }
-}
-
-fn try_expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args = Args::parse(args);
-    let item = parse_item(item);
-    let (args, item) = match (args, item) {
-        (Ok(args), Ok(item)) => (args, item),
-        (Err(mut a), Err(b)) => {
-            a.combine(b);
-            return Err(a);
-        }
-        (Err(e), _) | (_, Err(e)) => return Err(e),
-    };
-    let krate: syn::Path = args.krate.clone().unwrap_or_else(|| parse_quote!(::alloc_trace));
-    match item {
-        Tracked::Fn(mut f) => {
-            check_signature(&f.sig)?;
-            instrument(&mut f.sig, &mut f.block, &args, &krate, None);
-            Ok(f.into_token_stream())
-        }
-        Tracked::TraitFn(mut f) => {
-            check_signature(&f.sig)?;
-            let Some(block) = f.default.as_mut() else {
-                return Err(syn::Error::new_spanned(
-                    &f.sig,
-                    "`#[track_allocs]` needs a function body; put it on the implementations",
-                ));
-            };
-            instrument(&mut f.sig, block, &args, &krate, None);
-            Ok(f.into_token_stream())
-        }
-        Tracked::Impl(mut imp) => {
-            if args.name.is_some() {
-                return Err(syn::Error::new_spanned(
-                    args.name.as_ref(),
-                    "`name` names one function; on an `impl` block every method is named `Type::method`",
-                ));
-            }
-            let type_name = type_name(&imp.self_ty);
-            for impl_item in &mut imp.items {
-                let ImplItem::Fn(method) = impl_item else { continue };
-                // `const fn` cannot be tracked; a method with its own attribute expands alone.
-                if method.sig.constness.is_some() || method.attrs.iter().any(is_track_allocs) {
-                    continue;
-                }
-                instrument(&mut method.sig, &mut method.block, &args, &krate, Some(&type_name));
-            }
-            Ok(imp.into_token_stream())
-        }
-    }
-}
-
-enum Tracked {
-    Fn(ItemFn),
-    TraitFn(TraitItemFn),
-    Impl(ItemImpl),
-}
-
-fn parse_item(item: TokenStream) -> syn::Result<Tracked> {
-    if let Ok(f) = syn::parse2::<ItemFn>(item.clone()) {
-        return Ok(Tracked::Fn(f));
-    }
-    if let Ok(f) = syn::parse2::<TraitItemFn>(item.clone()) {
-        return Ok(Tracked::TraitFn(f));
-    }
-    match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Impl(imp)) => Ok(Tracked::Impl(imp)),
-        Ok(other) => Err(syn::Error::new(
-            item_span(&other),
-            "`#[track_allocs]` can only be used on functions and `impl` blocks",
+    let result = match Target::parse(item.clone()) {
+        Target::Fn(f) => expand_fn(args, f),
+        Target::Impl(imp) => return expand_impl(args, imp),
+        Target::Other(span) => Err(with_more(
+            syn::Error::new(
+                span,
+                "`#[track_allocs]` can only be used on functions and `impl` blocks",
+            ),
+            args,
         )),
-        Err(_) => Err(syn::Error::new_spanned(
-            item,
-            "`#[track_allocs]` can only be used on functions and `impl` blocks",
-        )),
-    }
+        // rustc reports the syntax error; adding one would only hide it.
+        Target::Unparsed => return item,
+    };
+    result.unwrap_or_else(|error| emit_with_item(&error, item))
 }
 
-/// The span of an item's leading keyword, for errors that point at what it is.
-fn item_span(item: &Item) -> Span {
-    let tokens = item.to_token_stream();
-    let without_attrs = match item {
-        Item::Struct(s) => s.struct_token.span,
-        Item::Enum(e) => e.enum_token.span,
-        Item::Const(c) => c.const_token.span,
-        Item::Static(s) => s.static_token.span,
-        Item::Mod(m) => m.mod_token.span,
-        Item::Trait(t) => t.trait_token.span,
-        Item::Type(t) => t.type_token.span,
-        Item::Use(u) => u.use_token.span,
-        Item::Union(u) => u.union_token.span,
-        _ => tokens.span(),
+/// The error plus the item as written, so the user sees this error and not a second one
+/// about a function that went missing.
+fn emit_with_item(error: &syn::Error, item: impl ToTokens) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#error #item)
+}
+
+/// `first`, plus the error in `more` if there is one.
+fn with_more<T>(mut first: syn::Error, more: syn::Result<T>) -> syn::Error {
+    if let Err(more) = more {
+        first.combine(more);
+    }
+    first
+}
+
+fn expand_fn(args: syn::Result<Args>, mut f: FnItem) -> syn::Result<TokenStream> {
+    let args = match (args, check_fn(&f)) {
+        (Ok(args), Ok(())) => args,
+        (Err(e), checked) => return Err(with_more(e, checked)),
+        (Ok(_), Err(e)) => return Err(e),
     };
-    without_attrs
+    let tail = f.sig.ident.unraw().to_string();
+    if let Some(body) = f.body.as_mut() {
+        instrument(&f.sig, body, &args, &tail);
+    }
+    Ok(f.into_token_stream())
+}
+
+fn check_fn(f: &FnItem) -> syn::Result<()> {
+    if let Some(again) = f.attrs.iter().find(|a| is_track_allocs(a)) {
+        return Err(syn::Error::new_spanned(
+            again,
+            "`#[track_allocs]` is applied more than once",
+        ));
+    }
+    check_signature(&f.sig)?;
+    if f.body.is_none() {
+        return Err(syn::Error::new_spanned(
+            &f.sig,
+            "`#[track_allocs]` needs a function body; on a required trait method, put it on the implementations",
+        ));
+    }
+    Ok(())
+}
+
+/// Instruments every method of the block, named `Type::method`. A method may carry its
+/// own `#[track_allocs(...)]` to override the block's arguments (its name, say); the block
+/// takes it over, so the type stays in the default name. `const fn`s are left alone.
+fn expand_impl(args: syn::Result<Args>, mut imp: ItemImpl) -> TokenStream {
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |e: syn::Error| match &mut errors {
+        Some(first) => first.combine(e),
+        None => errors = Some(e),
+    };
+    let args = args.map_err(&mut push).unwrap_or_default();
+    if let Some(name) = &args.name {
+        push(syn::Error::new(
+            name.span(),
+            "`name` cannot be used on an `impl` block: each method is named `Type::method`; put `#[track_allocs(name = \"...\")]` on the method",
+        ));
+    }
+    let type_name = type_name(&imp.self_ty);
+    for impl_item in &mut imp.items {
+        let ImplItem::Fn(method) = impl_item else {
+            continue;
+        };
+        let (own, others): (Vec<Attribute>, Vec<Attribute>) =
+            method.attrs.drain(..).partition(is_track_allocs);
+        method.attrs = others;
+        if let Some(again) = own.get(1) {
+            push(syn::Error::new_spanned(
+                again,
+                "`#[track_allocs]` is applied more than once",
+            ));
+        }
+        let own_args = match own.first().map(Args::from_attr).transpose() {
+            Ok(own_args) => own_args,
+            Err(e) => {
+                push(e);
+                continue;
+            }
+        };
+        if method.sig.constness.is_some() && own_args.is_none() {
+            continue;
+        }
+        if let Err(e) = check_signature(&method.sig) {
+            push(e);
+            continue;
+        }
+        let method_args = own_args.unwrap_or_default().or(&args);
+        let tail = format!("{type_name}::{}", method.sig.ident.unraw());
+        let mut body = Body {
+            brace: method.block.brace_token,
+            inner_attrs: Vec::new(),
+            stmts: method
+                .block
+                .stmts
+                .iter()
+                .map(ToTokens::to_token_stream)
+                .collect(),
+        };
+        instrument(&method.sig, &mut body, &method_args, &tail);
+        // syn prints the method's inner attributes inside the new block, as before.
+        method.block = Block {
+            brace_token: body.brace,
+            stmts: vec![Stmt::Expr(Expr::Verbatim(body.stmts), None)],
+        };
+    }
+    match errors {
+        // Emitted without the methods' own `#[track_allocs]`, which would report their
+        // errors a second time.
+        Some(error) => emit_with_item(&error, imp),
+        None => imp.into_token_stream(),
+    }
 }
 
 fn check_signature(sig: &Signature) -> syn::Result<()> {
@@ -138,7 +180,10 @@ fn check_signature(sig: &Signature) -> syn::Result<()> {
 }
 
 fn is_track_allocs(attr: &Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == "track_allocs")
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "track_allocs")
 }
 
 /// `Foo` for `Foo<T>`, `crate::Foo`, `&Foo`, ...
@@ -146,87 +191,113 @@ fn type_name(ty: &Type) -> String {
     match ty {
         Type::Path(p) => p.path.segments.last().map_or_else(
             || p.to_token_stream().to_string(),
-            |s| s.ident.to_string(),
+            |s| s.ident.unraw().to_string(),
         ),
         Type::Reference(r) => type_name(&r.elem),
         Type::Paren(p) => type_name(&p.elem),
         Type::Group(g) => type_name(&g.elem),
+        Type::TraitObject(t) => {
+            let traits = t.bounds.iter().filter_map(|b| match b {
+                syn::TypeParamBound::Trait(t) => {
+                    t.path.segments.last().map(|s| s.ident.to_string())
+                }
+                _ => None,
+            });
+            format!("dyn {}", traits.collect::<Vec<_>>().join(" + "))
+        }
         other => other.to_token_stream().to_string().replace(' ', ""),
     }
 }
 
-fn instrument(
-    sig: &mut Signature,
-    block: &mut Block,
-    args: &Args,
-    krate: &syn::Path,
-    type_name: Option<&str>,
-) {
-    let ident = &sig.ident;
-    let span = ident.span();
+/// Rewrites `body` into a tracked one. `tail` is the site name after `module_path!()`.
+fn instrument(sig: &Signature, body: &mut Body, args: &Args, tail: &str) {
+    let krate: Path = args
+        .krate
+        .clone()
+        .unwrap_or_else(|| parse_quote!(::alloc_trace));
     let private = quote!(#krate::__private);
-    let name = match (&args.name, type_name) {
-        (Some(name), _) => quote!(#name),
-        (None, Some(ty)) => {
-            let tail = format!("{ty}::{ident}");
-            quote_spanned!(span=> ::core::concat!(::core::module_path!(), "::", #tail))
-        }
-        (None, None) => {
-            let tail = ident.to_string();
-            quote_spanned!(span=> ::core::concat!(::core::module_path!(), "::", #tail))
-        }
-    };
-    let budget = if args.max_allocs.is_some() || args.max_bytes.is_some() {
-        let some = |lit: &Option<syn::LitInt>| match lit {
-            Some(n) => quote!(::core::option::Option::Some(#n)),
-            None => quote!(::core::option::Option::None),
-        };
-        let (allocs, bytes) = (some(&args.max_allocs), some(&args.max_bytes));
-        quote!(.with_budget(#allocs, #bytes, ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE))
-    } else {
-        quote!()
-    };
-    let site = quote_spanned!(Span::mixed_site()=> __ALLOC_TRACE_SITE);
-    let guard = quote_spanned!(Span::mixed_site()=> __alloc_trace_guard);
-    let file_line = quote_spanned!(span=> ::core::file!(), ::core::line!());
-    let prelude = quote! {
+    let fn_span = sig.ident.span();
+    let name = args.name.as_ref().map_or_else(
+        || quote_spanned!(fn_span=> ::core::concat!(::core::module_path!(), "::", #tail)),
+        ToTokens::to_token_stream,
+    );
+    let budget = budget(args, &private);
+    let file_line = quote_spanned!(fn_span=> ::core::file!(), ::core::line!());
+    let site = format_ident!("SITE", span = Span::mixed_site());
+    let define_site = quote! {
         static #site: #private::Site = #private::Site::new(#name, #file_line) #budget;
         #private::inventory::submit! { #private::SiteRegistration(&#site) }
     };
-    let stmts = std::mem::take(&mut block.stmts);
-    let body = if sig.asyncness.is_some() {
-        let fake_return = fake_return(&sig.output);
-        quote! {
-            #prelude
-            #private::track_future(&#site, async move {
-                #fake_return
-                #(#stmts)*
-            })
-            .await
-        }
+    // The block holding the original statements sits where the original braces were (so
+    // errors about the body, such as a missing tail expression, point there) but is marked
+    // as coming from this macro, so lints about the block's shape (`unused_braces`,
+    // `clippy::items_after_statements` after the guard) leave it alone.
+    let braces = Span::call_site().located_at(body.brace.span.join());
+    let stmts = std::mem::take(&mut body.stmts);
+    if sig.asyncness.is_some() {
+        let fake_return = fake_return(&sig.output, fn_span);
+        let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #stmts));
+        block.set_span(braces);
+        body.stmts = quote! {
+            #private::track_future({ #define_site &#site }, async move #block).await
+        };
     } else {
-        quote! {
-            #prelude
-            let #guard = #private::enter(&#site);
-            #(#stmts)*
-        }
+        let guard = format_ident!("__alloc_trace_guard", span = Span::mixed_site());
+        // Budgeted sites snapshot nested sites for their failure message; others stay lean.
+        let guard_type = if args.max_allocs.is_some() || args.max_bytes.is_some() {
+            quote!(BudgetGuard)
+        } else {
+            quote!(CallGuard)
+        };
+        body.stmts = quote! {
+            let #guard = ::core::pin::pin!(#private::#guard_type::new({ #define_site &#site }));
+            #private::#guard_type::enter(#guard);
+            #stmts
+        };
+        body.brace = token::Brace(braces);
+    }
+}
+
+/// `.with_budget(..)` for `max_allocs`/`max_bytes`, checked in debug builds of the user's
+/// crate and, with the `budgets-in-release` feature, in release builds too.
+fn budget(args: &Args, private: &TokenStream) -> TokenStream {
+    if args.max_allocs.is_none() && args.max_bytes.is_none() {
+        return TokenStream::new();
+    }
+    let some = |count: &Option<crate::args::Count>| {
+        count.as_ref().map_or_else(
+            || quote!(::core::option::Option::None),
+            |n| {
+                let n = n.to_lit();
+                quote!(::core::option::Option::Some(#n))
+            },
+        )
     };
-    // Keep the original braces so spans in the body still point at the user's code.
-    let brace = block.brace_token;
-    *block = Block { brace_token: brace, stmts: vec![syn::Stmt::Expr(syn::Expr::Verbatim(body), None)] };
+    let (allocs, bytes) = (some(&args.max_allocs), some(&args.max_bytes));
+    quote! {
+        .with_budget(#allocs, #bytes, ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE)
+    }
 }
 
 /// An unreachable `return` of the declared type, so the `async move` block's output type
-/// is inferred from the signature (as `?` and `return` in the body need).
-fn fake_return(output: &ReturnType) -> TokenStream {
-    let ty = match output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) if contains_impl_trait(ty) => return quote!(),
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
+/// is the signature's (as `?` and `return` in the body need) and a mismatch is reported
+/// against the signature. Left out where a `let` cannot name the type.
+fn fake_return(output: &ReturnType, fn_span: Span) -> TokenStream {
+    let (ty, span) = match output {
+        ReturnType::Default => (quote!(()), fn_span),
+        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) || contains_impl_trait(ty) => {
+            return TokenStream::new();
+        }
+        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
     };
-    let value = quote_spanned!(Span::mixed_site()=> __alloc_trace_return);
-    quote! {
-        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::unreachable)]
+    let value = format_ident!(
+        "__alloc_trace_return",
+        span = Span::mixed_site().located_at(span)
+    );
+    // Spanned at the return type, so a mismatch notes "return type inferred to be ...
+    // here" at the signature rather than at the attribute.
+    quote_spanned! {span=>
+        #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value, clippy::unreachable, clippy::needless_return)]
         if false {
             let #value: #ty = ::core::unreachable!();
             return #value;
@@ -235,5 +306,12 @@ fn fake_return(output: &ReturnType) -> TokenStream {
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {
-    ty.to_token_stream().into_iter().any(|t| matches!(&t, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+    fn scan(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Group(g) => scan(g.stream()),
+            _ => false,
+        })
+    }
+    scan(ty.to_token_stream())
 }

@@ -4,6 +4,7 @@
 
 mod args;
 mod expand;
+mod item;
 
 use proc_macro::TokenStream;
 
