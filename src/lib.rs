@@ -14,3 +14,8 @@ pub mod log_service;
 pub mod prealloc;
 pub mod quickstart;
 pub mod string_building;
+
+/// The README's code blocks, compiled and run as doctests so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
