@@ -1,7 +1,7 @@
 //! `assert_allocs!` and `assert_no_alloc!`: one-line allocation assertions whose failure
 //! message explains what the expression did.
 //!
-//! The macros only parse; all the work is in one hidden function, [`check`], which runs
+//! The macros only parse; all the work is in one hidden function, [`check_allocs`], which runs
 //! the expression under a `capture` and formats the failure.
 
 use core::fmt;

@@ -348,7 +348,7 @@
 //! - **`cargo nextest`** runs each test in its own process: nothing changes.
 //! - **Threads you spawn** are not counted by `measure`, `capture` or the assertions of
 //!   the spawning thread; [`process_stats`](crate::process_stats) and
-//!   [`report`](crate::report) add up every thread.
+//!   [`report`](crate::report()) add up every thread.
 //! - **Async code.** `measure`, `capture` and the assertions take a closure and count the
 //!   calling thread. On a current-thread runtime every task runs on that thread, so
 //!   measure around `block_on`:
@@ -399,7 +399,7 @@
 //! - **`CountingAlloc` is not the global allocator**: `measure`, `capture`,
 //!   `allocs_per_run`, `assert_allocs!` and `assert_no_alloc!` panic with a message that
 //!   starts `alloc-trace: ` and shows the two lines to add (zeros would look like a
-//!   pass). The expression is not run. [`report`](crate::report) says so when printed.
+//!   pass). The expression is not run. [`report`](crate::report()) says so when printed.
 //! - **A capture inside a capture** works and nests: the inner one sees its closure, the
 //!   outer one everything, the inner call included. The inner `Report` is memory the
 //!   outer closure allocated, so the outer totals count it (outside tracked functions).
