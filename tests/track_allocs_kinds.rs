@@ -162,6 +162,10 @@ impl Counter {
     }
 
     #[track_allocs]
+    #[allow(
+        clippy::boxed_local,
+        reason = "the `Box<Self>` receiver is what is tested"
+    )]
     fn by_box(self: Box<Self>) -> u32 {
         churn10();
         self.n
