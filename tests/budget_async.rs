@@ -195,3 +195,33 @@ fn capture_around_a_current_thread_runtime() {
         "one poll at a time: the most one poll held"
     );
 }
+
+#[track_allocs]
+async fn on_a_worker() -> u64 {
+    three_boxes_in_three_polls().await
+}
+
+#[test]
+fn capture_around_a_multi_thread_runtime_misses_its_workers() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    // A task spawned from `block_on` runs on a worker thread, never on this one: the
+    // capture (this thread only) sees no call of it.
+    let (sum, captured) =
+        alloc_trace::capture(|| rt.block_on(async { tokio::spawn(on_a_worker()).await.unwrap() }));
+    assert_eq!(sum, 6);
+    assert_eq!(captured.site("budget_async::on_a_worker").unwrap().calls, 0);
+    // Per-site numbers from `report()` add up every thread.
+    let report = alloc_trace::report();
+    let site = report.site("budget_async::on_a_worker").unwrap();
+    assert_eq!(
+        (
+            site.calls,
+            site.inclusive.allocs,
+            site.inclusive.bytes_allocated
+        ),
+        (1, 3, 24)
+    );
+}
