@@ -242,3 +242,26 @@ fn release_builds_skip_budgets_unless_the_feature_asks() {
         (1, 1, 48)
     );
 }
+
+#[test]
+fn one_budgeted_function_on_many_threads_at_once() {
+    // Each call is measured on its own thread: 8 threads calling the same budgeted
+    // functions at the same time never push each other over budget.
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let mut over = 0;
+                for _ in 0..500 {
+                    assert_eq!(at_budget().len(), 5);
+                    assert_eq!(alloc_free(&[1, 2, 3]), 6);
+                    over += usize::from(panic_message(|| drop(over_bytes())).is_some());
+                }
+                over
+            })
+        })
+        .collect();
+    for t in threads {
+        let over = t.join().expect("no budget panic outside `over_bytes`");
+        assert_eq!(over, if BUDGETS_ON { 500 } else { 0 });
+    }
+}
