@@ -36,6 +36,7 @@ impl Count {
     }
 }
 
+const KEYS: [&str; 4] = ["name", "crate", "max_allocs", "max_bytes"];
 const EXPECTED: &str = "expected `name`, `crate`, `max_allocs` or `max_bytes`";
 
 impl Args {
@@ -76,20 +77,16 @@ impl Args {
     /// Parses one `key = value`. An `Err` return means the rest of the list cannot be read.
     fn parse_one(&mut self, meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<()> {
         let key = path_text(&meta.path);
-        let slot_taken = match key.as_str() {
-            "name" => self.name.is_some(),
-            "crate" => self.krate.is_some(),
-            "max_allocs" => self.max_allocs.is_some(),
-            "max_bytes" => self.max_bytes.is_some(),
-            _ => {
-                errors.push(meta.error(format_args!("unknown argument `{key}`; {EXPECTED}")));
-                return skip_value(meta);
-            }
-        };
-        if slot_taken {
+        if !KEYS.contains(&key.as_str()) {
+            errors.push(meta.error(format_args!("unknown argument `{key}`; {EXPECTED}")));
+            return skip_value(meta);
+        }
+        // Keys already given, valid or not: a repeat is an error even after a bad value.
+        if errors.seen.contains(&key) {
             errors.push(meta.error(format_args!("duplicate argument `{key}`")));
             return skip_value(meta);
         }
+        errors.seen.push(key.clone());
         let Some(value) = value_of(meta, &key, errors)? else {
             return Ok(());
         };
@@ -103,15 +100,18 @@ impl Args {
     }
 }
 
-/// Errors collected while parsing goes on.
+/// Errors collected while parsing goes on, and the keys seen so far.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+struct Errors {
+    first: Option<syn::Error>,
+    seen: Vec<String>,
+}
 
 impl Errors {
     fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
+        match &mut self.first {
             Some(first) => first.combine(error),
-            None => self.0 = Some(error),
+            None => self.first = Some(error),
         }
     }
 
@@ -120,7 +120,7 @@ impl Errors {
     }
 
     fn finish<T>(self, value: T) -> syn::Result<T> {
-        self.0.map_or(Ok(value), Err)
+        self.first.map_or(Ok(value), Err)
     }
 }
 

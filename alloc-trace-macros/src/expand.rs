@@ -23,7 +23,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
     Attribute, Block, Expr, ImplItem, ItemImpl, Path, ReturnType, Signature, Stmt, Type,
-    parse_quote, token,
+    parse_quote,
 };
 
 use crate::args::Args;
@@ -228,20 +228,20 @@ fn instrument(sig: &Signature, body: &mut Body, args: &Args, tail: &str) {
         static #site: #private::Site = #private::Site::new(#name, #file_line) #budget;
         #private::inventory::submit! { #private::SiteRegistration(&#site) }
     };
-    // The block holding the original statements sits where the original braces were (so
-    // errors about the body, such as a missing tail expression, point there) but is marked
-    // as coming from this macro, so lints about the block's shape (`unused_braces`,
-    // `clippy::items_after_statements` after the guard) leave it alone.
-    let braces = Span::call_site().located_at(body.brace.span.join());
     let stmts = std::mem::take(&mut body.stmts);
     if sig.asyncness.is_some() {
         let fake_return = fake_return(&sig.output, fn_span);
+        // The `async move` block sits where the original braces are (so errors about the
+        // body, such as a missing tail expression, point there) but counts as this macro's
+        // output, so `clippy::items_after_statements` leaves the user's items after the
+        // fake return alone.
         let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #stmts));
-        block.set_span(braces);
+        block.set_span(Span::call_site().located_at(body.brace.span.join()));
         body.stmts = quote! {
             #private::track_future({ #define_site &#site }, async move #block).await
         };
     } else {
+        // Pinned, because the runtime links each call's frame to its caller's.
         let guard = format_ident!("__alloc_trace_guard", span = Span::mixed_site());
         // Budgeted sites snapshot nested sites for their failure message; others stay lean.
         let guard_type = if args.max_allocs.is_some() || args.max_bytes.is_some() {
@@ -249,13 +249,32 @@ fn instrument(sig: &Signature, body: &mut Body, args: &Args, tail: &str) {
         } else {
             quote!(CallGuard)
         };
+        // The function keeps its own braces, which rustc's messages and lints about the
+        // body (a missing tail expression, `dead_code`) rely on; the body's leading items
+        // stay ahead of the guard, so they do not become "items after statements".
+        let (items, stmts) = split_leading_items(stmts);
         body.stmts = quote! {
+            #items
             let #guard = ::core::pin::pin!(#private::#guard_type::new({ #define_site &#site }));
             #private::#guard_type::enter(#guard);
             #stmts
         };
-        body.brace = token::Brace(braces);
     }
+}
+
+/// The body's leading items (`fn`, `use`, `struct`, ...), and the rest. Items are visible
+/// in the whole block wherever they stand, so moving them first changes nothing. A body
+/// syn cannot parse is left whole.
+fn split_leading_items(stmts: TokenStream) -> (TokenStream, TokenStream) {
+    let Ok(parsed) = syn::parse::Parser::parse2(Block::parse_within, stmts.clone()) else {
+        return (TokenStream::new(), stmts);
+    };
+    let leading = parsed
+        .iter()
+        .take_while(|s| matches!(s, Stmt::Item(_)))
+        .count();
+    let (items, rest) = parsed.split_at(leading);
+    (quote!(#(#items)*), quote!(#(#rest)*))
 }
 
 /// `.with_budget(..)` for `max_allocs`/`max_bytes`, checked in debug builds of the user's
