@@ -8,6 +8,11 @@ fn never_called() -> Vec<u8> {
     vec![1, 2, 3]
 }
 
+#[track_allocs]
+async fn never_awaited() -> u8 {
+    1
+}
+
 struct Parser;
 
 #[track_allocs]
