@@ -404,8 +404,7 @@ fn grow_sites(s: &FrameState, needed: usize) {
                     .map_or_else(SiteSlot::default, SiteSlot::duplicate)
             })
             .collect();
-        let ptr = new.as_ptr();
-        let old = threads::with_registry_locked(|| record.sites.replace(new));
+        let (ptr, old) = threads::with_registry_locked(|| record.sites.replace(new));
         s.sites.set(ptr);
         s.sites_len.set(len);
         drop(old);
@@ -430,8 +429,7 @@ fn grow_paths(s: &FrameState, needed: usize) {
                     .map_or_else(PathSlot::default, PathSlot::duplicate)
             })
             .collect();
-        let ptr = new.as_ptr();
-        let old = threads::with_registry_locked(|| record.paths.replace(new));
+        let (ptr, old) = threads::with_registry_locked(|| record.paths.replace(new));
         s.paths.set(ptr);
         s.paths_len.set(len);
         drop(old);
@@ -479,4 +477,159 @@ pub(crate) fn with_own_tables<R>(f: impl FnOnce(&[SiteSlot], &[PathSlot]) -> R) 
     // SAFETY: this is the owning thread.
     let (sites, paths) = unsafe { (record.sites.as_slice(), record.paths.as_slice()) };
     f(sites, paths)
+}
+
+#[cfg(test)]
+mod tests {
+    //! Frames driven by hand, as the generated code does, so they also run under Miri.
+
+    use core::hint::black_box;
+    use core::pin::pin;
+
+    use crate::__private::{CallGuard, Site};
+    use crate::capture;
+
+    static OUTER: Site = Site::new("frame_tests::outer", file!(), 1);
+    static INNER: Site = Site::new("frame_tests::inner", file!(), 2);
+    static RECURSIVE: Site = Site::new("frame_tests::recursive", file!(), 3);
+    inventory::submit! { crate::__private::SiteRegistration(&OUTER) }
+    inventory::submit! { crate::__private::SiteRegistration(&INNER) }
+    inventory::submit! { crate::__private::SiteRegistration(&RECURSIVE) }
+
+    fn inner() -> Vec<u8> {
+        let guard = pin!(CallGuard::new(&INNER));
+        CallGuard::enter(guard);
+        black_box(vec![1, 2, 3])
+    }
+
+    fn outer() {
+        let guard = pin!(CallGuard::new(&OUTER));
+        CallGuard::enter(guard);
+        let kept = black_box(Box::new(0u64));
+        drop(inner());
+        drop(inner());
+        drop(kept);
+        let _untouched = black_box(inner);
+    }
+
+    fn recursive(depth: u32) {
+        let guard = pin!(CallGuard::new(&RECURSIVE));
+        CallGuard::enter(guard);
+        drop(black_box(vec![0u8; 16]));
+        if depth > 0 {
+            recursive(depth - 1);
+        }
+    }
+
+    #[test]
+    fn nested_frames_give_inclusive_and_exclusive_numbers() {
+        let ((), report) = capture(outer);
+        let outer = report.site("frame_tests::outer").unwrap();
+        let inner = report.site("frame_tests::inner").unwrap();
+        assert_eq!(
+            (
+                inner.calls,
+                inner.inclusive.allocs,
+                inner.inclusive.bytes_allocated
+            ),
+            (2, 2, 6)
+        );
+        assert_eq!(
+            (inner.inclusive.deallocs, inner.inclusive.net_bytes()),
+            (0, 6)
+        );
+        assert_eq!(
+            (
+                outer.calls,
+                outer.inclusive.allocs,
+                outer.inclusive.deallocs
+            ),
+            (1, 3, 3)
+        );
+        assert_eq!(
+            (outer.exclusive.allocs, outer.exclusive.bytes_allocated),
+            (1, 8)
+        );
+        assert_eq!(
+            outer.exclusive.deallocs, 3,
+            "it freed the box and both vectors itself"
+        );
+        assert_eq!(outer.inclusive.peak_bytes, 8 + 3);
+        assert_eq!(outer.max_allocs_per_call, 3);
+        assert_eq!(report.totals().allocs, 3);
+        assert_eq!(report.outside_sites().allocs, 0);
+    }
+
+    #[test]
+    fn recursion_counts_each_allocation_once() {
+        let ((), report) = capture(|| recursive(4));
+        let site = report.site("frame_tests::recursive").unwrap();
+        assert_eq!(site.calls, 5);
+        assert_eq!((site.inclusive.allocs, site.exclusive.allocs), (5, 5));
+        assert_eq!(site.max_allocs_per_call, 5);
+        let paths: Vec<_> = report
+            .paths()
+            .iter()
+            .map(|p| (p.path.matches(';').count(), p.exclusive.allocs))
+            .collect();
+        assert_eq!(paths, [(0, 1), (1, 1), (2, 1), (3, 1), (4, 1)]);
+    }
+
+    #[test]
+    fn a_guard_never_entered_records_nothing() {
+        let ((), report) = capture(|| {
+            let _guard = pin!(CallGuard::new(&OUTER));
+            drop(black_box(vec![0u8; 4]));
+        });
+        assert_eq!(report.site("frame_tests::outer").map_or(0, |s| s.calls), 0);
+        assert_eq!(report.outside_sites().allocs, 1);
+    }
+
+    /// A tracked call that unwinds after allocating `bytes` (0: nothing). `resume_unwind`
+    /// skips the panic hook, whose printing would allocate inside the call.
+    fn panicking_call(bytes: usize) -> crate::Report {
+        let (result, report) = capture(|| {
+            std::panic::catch_unwind(|| {
+                let guard = pin!(CallGuard::new(&INNER));
+                CallGuard::enter(guard);
+                if bytes > 0 {
+                    black_box(vec![0u8; bytes]);
+                }
+                std::panic::resume_unwind(Box::new(()));
+            })
+        });
+        assert!(result.is_err());
+        report
+    }
+
+    #[test]
+    fn a_panicking_call_is_recorded_and_unlinked() {
+        // The unwinder itself allocates (its exception object): compare with a call that
+        // allocates nothing else, so the difference is exactly the vector.
+        let baseline = panicking_call(0);
+        let report = panicking_call(10);
+        let (base, site) = (
+            baseline.site("frame_tests::inner").unwrap(),
+            report.site("frame_tests::inner").unwrap(),
+        );
+        assert_eq!((base.calls, site.calls), (1, 1));
+        assert_eq!(site.inclusive.allocs - base.inclusive.allocs, 1);
+        assert_eq!(
+            site.inclusive.deallocs - base.inclusive.deallocs,
+            1,
+            "freed while unwinding"
+        );
+        assert_eq!(
+            site.inclusive.bytes_allocated - base.inclusive.bytes_allocated,
+            10
+        );
+        // The thread is back at the root: a new call is an outermost one.
+        let ((), after) = capture(|| drop(inner_call()));
+        assert_eq!(after.paths().len(), 1);
+        assert_eq!(after.paths()[0].path, "frame_tests::inner");
+    }
+
+    fn inner_call() -> Vec<u8> {
+        inner()
+    }
 }

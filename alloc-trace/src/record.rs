@@ -20,7 +20,10 @@ pub(crate) struct Table<T> {
 
 impl<T> Table<T> {
     const fn empty() -> Self {
-        Self { ptr: AtomicPtr::new(ptr::null_mut()), len: AtomicUsize::new(0) }
+        Self {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+            len: AtomicUsize::new(0),
+        }
     }
 
     /// The current slots.
@@ -40,25 +43,28 @@ impl<T> Table<T> {
         unsafe { &*ptr::slice_from_raw_parts(ptr, len) }
     }
 
-    /// Installs `new` and returns the previous table for the caller to free.
+    /// Installs `new`; returns a pointer to its first slot (for the owner's cache: it is
+    /// derived from the installed box, so it stays valid until the next `replace`) and the
+    /// previous table, for the caller to free.
     ///
     /// The caller holds the registry lock (or no other thread can see this table yet).
-    pub(crate) fn replace(&self, new: Box<[T]>) -> Option<Box<[T]>> {
+    pub(crate) fn replace(&self, new: Box<[T]>) -> (*const T, Option<Box<[T]>>) {
         let len = new.len();
         let new = Box::into_raw(new).cast::<T>();
         let old = self.ptr.swap(new, Relaxed);
         let old_len = self.len.swap(len, Relaxed);
-        (!old.is_null()).then(|| {
+        let old = (!old.is_null()).then(|| {
             // SAFETY: `old`/`old_len` came from `Box::into_raw` of a boxed slice in an
             // earlier `replace`, and the swap above made this the only owner.
             unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(old, old_len)) }
-        })
+        });
+        (new, old)
     }
 }
 
 impl<T> Drop for Table<T> {
     fn drop(&mut self) {
-        drop(self.replace(Box::new([])));
+        drop(self.replace(Box::new([])).1);
     }
 }
 
