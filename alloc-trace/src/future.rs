@@ -24,12 +24,14 @@ use {
 #[derive(Debug)]
 pub struct TrackedFuture<F> {
     inner: F,
-    #[cfg_attr(not(feature = "tracking"), allow(dead_code))]
+    // Without the `tracking` feature the wrapper is `inner` alone: no size, no work.
+    #[cfg(feature = "tracking")]
     site: &'static Site,
-    #[cfg_attr(not(feature = "tracking"), allow(dead_code))]
+    #[cfg(feature = "tracking")]
     call: CallSoFar,
 }
 
+#[cfg(feature = "tracking")]
 #[derive(Debug, Default, Clone, Copy)]
 struct CallSoFar {
     polled: bool,
@@ -39,9 +41,13 @@ struct CallSoFar {
 
 impl<F> TrackedFuture<F> {
     pub(crate) fn new(site: &'static Site, inner: F) -> Self {
+        #[cfg(not(feature = "tracking"))]
+        let _ = site;
         Self {
             inner,
+            #[cfg(feature = "tracking")]
             site,
+            #[cfg(feature = "tracking")]
             call: CallSoFar::default(),
         }
     }
