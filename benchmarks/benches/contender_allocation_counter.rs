@@ -1,0 +1,32 @@
+//! Contender `allocation-counter`: the crate installs its own global allocator (a
+//! thread-local `RefCell` stack of counters); `allocation_counter::measure` per call.
+
+use alloc_trace_benchmarks::harness::{self, Entry};
+use alloc_trace_benchmarks::workloads::{Input, call_loop, leaf_work};
+
+#[inline(never)]
+fn leaf(input: &Input) -> u64 {
+    leaf_work(input)
+}
+
+fn counted(f: &dyn Fn()) -> u64 {
+    allocation_counter::measure(f).count_total
+}
+
+fn main() {
+    let mut entries: Vec<Entry> = harness::allocator_entries("allocation-counter", harness::direct);
+    entries.extend(harness::call_entries(
+        "allocation_counter::measure",
+        "call",
+        |n| {
+            call_loop(n, |input| {
+                let mut out = 0;
+                let info = allocation_counter::measure(|| out = leaf(input));
+                std::hint::black_box(info);
+                out
+            });
+        },
+        |n| call_loop(n, leaf),
+    ));
+    harness::main(entries, Some(counted));
+}
