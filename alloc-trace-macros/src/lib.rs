@@ -1,6 +1,8 @@
 //! The `#[track_allocs]` attribute of [`alloc-trace`](https://docs.rs/alloc-trace).
 //!
-//! Use it through `alloc_trace::track_allocs`; the attribute's documentation lives there.
+//! Use it through `alloc_trace::track_allocs`, whose documentation is the attribute's.
+//! Arguments are parsed in `args`, the annotated item in `item`, and the code generated
+//! in `expand`.
 
 mod args;
 mod expand;
@@ -8,8 +10,7 @@ mod item;
 
 use proc_macro::TokenStream;
 
-/// Counts the allocations of every call of a function (or of every method of an `impl`
-/// block) at a call site of its own. See `alloc_trace::track_allocs`.
+/// (The implementation behind `alloc_trace::track_allocs`.)
 #[proc_macro_attribute]
 pub fn track_allocs(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::track_allocs(args.into(), item.into()).into()

@@ -76,6 +76,7 @@ pub mod __private;
 
 pub use alloc::CountingAlloc;
 pub use exit_report::{report_on_exit, ExitReport};
+#[doc = include_str!("track_allocs.md")]
 pub use alloc_trace_macros::track_allocs;
 pub use measure::{allocs_per_run, measure};
 pub use report::{
