@@ -20,6 +20,8 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
+use syn::parse::ParseStream;
+use syn::parse::discouraged::Speculative;
 use syn::spanned::Spanned;
 use syn::{
     Attribute, Block, Expr, ImplItem, ItemImpl, Path, ReturnType, Signature, Stmt, Type,
@@ -262,19 +264,26 @@ fn instrument(sig: &Signature, body: &mut Body, args: &Args, tail: &str) {
     }
 }
 
-/// The body's leading items (`fn`, `use`, `struct`, ...), and the rest. Items are visible
-/// in the whole block wherever they stand, so moving them first changes nothing. A body
-/// syn cannot parse is left whole.
+/// The body's leading items (`fn`, `use`, `struct`, ...), and the rest as written. Items
+/// are visible in the whole block wherever they stand, so moving them first changes
+/// nothing. Parsing stops at the first statement that is not an item, or that syn cannot
+/// parse: the rest is never re-printed.
 fn split_leading_items(stmts: TokenStream) -> (TokenStream, TokenStream) {
-    let Ok(parsed) = syn::parse::Parser::parse2(Block::parse_within, stmts.clone()) else {
-        return (TokenStream::new(), stmts);
+    let split = |input: ParseStream<'_>| {
+        let mut items = TokenStream::new();
+        loop {
+            let fork = input.fork();
+            match fork.parse::<Stmt>() {
+                Ok(Stmt::Item(item)) => {
+                    input.advance_to(&fork);
+                    item.to_tokens(&mut items);
+                }
+                _ => break,
+            }
+        }
+        Ok((items, input.parse::<TokenStream>()?))
     };
-    let leading = parsed
-        .iter()
-        .take_while(|s| matches!(s, Stmt::Item(_)))
-        .count();
-    let (items, rest) = parsed.split_at(leading);
-    (quote!(#(#items)*), quote!(#(#rest)*))
+    syn::parse::Parser::parse2(split, stmts.clone()).unwrap_or((TokenStream::new(), stmts))
 }
 
 /// `.with_budget(..)` for `max_allocs`/`max_bytes`, checked in debug builds of the user's
