@@ -242,3 +242,82 @@ fn parse_count(value: &Expr, key: &str) -> syn::Result<Count> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn errors(tokens: TokenStream) -> Vec<String> {
+        match Args::parse(tokens) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_option() {
+        let args = Args::parse(quote!(
+            name = "n",
+            crate = ::x::y,
+            max_allocs = 3,
+            max_bytes = 1_024
+        ))
+        .unwrap();
+        assert_eq!(args.name.unwrap().value(), "n");
+        assert_eq!(path_text(&args.krate.unwrap()), "x::y");
+        assert_eq!(args.max_allocs.unwrap().value, 3);
+        assert_eq!(args.max_bytes.unwrap().value, 1024);
+        assert!(Args::parse(TokenStream::new()).unwrap().name.is_none());
+    }
+
+    #[test]
+    fn crate_as_a_string() {
+        let args = Args::parse(quote!(crate = "renamed::inner")).unwrap();
+        assert_eq!(path_text(&args.krate.unwrap()), "renamed::inner");
+    }
+
+    #[test]
+    fn every_mistake_is_reported() {
+        assert_eq!(
+            errors(quote!(
+                a::b = 1,
+                name = 2,
+                name = "x",
+                max_bytes,
+                max_allocs = u64::MAX
+            )),
+            [
+                format!("unknown argument `a::b`; {EXPECTED}"),
+                "`name` takes a string literal, e.g. `name = \"parse\"`".to_owned(),
+                "duplicate argument `name`".to_owned(),
+                "expected `max_bytes = 1024`".to_owned(),
+                "`max_allocs` takes a whole number, e.g. `max_allocs = 2`".to_owned(),
+            ]
+        );
+        assert_eq!(
+            errors(quote!(max_bytes = -0)),
+            ["`max_bytes` cannot be negative"]
+        );
+        assert_eq!(errors(quote!(max_bytes = 2.0)).len(), 1);
+    }
+
+    #[test]
+    fn largest_count() {
+        let args = Args::parse(quote!(max_bytes = 18446744073709551615)).unwrap();
+        assert_eq!(args.max_bytes.unwrap().value, u64::MAX);
+    }
+
+    #[test]
+    fn a_method_falls_back_to_its_block() {
+        let block = Args::parse(quote!(crate = outer, max_allocs = 1, max_bytes = 2)).unwrap();
+        let method = Args::parse(quote!(name = "m", max_allocs = 5))
+            .unwrap()
+            .or(&block);
+        assert_eq!(method.name.unwrap().value(), "m");
+        assert_eq!(path_text(&method.krate.unwrap()), "outer");
+        assert_eq!(method.max_allocs.unwrap().value, 5);
+        assert_eq!(method.max_bytes.unwrap().value, 2);
+    }
+}

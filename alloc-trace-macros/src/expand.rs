@@ -343,3 +343,60 @@ fn contains_impl_trait(ty: &Type) -> bool {
     }
     scan(ty.to_token_stream())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names() {
+        let name = |ty: Type| type_name(&ty);
+        assert_eq!(name(parse_quote!(Parser)), "Parser");
+        assert_eq!(name(parse_quote!(crate::a::Parser<'a, T>)), "Parser");
+        assert_eq!(name(parse_quote!(&'a mut r#Type)), "Type");
+        assert_eq!(name(parse_quote!(dyn Read + Send)), "dyn Read + Send");
+        assert_eq!(name(parse_quote!([T])), "[T]");
+        assert_eq!(name(parse_quote!((A, B))), "(A,B)");
+    }
+
+    #[test]
+    fn impl_trait_in_return_types() {
+        let found = |ty: Type| contains_impl_trait(&ty);
+        assert!(found(parse_quote!(impl Iterator<Item = u8>)));
+        assert!(found(parse_quote!(Box<(u8, impl Display)>)));
+        assert!(!found(parse_quote!(Box<dyn Display>)));
+    }
+
+    #[test]
+    fn only_leading_items_move() {
+        let (items, rest) = split_leading_items(quote! {
+            use std::fmt;
+            fn helper() {}
+            let x = 1;
+            struct Late;
+            println!("{x}");
+        });
+        assert_eq!(
+            items.to_string(),
+            quote!(
+                use std::fmt;
+                fn helper() {}
+            )
+            .to_string()
+        );
+        assert_eq!(
+            rest.to_string(),
+            quote!(let x = 1; struct Late; println!("{x}");).to_string()
+        );
+        // Parsing stops at what syn cannot parse; the rest is kept as written.
+        let (items, rest) = split_leading_items(quote!(fn ok() {} let x = ;));
+        assert_eq!(
+            items.to_string(),
+            quote!(
+                fn ok() {}
+            )
+            .to_string()
+        );
+        assert_eq!(rest.to_string(), quote!(let x = ;).to_string());
+    }
+}
