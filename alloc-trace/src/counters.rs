@@ -269,10 +269,18 @@ fn arm_exit_hook(c: &ThreadCounters) {
     crate::threads::arm_exit_hook();
 }
 
-/// Called by the exit hook once it has folded this thread: a later allocation (from a
-/// destructor that runs after ours) arms it again, so nothing is lost.
-pub(crate) fn disarm_exit_hook() {
-    let _ = COUNTERS.try_with(|c| c.exit_hook.set(false));
+/// Called by the exit hook once it has folded this thread into the process-wide totals:
+/// the thread's counts start again from zero, so whatever it does from here on (in
+/// destructors that run after the hook) begins with a first allocation (a new peak), a
+/// first reallocation or a first free, each of which arms the hook again; its next run
+/// folds just that. (Clearing only the armed flag would miss a late allocation below the
+/// thread's old peak, and every late free or reallocation.)
+pub(crate) fn restart_after_fold() {
+    let _ = COUNTERS.try_with(|c| {
+        c.set_totals(Totals::ZERO);
+        c.peak.set(0);
+        c.exit_hook.set(false);
+    });
 }
 
 /// This thread's counters as stored, for frames.

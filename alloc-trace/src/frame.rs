@@ -469,6 +469,11 @@ pub(crate) fn tracked_totals() -> Totals {
         .unwrap_or(Totals::ZERO)
 }
 
+/// Starts [`tracked_totals`] again from zero, with `counters::restart_after_fold`.
+pub(crate) fn restart_tracked_totals() {
+    let _ = FRAMES.try_with(|s| s.root_tracked.set(Totals::ZERO));
+}
+
 /// A snapshot of this thread's tables, for `capture` and budgets.
 pub(crate) fn with_own_tables<R>(f: impl FnOnce(&[SiteSlot], &[PathSlot]) -> R) -> R {
     let Some(record) = this_record() else {

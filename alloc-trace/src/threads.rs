@@ -142,24 +142,19 @@ fn fold_exiting_thread() {
             // `take_record` cleared this thread's pointer, so nothing else refers to it.
             drop(unsafe { Box::from_raw(core::ptr::from_ref(record).cast_mut()) });
         }
-        let (folded, folded_tracked) = FOLDED.with(|f| f.replace((own, own_tracked)));
-        retired.totals = retired.totals.plus(own.minus(folded));
-        retired.tracked = retired.tracked.plus(own_tracked.minus(folded_tracked));
+        retired.totals = retired.totals.plus(own);
+        retired.tracked = retired.tracked.plus(own_tracked);
     });
-    counters::disarm_exit_hook();
+    // Everything so far is folded: count what comes next from zero (see
+    // `restart_after_fold`).
+    counters::restart_after_fold();
+    frame::restart_tracked_totals();
 }
 
 fn grow_to<T: Default>(v: &mut Vec<T>, len: usize) {
     if v.len() < len {
         v.resize_with(len, T::default);
     }
-}
-
-std::thread_local! {
-    /// What an earlier run of the exit hook already folded (it can run again if a later
-    /// destructor allocates and re-arms it).
-    static FOLDED: core::cell::Cell<(Totals, Totals)> =
-        const { core::cell::Cell::new((Totals::ZERO, Totals::ZERO)) };
 }
 
 /// Arms this thread's exit hook. Called from inside the allocator, once per thread: it
