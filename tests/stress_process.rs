@@ -6,10 +6,10 @@
 //! release builds), plus 100 waves of 16 short-lived threads (1,600 threads); then a
 //! multi-threaded tokio runtime (4 workers) running 128 tasks that migrate between workers.
 
+#[path = "stress_support/start_up_spy.rs"]
+mod start_up_spy;
 mod stress_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
@@ -18,80 +18,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use alloc_trace::{AllocStats, CountingAlloc, measure, process_stats, report, track_allocs};
+use start_up_spy::StartUpSpy;
 use stress_support::{Expected, SiteExpect, minus, model_worker, run_worker, site_numbers};
 
 #[global_allocator]
 static ALLOC: CountingAlloc<StartUpSpy> = CountingAlloc::new(StartUpSpy);
-
-/// The inner allocator: `System`, plus a count of what each thread allocates before its
-/// own code starts.
-///
-/// std allocates on a new thread before running its closure: its stack-overflow handler
-/// keeps a `BTreeMap` of live threads (`std::sys::pal::unix::stack_overflow::thread_info`),
-/// whose nodes are allocated when it grows, which depends on how many threads are alive
-/// at that moment. These allocations are real and `process_stats` counts them; nothing
-/// inside the thread can measure them, so this spy does, per thread, for the thread to
-/// report once its closure runs.
-struct StartUpSpy;
-
-thread_local! {
-    static USER_CODE_STARTED: Cell<bool> = const { Cell::new(false) };
-    static START_UP: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-}
-
-impl StartUpSpy {
-    fn note(size: usize) {
-        let _ = USER_CODE_STARTED.try_with(|started| {
-            if !started.get() {
-                let _ = START_UP.try_with(|s| {
-                    let (n, bytes) = s.get();
-                    s.set((n + 1, bytes + size as u64));
-                });
-            }
-        });
-    }
-
-    /// Marks the start of the calling thread's own code; returns `(allocs, bytes)` that
-    /// the thread made before.
-    fn user_code_starts() -> (u64, u64) {
-        USER_CODE_STARTED.with(|s| s.set(true));
-        START_UP.with(Cell::get)
-    }
-}
-
-// SAFETY: forwards every call to `System` unchanged; the bookkeeping touches only this
-// thread's `Cell`s (const thread-locals without destructors), never allocates or unwinds.
-unsafe impl GlobalAlloc for StartUpSpy {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            Self::note(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc_zeroed`'s contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            Self::note(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller upholds `dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Not expected before a thread's code starts; `realloc` reaches here only through
-        // `CountingAlloc`, which counts it as a reallocation.
-        // SAFETY: the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 const THREADS: u64 = 16;
 const BATCH: usize = 1_000;
