@@ -49,10 +49,11 @@ fn failed_requests_are_not_counted() {
     let small = Layout::from_size_align(16, 8).unwrap();
     let ((), stats) = measure(|| {
         // SAFETY: `huge` is not zero-sized; a null result is handled.
-        let p = unsafe { alloc(huge) };
+        let p = black_box(unsafe { alloc(huge) });
         assert!(p.is_null(), "an allocation of {HUGE} bytes succeeded");
-        // SAFETY: as above.
-        let p = unsafe { alloc_zeroed(huge) };
+        // SAFETY: as above. (`black_box`: release builds may otherwise drop an unused
+        // allocation and assume it succeeded.)
+        let p = black_box(unsafe { alloc_zeroed(huge) });
         assert!(p.is_null());
         // A failed reallocation leaves the block as it was: it is freed afterwards with
         // its old layout.
@@ -61,7 +62,7 @@ fn failed_requests_are_not_counted() {
         assert!(!block.is_null());
         // SAFETY: `block` came from `alloc(small)`; `HUGE` does not overflow `isize`
         // when rounded up to the alignment of 8.
-        let grown = unsafe { realloc(block, small, HUGE) };
+        let grown = black_box(unsafe { realloc(block, small, HUGE) });
         assert!(grown.is_null(), "a reallocation to {HUGE} bytes succeeded");
         // SAFETY: the failed `realloc` left `block` allocated with `small`.
         unsafe { dealloc(block, small) };
@@ -90,7 +91,7 @@ fn the_allocator_itself_refuses_huge_layouts_without_counting() {
     let wrapper = CountingAlloc::system();
     let ((), stats) = measure(|| {
         // SAFETY: the layout is not zero-sized; a null result is handled.
-        let p = unsafe { wrapper.alloc(Layout::from_size_align(HUGE, 4096).unwrap()) };
+        let p = black_box(unsafe { wrapper.alloc(Layout::from_size_align(HUGE, 4096).unwrap()) });
         assert!(p.is_null());
     });
     assert_eq!(stats, NOTHING);
