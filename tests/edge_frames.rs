@@ -1,0 +1,225 @@
+//! Edge cases of tracked calls: panics through nested tracked calls caught at every level
+//! (numbers exact, frames unlinked, state consistent afterwards), and recursion far deeper
+//! than any fixed capacity (100,000 nested tracked calls).
+
+use std::hint::black_box;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+
+use alloc_trace::{
+    AllocStats, CountingAlloc, FoldedWeight, Report, capture, measure, track_allocs,
+};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::system();
+
+/// Panics in this binary print nothing, so that what a panic allocates is only the
+/// payload and the unwinder's exception (no message formatting, no captured output).
+fn silence_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+}
+
+/// `(allocs, bytes)` a `panic!("...")` with a literal message costs from the panic to the
+/// end of the `catch_unwind` that drops its payload: all freed by then.
+fn cost_of_a_caught_panic() -> AllocStats {
+    // The first panic of a thread may initialise things; measure a later one.
+    let _ = catch_unwind(|| panic!("edge: reference"));
+    let (caught, stats) = measure(|| catch_unwind(|| panic!("edge: reference")).is_err());
+    assert!(caught);
+    assert_eq!(stats.allocs, stats.deallocs);
+    assert_eq!(stats.bytes_allocated, stats.bytes_freed);
+    stats
+}
+
+#[track_allocs]
+fn edge_panic_inner() {
+    let _held = black_box(vec![0u8; 50]);
+    panic!("edge: inner");
+}
+
+/// Catches the inner panic, frees its own buffer, then panics itself.
+#[track_allocs]
+fn edge_panic_outer() {
+    let held = black_box(vec![0u8; 100]);
+    let caught = catch_unwind(edge_panic_inner);
+    assert!(caught.is_err());
+    drop(caught);
+    drop(held);
+    panic!("edge: outer");
+}
+
+#[track_allocs]
+fn edge_after_panics() -> Box<u64> {
+    black_box(Box::new(1))
+}
+
+fn stats(allocs: u64, deallocs: u64, allocated: u64, freed: u64, peak: u64) -> AllocStats {
+    AllocStats {
+        allocs,
+        reallocs: 0,
+        deallocs,
+        bytes_allocated: allocated,
+        bytes_freed: freed,
+        peak_bytes: peak,
+    }
+}
+
+#[test]
+fn panics_caught_at_every_level_of_nested_tracked_calls_are_exact() {
+    silence_panics();
+    let panic = cost_of_a_caught_panic();
+    let (pa, pb) = (panic.allocs, panic.bytes_allocated);
+
+    let (caught, report) = capture(|| catch_unwind(edge_panic_outer).is_err());
+    assert!(caught);
+
+    // inner: its buffer (freed while unwinding, inside the call) and its panic's
+    // allocations (freed later, by the catch in outer). Its peak: the buffer plus the
+    // panic's live blocks.
+    let inner = report.site("edge_panic_inner").unwrap();
+    assert_eq!(inner.calls, 1);
+    assert_eq!(
+        inner.inclusive,
+        stats(1 + pa, 1, 50 + pb, 50, 50 + panic.peak_bytes)
+    );
+    assert_eq!(inner.exclusive, stats(1 + pa, 1, 50 + pb, 50, 0));
+    // outer: its buffer, inner's call, the frees of inner's panic, its own panic's
+    // allocations (freed by the outermost catch, outside every tracked call).
+    let outer = report.site("edge_panic_outer").unwrap();
+    assert_eq!(outer.calls, 1);
+    assert_eq!(
+        (outer.inclusive.allocs, outer.inclusive.deallocs),
+        (2 + 2 * pa, 2 + pa)
+    );
+    assert_eq!(
+        (outer.inclusive.bytes_allocated, outer.inclusive.bytes_freed),
+        (150 + 2 * pb, 150 + pb)
+    );
+    assert_eq!(
+        outer.exclusive,
+        stats(1 + pa, 1 + pa, 100 + pb, 100 + pb, 0)
+    );
+    assert_eq!(outer.max_allocs_per_call, 2 + 2 * pa);
+    // The whole capture: everything was freed in the end.
+    assert_eq!(
+        report.totals(),
+        AllocStats {
+            peak_bytes: report.totals().peak_bytes,
+            ..stats(2 + 2 * pa, 2 + 2 * pa, 150 + 2 * pb, 150 + 2 * pb, 0)
+        }
+    );
+    assert_eq!(
+        report.outside_sites(),
+        stats(0, pa, 0, pb, 0),
+        "outer's panic is freed outside"
+    );
+    assert_eq!(
+        report.folded(FoldedWeight::Allocs),
+        format!(
+            "edge_frames::edge_panic_outer {}\nedge_frames::edge_panic_outer;edge_frames::edge_panic_inner {}\n",
+            1 + pa,
+            1 + pa
+        )
+    );
+
+    // Afterwards no frame is left linked: a new call is at the root again, and the
+    // thread's peak windows were restored.
+    let (boxed, after) = capture(edge_after_panics);
+    drop(boxed);
+    assert_eq!(paths(&after), ["edge_frames::edge_after_panics"]);
+    let ((), m) = measure(|| drop(black_box(vec![0u8; 10])));
+    assert_eq!(m, stats(1, 1, 10, 10, 10));
+}
+
+#[test]
+fn a_panic_out_of_a_capture_unlinks_its_boundary() {
+    silence_panics();
+    let panic = cost_of_a_caught_panic();
+    // A panic that escapes a capture (and the tracked calls in it) ...
+    let ((), outer) = capture(|| {
+        let escaped = catch_unwind(AssertUnwindSafe(|| capture(edge_panic_outer)));
+        assert!(escaped.is_err());
+    });
+    // ... is still counted by the enclosing capture, through the boundary it unwound.
+    let site = outer.site("edge_panic_outer").unwrap();
+    assert_eq!(site.calls, 1);
+    assert_eq!(site.inclusive.allocs, 2 + 2 * panic.allocs);
+    let (boxed, after) = capture(edge_after_panics);
+    drop(boxed);
+    assert_eq!(paths(&after), ["edge_frames::edge_after_panics"]);
+}
+
+fn paths(report: &Report) -> Vec<&str> {
+    report.paths().iter().map(|p| p.path.as_str()).collect()
+}
+
+/// Each level holds a 4-byte box while the deeper levels run.
+#[track_allocs]
+fn edge_deep(depth: u32) -> u32 {
+    let held = black_box(Box::new(depth));
+    let levels = if depth == 0 {
+        1
+    } else {
+        1 + edge_deep(depth - 1)
+    };
+    drop(held);
+    levels
+}
+
+#[test]
+fn recursion_100_000_calls_deep_is_exact() {
+    const DEPTH: u32 = 100_000;
+    const CALLS: u64 = DEPTH as u64 + 1;
+    // A debug build's frame of `edge_deep` takes a few hundred bytes: 1 GiB of (lazily
+    // committed) stack is plenty.
+    let (levels, report) = std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(|| capture(|| edge_deep(DEPTH)))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(levels, CALLS as u32);
+
+    let site = report.site("edge_deep").unwrap();
+    assert_eq!(site.calls, CALLS);
+    // Inclusive: the outermost call only (deeper calls are inside it); all boxes live at
+    // the deepest point.
+    assert_eq!(
+        site.inclusive,
+        stats(CALLS, CALLS, 4 * CALLS, 4 * CALLS, 4 * CALLS)
+    );
+    assert_eq!(site.exclusive, stats(CALLS, CALLS, 4 * CALLS, 4 * CALLS, 0));
+    assert_eq!(site.max_allocs_per_call, CALLS);
+
+    // Call paths stop at 64 frames: one path per depth 1..=63, and the 64-frame path
+    // collects every call at depth 64 or more.
+    let paths = report.paths();
+    assert_eq!(paths.len(), 64);
+    let name = "edge_frames::edge_deep";
+    for depth in 1..=64usize {
+        let path = vec![name; depth].join(";");
+        let found = paths
+            .iter()
+            .find(|p| p.path == path)
+            .unwrap_or_else(|| panic!("no path of depth {depth}"));
+        let calls = if depth < 64 { 1 } else { CALLS - 63 };
+        assert_eq!(
+            found.exclusive,
+            stats(calls, calls, 4 * calls, 4 * calls, 0),
+            "depth {depth}"
+        );
+    }
+    let folded = report.folded(FoldedWeight::Allocs);
+    assert_eq!(folded.lines().count(), 64);
+    let weights: u64 = folded
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(weights, CALLS);
+    let deepest = folded.lines().max_by_key(|l| l.len()).unwrap();
+    assert_eq!(
+        deepest,
+        format!("{} {}", vec![name; 64].join(";"), CALLS - 63)
+    );
+}
