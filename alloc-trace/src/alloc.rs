@@ -55,6 +55,19 @@ impl<A> CountingAlloc<A> {
     }
 }
 
+/// The end of a thread's first free (see `CountingAlloc::dealloc`).
+///
+/// # Safety
+///
+/// As `GlobalAlloc::dealloc` on `inner`.
+#[cold]
+#[inline(never)]
+unsafe fn first_dealloc<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+    counters::on_first_dealloc();
+    // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract for `inner`.
+    unsafe { inner.dealloc(ptr, layout) }
+}
+
 // SAFETY: every method forwards to `inner` with the caller's arguments unchanged and
 // returns its result unchanged, so `inner`'s guarantees hold for callers. The counting
 // around each call touches only this thread's `Cell`s, never allocates, never unwinds and
@@ -82,10 +95,16 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // PERF: counted before forwarding (a free cannot fail), and the thread's first
+        // free finished in a cold function that forwards too, so that both forwarding
+        // calls are tail calls: no stack frame, no register kept across a call.
+        if counters::on_dealloc(layout.size()) {
+            // SAFETY: as below.
+            return unsafe { first_dealloc(&self.inner, ptr, layout) };
+        }
         // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`, and
         // every block this allocator hands out came from `inner`.
-        unsafe { self.inner.dealloc(ptr, layout) };
-        counters::on_dealloc(layout.size());
+        unsafe { self.inner.dealloc(ptr, layout) }
     }
 
     #[inline]

@@ -221,18 +221,28 @@ pub(crate) fn on_alloc(size: usize) {
     });
 }
 
+/// Counts a free. Returns true on the thread's first free, when the caller must call
+/// [`on_first_dealloc`]: the rare work is left to the caller so that its own forwarding
+/// call can stay a tail call (see `CountingAlloc::dealloc`).
 #[inline(always)]
-pub(crate) fn on_dealloc(size: usize) {
-    let _ = COUNTERS.try_with(|c| {
-        let countdown = c.deallocs_countdown.get().wrapping_sub(1);
-        c.deallocs_countdown.set(countdown);
-        c.bytes_freed
-            .set(c.bytes_freed.get().wrapping_add(size as u64));
-        // A thread that only frees (memory sent from elsewhere) never sets a peak.
-        if countdown == 0 {
-            first_free_or_realloc(c);
-        }
-    });
+pub(crate) fn on_dealloc(size: usize) -> bool {
+    COUNTERS
+        .try_with(|c| {
+            let countdown = c.deallocs_countdown.get().wrapping_sub(1);
+            c.deallocs_countdown.set(countdown);
+            c.bytes_freed
+                .set(c.bytes_freed.get().wrapping_add(size as u64));
+            // A thread that only frees (memory sent from elsewhere) never sets a peak.
+            countdown == 0
+        })
+        .unwrap_or(false)
+}
+
+/// The rest of a thread's first [`on_dealloc`].
+#[cold]
+#[inline(never)]
+pub(crate) fn on_first_dealloc() {
+    let _ = COUNTERS.try_with(first_free_or_realloc);
 }
 
 #[inline(always)]
