@@ -20,8 +20,6 @@
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::parse::ParseStream;
-use syn::parse::discouraged::Speculative;
 use syn::spanned::Spanned;
 use syn::{
     Attribute, Block, Expr, ImplItem, ItemImpl, Path, ReturnType, Signature, Stmt, Type,
@@ -29,6 +27,7 @@ use syn::{
 };
 
 use crate::args::Args;
+use crate::body;
 use crate::item::{Body, FnItem, Target};
 
 pub(crate) fn track_allocs(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -252,38 +251,31 @@ fn instrument(sig: &Signature, body: &mut Body, args: &Args, tail: &str) {
             quote!(CallGuard)
         };
         // The function keeps its own braces, which rustc's messages and lints about the
-        // body (a missing tail expression, `dead_code`) rely on; the body's leading items
-        // stay ahead of the guard, so they do not become "items after statements".
-        let (items, stmts) = split_leading_items(stmts);
+        // body (a missing tail expression, `dead_code`) rely on. See `body` for why the
+        // leading items go first and the final expression gets a local.
+        let body::Split { items, stmts, tail } = body::split(stmts);
+        let tail = match (tail, return_type(&sig.output, fn_span)) {
+            (Some(tail), Some((ty, _))) => {
+                let value = format_ident!("__alloc_trace_value", span = Span::mixed_site());
+                // A `return` statement rather than a tail, so that the lints a diverging
+                // final expression (`todo!()`) sets off can be allowed on statements.
+                quote! {
+                    #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value)]
+                    let #value: #ty = #tail;
+                    #[allow(unreachable_code, clippy::needless_return)]
+                    return #value;
+                }
+            }
+            (tail, _) => tail.unwrap_or_default(),
+        };
         body.stmts = quote! {
             #items
             let #guard = ::core::pin::pin!(#private::#guard_type::new({ #define_site &#site }));
             #private::#guard_type::enter(#guard);
             #stmts
+            #tail
         };
     }
-}
-
-/// The body's leading items (`fn`, `use`, `struct`, ...), and the rest as written. Items
-/// are visible in the whole block wherever they stand, so moving them first changes
-/// nothing. Parsing stops at the first statement that is not an item, or that syn cannot
-/// parse: the rest is never re-printed.
-fn split_leading_items(stmts: TokenStream) -> (TokenStream, TokenStream) {
-    let split = |input: ParseStream<'_>| {
-        let mut items = TokenStream::new();
-        loop {
-            let fork = input.fork();
-            match fork.parse::<Stmt>() {
-                Ok(Stmt::Item(item)) => {
-                    input.advance_to(&fork);
-                    item.to_tokens(&mut items);
-                }
-                _ => break,
-            }
-        }
-        Ok((items, input.parse::<TokenStream>()?))
-    };
-    syn::parse::Parser::parse2(split, stmts.clone()).unwrap_or((TokenStream::new(), stmts))
 }
 
 /// `.with_budget(..)` for `max_allocs`/`max_bytes`, checked in debug builds of the user's
@@ -309,14 +301,10 @@ fn budget(args: &Args, private: &TokenStream) -> TokenStream {
 
 /// An unreachable `return` of the declared type, so the `async move` block's output type
 /// is the signature's (as `?` and `return` in the body need) and a mismatch is reported
-/// against the signature. Left out where a `let` cannot name the type.
+/// against the signature.
 fn fake_return(output: &ReturnType, fn_span: Span) -> TokenStream {
-    let (ty, span) = match output {
-        ReturnType::Default => (quote!(()), fn_span),
-        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) || contains_impl_trait(ty) => {
-            return TokenStream::new();
-        }
-        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
+    let Some((ty, span)) = return_type(output, fn_span) else {
+        return TokenStream::new();
     };
     let value = format_ident!(
         "__alloc_trace_return",
@@ -330,6 +318,18 @@ fn fake_return(output: &ReturnType, fn_span: Span) -> TokenStream {
             let #value: #ty = ::core::unreachable!();
             return #value;
         }
+    }
+}
+
+/// The declared return type and its span, if a `let` can name it: not `!` (unstable in a
+/// `let`) and not `impl Trait` (only allowed in the signature).
+fn return_type(output: &ReturnType, fn_span: Span) -> Option<(TokenStream, Span)> {
+    match output {
+        ReturnType::Default => Some((quote!(()), fn_span)),
+        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) || contains_impl_trait(ty) => {
+            None
+        }
+        ReturnType::Type(_, ty) => Some((ty.to_token_stream(), ty.span())),
     }
 }
 
@@ -365,38 +365,5 @@ mod tests {
         assert!(found(parse_quote!(impl Iterator<Item = u8>)));
         assert!(found(parse_quote!(Box<(u8, impl Display)>)));
         assert!(!found(parse_quote!(Box<dyn Display>)));
-    }
-
-    #[test]
-    fn only_leading_items_move() {
-        let (items, rest) = split_leading_items(quote! {
-            use std::fmt;
-            fn helper() {}
-            let x = 1;
-            struct Late;
-            println!("{x}");
-        });
-        assert_eq!(
-            items.to_string(),
-            quote!(
-                use std::fmt;
-                fn helper() {}
-            )
-            .to_string()
-        );
-        assert_eq!(
-            rest.to_string(),
-            quote!(let x = 1; struct Late; println!("{x}");).to_string()
-        );
-        // Parsing stops at what syn cannot parse; the rest is kept as written.
-        let (items, rest) = split_leading_items(quote!(fn ok() {} let x = ;));
-        assert_eq!(
-            items.to_string(),
-            quote!(
-                fn ok() {}
-            )
-            .to_string()
-        );
-        assert_eq!(rest.to_string(), quote!(let x = ;).to_string());
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! Use it through `alloc_trace::track_allocs`, whose documentation is the attribute's.
 //! Arguments are parsed in `args`, the annotated item in `item`, and the code generated
-//! in `expand`.
+//! in `expand` (with `body` splitting a sync body around the guard).
 
 mod args;
+mod body;
 mod expand;
 mod item;
 
