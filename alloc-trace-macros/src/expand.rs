@@ -4,14 +4,18 @@
 //!
 //! ```text
 //! {
+//!     ..the body's leading items..
 //!     let guard = pin!(CallGuard::new({ static SITE: Site = ..; inventory::submit!(..); &SITE }));
 //!     CallGuard::enter(guard);
-//!     ..the original statements..
+//!     ..the other statements..
+//!     let value: ReturnType = ..the final expression..;
+//!     return value;
 //! }
 //! ```
 //!
 //! so `return`, `?` and unwinding all drop the guard, which ends the call (the guard is
-//! declared first, so it is dropped last, after the body's locals). The site and its
+//! declared before the body's locals, so it is dropped after them; see `body` for the
+//! items and the final expression). The site and its
 //! registration sit in a block of their own, where no user item can see or clash with
 //! them, and never mention generic parameters: every instantiation shares one site. An
 //! `async fn` body moves into an `async move` block wrapped in `TrackedFuture`, which
