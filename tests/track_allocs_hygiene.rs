@@ -96,10 +96,11 @@ fn shadowing_body() -> u8 {
     static SITE: u8 = 1;
     const __ALLOC_TRACE_SITE: u8 = 2;
     let __alloc_trace_guard = 3;
+    let __alloc_trace_value = 4;
     struct CallGuard;
     let _ = CallGuard;
     churn10();
-    SITE + __ALLOC_TRACE_SITE + __alloc_trace_guard
+    SITE + __ALLOC_TRACE_SITE + __alloc_trace_guard + __alloc_trace_value
 }
 
 #[track_allocs(max_allocs = 1, max_bytes = 10)]
@@ -138,7 +139,7 @@ fn block_on<F: ::core::future::Future>(future: F) -> F::Output {
 #[test]
 fn user_items_do_not_clash_with_the_expansion() {
     let ((), report) = capture(|| {
-        ::std::assert_eq!(shadowing_body(), 6);
+        ::std::assert_eq!(shadowing_body(), 10);
         with_budget();
         ::std::assert_eq!(block_on(shadowing_async(7)), ::core::result::Result::Ok(7));
         ::std::assert_eq!(Thing.method(), 4);
