@@ -73,9 +73,9 @@ fn expand_fn(args: syn::Result<Args>, mut f: FnItem) -> syn::Result<TokenStream>
         (Err(e), checked) => return Err(with_more(e, checked)),
         (Ok(_), Err(e)) => return Err(e),
     };
-    let tail = f.sig.ident.unraw().to_string();
+    let short_name = f.sig.ident.unraw().to_string();
     if let Some(body) = f.body.as_mut() {
-        instrument(&f.sig, body, &args, &tail);
+        instrument(&f.sig, body, &args, &short_name);
     }
     Ok(f.into_token_stream())
 }
@@ -142,7 +142,7 @@ fn expand_impl(args: syn::Result<Args>, mut imp: ItemImpl) -> TokenStream {
             continue;
         }
         let method_args = own_args.unwrap_or_default().or(&args);
-        let tail = format!("{type_name}::{}", method.sig.ident.unraw());
+        let short_name = format!("{type_name}::{}", method.sig.ident.unraw());
         let mut body = Body {
             brace: method.block.brace_token,
             inner_attrs: Vec::new(),
@@ -153,7 +153,7 @@ fn expand_impl(args: syn::Result<Args>, mut imp: ItemImpl) -> TokenStream {
                 .map(ToTokens::to_token_stream)
                 .collect(),
         };
-        instrument(&method.sig, &mut body, &method_args, &tail);
+        instrument(&method.sig, &mut body, &method_args, &short_name);
         // syn prints the method's inner attributes inside the new block, as before.
         method.block = Block {
             brace_token: body.brace,
@@ -214,8 +214,9 @@ fn type_name(ty: &Type) -> String {
     }
 }
 
-/// Rewrites `body` into a tracked one. `tail` is the site name after `module_path!()`.
-fn instrument(sig: &Signature, body: &mut Body, args: &Args, tail: &str) {
+/// Rewrites `body` into a tracked one. `short_name` is the default site name after
+/// `module_path!()`: `function` or `Type::method`.
+fn instrument(sig: &Signature, body: &mut Body, args: &Args, short_name: &str) {
     let krate: Path = args
         .krate
         .clone()
@@ -223,7 +224,7 @@ fn instrument(sig: &Signature, body: &mut Body, args: &Args, tail: &str) {
     let private = quote!(#krate::__private);
     let fn_span = sig.ident.span();
     let name = args.name.as_ref().map_or_else(
-        || quote_spanned!(fn_span=> ::core::concat!(::core::module_path!(), "::", #tail)),
+        || quote_spanned!(fn_span=> ::core::concat!(::core::module_path!(), "::", #short_name)),
         ToTokens::to_token_stream,
     );
     let budget = budget(args, &private);
