@@ -588,3 +588,59 @@ fn async_call_counts_when_polled() {
     assert_eq!(s.calls, 1);
     assert_eq!(s.inclusive, churned(1));
 }
+
+// ---------------------------------------------------------------------------------------
+// Generic `impl` blocks and `async fn` returning `impl Trait`.
+
+struct Stack<T> {
+    items: Vec<T>,
+}
+
+#[track_allocs]
+impl<T: Clone> Stack<T>
+where
+    T: Default,
+{
+    fn with_one() -> Self {
+        // `vec![x]` allocates exactly one element.
+        Self {
+            items: black_box(vec![T::default()]),
+        }
+    }
+
+    fn top(&self) -> T {
+        churn10();
+        self.items[0].clone()
+    }
+}
+
+#[track_allocs]
+async fn async_impl_trait(n: u8) -> impl std::fmt::Display {
+    churn10();
+    YieldOnce::default().await;
+    n
+}
+
+#[test]
+fn generic_impl_blocks_and_async_impl_trait() {
+    let (shown, report) = capture(|| {
+        let a = Stack::<u64>::with_one();
+        let b = Stack::<u8>::with_one();
+        let sum = a.top() + u64::from(b.top());
+        format!("{sum}{}", block_on(async_impl_trait(7)))
+    });
+    assert_eq!(shown, "07");
+    let new = site(&report, "track_allocs_kinds::Stack::with_one");
+    assert_eq!(new.calls, 2, "one site for every `T`");
+    let kept = AllocStats {
+        allocs: 2,
+        reallocs: 0,
+        deallocs: 0,
+        bytes_allocated: 8 + 1,
+        bytes_freed: 0,
+        peak_bytes: 8,
+    };
+    assert_eq!(new.inclusive, kept);
+    assert_churned(&report, "track_allocs_kinds::Stack::top", 2);
+    assert_churned(&report, "track_allocs_kinds::async_impl_trait", 1);
+}
