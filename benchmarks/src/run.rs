@@ -294,8 +294,8 @@ fn collected_instructions(text: &str) -> Option<u64> {
     field("totals:").or_else(|| field("summary:"))
 }
 
-/// What the results were measured on.
-fn machine() -> Vec<(String, String)> {
+/// What the results were measured on, and which alloc-trace.
+fn machine(root: &Path) -> Vec<(String, String)> {
     let shell = |cmd: &str| {
         Command::new("sh")
             .args(["-c", cmd])
@@ -316,5 +316,14 @@ fn machine() -> Vec<(String, String)> {
         ("rustc".to_owned(), shell("rustc -V")),
         ("valgrind".to_owned(), shell("valgrind --version")),
         ("date (UTC)".to_owned(), shell("date -u '+%Y-%m-%d %H:%M'")),
+        (
+            "alloc-trace at".to_owned(),
+            shell(&format!(
+                "cd '{}' && git rev-parse --short HEAD && \
+                 (git diff --quiet HEAD -- alloc-trace alloc-trace-macros || echo '(with uncommitted changes)')",
+                root.display()
+            ))
+            .replace('\n', " "),
+        ),
     ]
 }
