@@ -157,7 +157,7 @@ pub fn run(root: &Path, options: &Options) -> Results {
         times,
         instructions,
         rounds: options.rounds,
-        machine: machine(),
+        machine: machine(root),
     }
 }
 
