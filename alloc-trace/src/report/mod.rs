@@ -1,8 +1,6 @@
 //! `Report`: per-site numbers as data, gathered from every thread (`report`) or from one
 //! closure on the calling thread (`capture`).
 
-use std::collections::HashMap;
-
 use crate::AllocStats;
 use crate::counters::{self, Totals};
 use crate::frame;
@@ -13,6 +11,7 @@ use crate::site::{self, Site, SiteStats};
 use crate::slots::SiteValues;
 use crate::threads;
 
+mod cell;
 mod folded;
 #[cfg(feature = "json")]
 mod json;
@@ -28,6 +27,16 @@ pub use table::{SortBy, Table};
 /// Get one with [`report`] (every site, every thread, since the program started) or
 /// [`capture`] (what one closure did on the calling thread). Sites are ordered hottest
 /// first: most allocations (allocs + reallocs, nested calls included), then most bytes.
+///
+/// # Showing it
+///
+/// - For people: `Display` prints an aligned table (see [`Table`] for the columns);
+///   [`Report::table`] sorts it by another column, keeps the top N, or lists functions
+///   never called. Printing allocates nothing.
+/// - For programs: [`Report::to_json`] (feature `json`), a versioned schema.
+/// - For flamegraphs: [`Report::folded`], the folded-stack lines inferno reads.
+/// - At exit, without code: [`report_on_exit`](crate::report_on_exit) and the
+///   `ALLOC_TRACE` environment variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
@@ -304,11 +313,21 @@ struct Gathered {
 
 impl Gathered {
     fn build(&self, scope: Scope, installed: bool, peak: Option<u64>) -> Report {
-        let by_id: HashMap<u32, &'static Site> = site::all_sites()
-            .filter_map(|s| s.assigned_id().map(|id| (id, s)))
-            .collect();
-        let mut sites: Vec<SiteStats> = site::all_sites()
-            .map(|site| {
+        let all: Vec<&'static Site> = site::all_sites().collect();
+        // PERF: ids are dense, so a table indexed by id beats a hash map (10,000 sites).
+        let mut by_id: Vec<Option<&'static Site>> = Vec::new();
+        for &site in &all {
+            if let Some(id) = site.assigned_id() {
+                let id = id as usize;
+                if by_id.len() <= id {
+                    by_id.resize(id + 1, None);
+                }
+                by_id[id] = Some(site);
+            }
+        }
+        let mut sites: Vec<SiteStats> = all
+            .iter()
+            .map(|&site| {
                 let values = site
                     .assigned_id()
                     .and_then(|id| self.sites.get(id as usize))
@@ -368,15 +387,33 @@ fn site_stats(site: &'static Site, v: &SiteValues) -> SiteStats {
     }
 }
 
-fn path_name(mut id: u32, by_id: &HashMap<u32, &'static Site>) -> String {
+fn path_name(mut id: u32, by_id: &[Option<&'static Site>]) -> String {
     if id == paths::OVERFLOW {
         return OVERFLOW_PATH.to_owned();
     }
-    let mut frames = Vec::new();
+    // Paths are at most MAX_DEPTH frames deep: collect them on the stack, then build the
+    // string with one allocation.
+    let mut frames = [""; paths::MAX_DEPTH as usize];
+    let mut depth = 0;
     while let Some((parent, site)) = paths::parent_and_site(id) {
-        frames.push(by_id.get(&site).map_or("?", |s| s.name));
+        if depth == frames.len() {
+            break;
+        }
+        frames[depth] = by_id
+            .get(site as usize)
+            .copied()
+            .flatten()
+            .map_or("?", |s| s.name);
+        depth += 1;
         id = parent;
     }
-    frames.reverse();
-    frames.join(";")
+    let frames = &frames[..depth];
+    let mut name = String::with_capacity(frames.iter().map(|f| f.len() + 1).sum());
+    for (i, frame) in frames.iter().rev().enumerate() {
+        if i > 0 {
+            name.push(';');
+        }
+        name.push_str(frame);
+    }
+    name
 }

@@ -1,18 +1,18 @@
 //! The report as a table for people: `impl Display for Report` and [`Table`], a sorted and
 //! trimmed view of it.
 //!
-//! PERF: formatting never allocates. Column widths come from a first pass that measures
-//! each cell with a counting writer, numbers are laid out in `StackBuf`s, and the only
-//! allocation a non-default order needs (a list of row indices) is made when the view is
-//! built, not when it is printed. So a table can be printed while counting, by code that
-//! asserts it allocates nothing, and the cost is linear in the number of sites.
+//! PERF: formatting never allocates. Column widths come from a first pass that adds up
+//! the cells' lengths arithmetically (see `cell`), and the only allocation a non-default
+//! order needs (a list of row indices) is made when the view is built, not when it is
+//! printed. So a table can be printed while counting, by code that asserts it allocates
+//! nothing, and the cost is linear in the number of sites.
 
 use core::fmt::{self, Write as _};
 
+use super::cell::{Cell, Num};
 use super::{Report, Scope};
 use crate::installed::NOT_INSTALLED;
 use crate::site::SiteStats;
-use crate::stats::{Bytes, StackBuf};
 
 /// The column that orders a [`Table`], largest first. Ties keep the report's order
 /// (most allocations, then most bytes, then most calls, then name).
@@ -201,53 +201,6 @@ const HEADERS: [&str; COLUMNS] = [
     "self",
 ];
 
-/// One cell of the table. Formats into a stack buffer, then pads.
-#[derive(Clone, Copy)]
-enum Cell<'s> {
-    Blank,
-    Text(&'s str),
-    Count(u64),
-    /// A mean per call: whole numbers stay whole, others keep two decimals.
-    PerCall(f64),
-    Bytes(f64),
-    /// Bytes kept: may be negative (memory allocated earlier, freed here).
-    Kept(f64),
-    /// A share in percent; `None` when there is nothing to share.
-    Percent(Option<f64>),
-}
-
-impl fmt::Display for Cell<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = StackBuf::<48>::new();
-        match *self {
-            Cell::Blank => {}
-            Cell::Text(s) => return f.pad(s),
-            Cell::Count(n) => write!(buf, "{n}")?,
-            Cell::PerCall(x) => write_per_call(&mut buf, x)?,
-            Cell::Bytes(b) => write!(buf, "{}", Bytes(b))?,
-            Cell::Kept(b) => {
-                if b < 0.0 {
-                    buf.write_str("-")?;
-                }
-                write!(buf, "{}", Bytes(b.abs()))?;
-            }
-            Cell::Percent(None) => buf.write_str("-")?,
-            Cell::Percent(Some(p)) => write!(buf, "{p:.1}%")?,
-        }
-        f.pad(buf.as_str())
-    }
-}
-
-fn write_per_call(buf: &mut StackBuf<48>, x: f64) -> fmt::Result {
-    if x.fract() == 0.0 {
-        return write!(buf, "{x:.0}");
-    }
-    if x > 0.0 && x < 0.005 {
-        return buf.write_str("<0.01");
-    }
-    write!(buf, "{x:.2}")
-}
-
 /// The cells of one row: a site, the totals or the outside line.
 struct Row<'s> {
     cells: [Cell<'s>; COLUMNS],
@@ -263,27 +216,20 @@ impl<'s> Row<'s> {
     }
 
     fn site(s: &'s SiteStats, all_allocs: u64) -> Self {
-        let calls = s.calls;
-        let per_call = |total: f64| {
-            if calls == 0 {
-                0.0
-            } else {
-                total / calls as f64
-            }
-        };
-        let i = &s.inclusive;
+        let (calls, i) = (s.calls, &s.inclusive);
+        let per_call = u128::from(calls);
         Row {
             cells: [
-                Cell::Count(calls),
-                Cell::Count(i.total_allocs()),
-                Cell::PerCall(per_call(i.total_allocs() as f64)),
-                Cell::Count(i.reallocs),
-                Cell::Bytes(i.bytes_allocated as f64),
-                Cell::Bytes(per_call(i.bytes_allocated as f64)),
-                Cell::Kept(i.net_bytes() as f64),
-                Cell::Kept(per_call(i.net_bytes() as f64)),
-                Cell::Bytes(i.peak_bytes as f64),
-                Cell::Percent(share(s.exclusive.total_allocs(), all_allocs)),
+                Cell::Num(Num::count(calls)),
+                Cell::Num(Num::count(i.total_allocs())),
+                Num::per_call(i.total_allocs(), calls),
+                Cell::Num(Num::count(i.reallocs)),
+                Cell::Num(Num::bytes(i.bytes_allocated.into(), 1)),
+                Cell::Num(Num::bytes(i.bytes_allocated.into(), per_call)),
+                Cell::Num(Num::signed_bytes(i.net_bytes().into(), 1)),
+                Cell::Num(Num::signed_bytes(i.net_bytes().into(), per_call)),
+                Cell::Num(Num::bytes(i.peak_bytes.into(), 1)),
+                Num::percent(s.exclusive.total_allocs(), all_allocs),
             ],
             name: &s.name,
         }
@@ -293,26 +239,26 @@ impl<'s> Row<'s> {
     fn summary(
         stats: crate::AllocStats,
         peak: bool,
-        share: Option<Option<f64>>,
+        share: Option<Cell<'s>>,
         name: &'s str,
     ) -> Self {
         let blank = Cell::Blank;
         Row {
             cells: [
                 blank,
-                Cell::Count(stats.total_allocs()),
+                Cell::Num(Num::count(stats.total_allocs())),
                 blank,
-                Cell::Count(stats.reallocs),
-                Cell::Bytes(stats.bytes_allocated as f64),
+                Cell::Num(Num::count(stats.reallocs)),
+                Cell::Num(Num::bytes(stats.bytes_allocated.into(), 1)),
                 blank,
-                Cell::Kept(stats.net_bytes() as f64),
+                Cell::Num(Num::signed_bytes(stats.net_bytes().into(), 1)),
                 blank,
                 if peak {
-                    Cell::Bytes(stats.peak_bytes as f64)
+                    Cell::Num(Num::bytes(stats.peak_bytes.into(), 1))
                 } else {
                     blank
                 },
-                share.map_or(blank, Cell::Percent),
+                share.unwrap_or(blank),
             ],
             name,
         }
@@ -320,38 +266,22 @@ impl<'s> Row<'s> {
 
     fn widen(&self, widths: &mut [usize; COLUMNS]) {
         for (width, cell) in widths.iter_mut().zip(&self.cells) {
-            *width = (*width).max(display_len(cell));
+            *width = (*width).max(cell.len());
         }
     }
 
     fn write(&self, f: &mut fmt::Formatter<'_>, widths: &[usize; COLUMNS]) -> fmt::Result {
         for (&width, cell) in widths.iter().zip(&self.cells) {
-            write!(f, "{cell:>width$}  ")?;
+            cell.write_right(f, width)?;
+            f.write_str("  ")?;
         }
-        writeln!(f, "{}", self.name)
+        f.write_str(self.name)?;
+        f.write_char('\n')
     }
 }
 
 const fn functions(n: usize) -> &'static str {
     if n == 1 { "function" } else { "functions" }
-}
-
-fn share(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
-}
-
-/// Characters `value` prints, measured without allocating.
-fn display_len(value: &impl fmt::Display) -> usize {
-    struct Count(usize);
-    impl fmt::Write for Count {
-        fn write_str(&mut self, s: &str) -> fmt::Result {
-            self.0 += s.chars().count();
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = write!(count, "{value}");
-    count.0
 }
 
 impl Table<'_> {
@@ -404,7 +334,7 @@ impl fmt::Display for Table<'_> {
         let outside = Row::summary(
             outside,
             false,
-            Some(share(outside.total_allocs(), all_allocs)),
+            Some(Num::percent(outside.total_allocs(), all_allocs)),
             "(outside tracked functions)",
         );
 
