@@ -1,5 +1,4 @@
-//! `#[track_allocs]` in an edition-2021 crate (this test target is built as edition 2021,
-//! see the root `Cargo.toml`).
+//! `#[track_allocs]` in an edition-2021 crate (this package's edition).
 //!
 //! Before edition 2024, the temporaries of a block's final expression are dropped after
 //! the block's locals, which would be after the call's guard: a function ending in
