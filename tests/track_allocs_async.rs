@@ -291,3 +291,21 @@ fn tokio_current_thread_runtime_with_capture() {
     assert_eq!(s.inclusive, whole_call);
     assert_eq!(s.max_allocs_per_call, 2);
 }
+
+// ---------------------------------------------------------------------------------------
+// With `#[tokio::test]`, in either order: above it, the attribute tracks the test's async
+// body; below it, the sync test function tokio generates (runtime included).
+
+#[track_allocs]
+#[tokio::test]
+async fn tracked_above_tokio_test() {
+    tokio::task::yield_now().await;
+    assert_eq!(black_box(vec![1u8]).len(), 1);
+}
+
+#[tokio::test]
+#[track_allocs]
+async fn tracked_below_tokio_test() {
+    tokio::task::yield_now().await;
+    assert_eq!(black_box(vec![1u8]).len(), 1);
+}

@@ -9,7 +9,7 @@
 //!   locals, the guard included: freeing them would count for the caller (a body ending
 //!   in `make_vec().len()` would seem to keep its vector).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use syn::buffer::Cursor;
 use syn::parse::discouraged::Speculative;
 use syn::parse::{ParseStream, Parser};
@@ -63,7 +63,9 @@ fn split_stream(input: ParseStream<'_>) -> syn::Result<Split> {
             }
         }
         let tokens = tokens_between(start, input.cursor());
-        if is_tail {
+        // An attribute is allowed on a final expression (as `#[tokio::test]` writes one)
+        // but not on a `let` initializer: such a tail stays as written.
+        if is_tail && !starts_with_attribute(&tokens) {
             split.tail = Some(tokens);
         } else if leading {
             split.items.extend(tokens);
@@ -83,6 +85,10 @@ fn is_value(stmt: &Stmt) -> bool {
         }) => semi_token.is_none() && !matches!(mac.delimiter, MacroDelimiter::Brace(_)),
         Stmt::Local(_) | Stmt::Item(_) => false,
     }
+}
+
+fn starts_with_attribute(tokens: &TokenStream) -> bool {
+    matches!(tokens.clone().into_iter().next(), Some(TokenTree::Punct(p)) if p.as_char() == '#')
 }
 
 fn tokens_between(mut from: Cursor<'_>, to: Cursor<'_>) -> TokenStream {
@@ -161,6 +167,16 @@ mod tests {
         );
         assert_eq!(tail(quote!(thread_local! { static X: u8 = 1; })), None);
         assert_eq!(tail(quote!()), None);
+        // Attributes are not allowed on a `let` initializer.
+        assert_eq!(
+            tail(quote!(
+                #[allow(unused)]
+                {
+                    1
+                }
+            )),
+            None
+        );
     }
 
     #[test]
