@@ -330,35 +330,34 @@ impl FrameState {
     fn path_of(&self, frame: &Frame) -> u32 {
         const CHUNK: usize = 32;
         loop {
-            let mut pending: [*const Frame; CHUNK] = [ptr::null(); CHUNK];
+            let mut pending: [Option<&Frame>; CHUNK] = [None; CHUNK];
             let mut count = 0;
-            let mut cursor: *const Frame = frame;
-            // SAFETY (both derefs): see the module docs.
+            let mut cursor = Some(frame);
             let known = loop {
-                let Some(f) = (unsafe { cursor.as_ref() }) else {
-                    break Some(paths::ROOT);
+                let Some(f) = cursor else {
+                    break Ok(paths::ROOT);
                 };
                 if f.path.get() != UNKNOWN_PATH {
-                    break Some(f.path.get() - 1);
+                    break Ok(f.path.get() - 1);
                 }
                 if !f.is_boundary() {
                     if count == CHUNK {
-                        break None;
+                        break Err(f);
                     }
-                    pending[count] = cursor;
+                    pending[count] = Some(f);
                     count += 1;
                 }
-                cursor = f.parent.get();
+                cursor = f.parent();
             };
-            let Some(mut path) = known else {
-                // More than CHUNK unknown frames: resolve the upper part first.
-                // SAFETY: see the module docs.
-                self.path_of(unsafe { &*cursor });
-                continue;
+            let mut path = match known {
+                Ok(path) => path,
+                Err(upper) => {
+                    // More than CHUNK unknown frames: resolve the upper part first.
+                    self.path_of(upper);
+                    continue;
+                }
             };
-            for &f in pending[..count].iter().rev() {
-                // SAFETY: see the module docs.
-                let f = unsafe { &*f };
+            for f in pending[..count].iter().rev().flatten() {
                 path = self.child_path(path, f.site);
                 f.path.set(path + 1);
             }
@@ -418,11 +417,7 @@ fn grow_paths(s: &FrameState, needed: usize) {
         let record = s.record();
         // SAFETY: this is the owning thread.
         let old = unsafe { record.paths.as_slice() };
-        let len = needed
-            .max(old.len() * 2)
-            .max(64)
-            .min(paths::ID_LIMIT)
-            .max(needed);
+        let len = (old.len() * 2).clamp(64, paths::ID_LIMIT).max(needed);
         let new: Box<[PathSlot]> = (0..len)
             .map(|i| {
                 old.get(i)
