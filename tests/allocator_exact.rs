@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use alloc_trace::{measure, AllocStats, CountingAlloc};
+use alloc_trace::{AllocStats, CountingAlloc, measure};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::system();
@@ -24,7 +24,10 @@ fn box_of_u64_is_one_allocation_of_eight_bytes() {
     );
     assert_eq!(stats.net_bytes(), 8, "the box outlives the closure");
     let ((), freed) = measure(|| drop(boxed));
-    assert_eq!((freed.deallocs, freed.bytes_freed, freed.net_bytes()), (1, 8, -8));
+    assert_eq!(
+        (freed.deallocs, freed.bytes_freed, freed.net_bytes()),
+        (1, 8, -8)
+    );
     assert_eq!(freed.peak_bytes, 0, "freeing never raises the peak");
 }
 
@@ -58,7 +61,10 @@ fn vec_growth_is_one_alloc_and_eight_reallocs() {
     assert_eq!(v.capacity(), 1024);
     let sizes: Vec<u64> = (2..=12).map(|p| 1 << p).collect(); // 4 B .. 4096 B
     let new_sizes: u64 = sizes[2..].iter().sum(); // 16 B (alloc) .. 4096 B
-    assert_eq!(new_sizes, 16 + 32 + 64 + 128 + 256 + 512 + 1024 + 2048 + 4096);
+    assert_eq!(
+        new_sizes,
+        16 + 32 + 64 + 128 + 256 + 512 + 1024 + 2048 + 4096
+    );
     assert_eq!(
         stats,
         AllocStats {
@@ -81,7 +87,10 @@ fn zeroed_vec_is_counted() {
     // `vec![0; n]` asks for zeroed memory (`alloc_zeroed`): it must be counted like `alloc`.
     let ((), stats) = measure(|| drop(black_box(vec![0u8; 1_000_000])));
     assert_eq!((stats.allocs, stats.deallocs), (1, 1));
-    assert_eq!((stats.bytes_allocated, stats.bytes_freed, stats.peak_bytes), (1_000_000, 1_000_000, 1_000_000));
+    assert_eq!(
+        (stats.bytes_allocated, stats.bytes_freed, stats.peak_bytes),
+        (1_000_000, 1_000_000, 1_000_000)
+    );
 }
 
 #[test]
@@ -96,7 +105,10 @@ fn string_building_counts_every_growth() {
     });
     assert_eq!(s.capacity(), 32);
     assert_eq!((stats.allocs, stats.reallocs), (1, 2));
-    assert_eq!((stats.bytes_allocated, stats.bytes_freed, stats.peak_bytes), (8 + 16 + 32, 8 + 16, 32));
+    assert_eq!(
+        (stats.bytes_allocated, stats.bytes_freed, stats.peak_bytes),
+        (8 + 16 + 32, 8 + 16, 32)
+    );
 }
 
 #[test]
@@ -107,10 +119,16 @@ fn nested_measurements_see_only_their_own_closure() {
         drop(a);
         (inner, b)
     });
-    assert_eq!((inner.allocs, inner.bytes_allocated, inner.peak_bytes), (1, 50, 50));
+    assert_eq!(
+        (inner.allocs, inner.bytes_allocated, inner.peak_bytes),
+        (1, 50, 50)
+    );
     assert_eq!((outer.allocs, outer.deallocs), (2, 1));
     assert_eq!((outer.bytes_allocated, outer.bytes_freed), (150, 100));
-    assert_eq!(outer.peak_bytes, 150, "the inner measurement must not hide the outer peak");
+    assert_eq!(
+        outer.peak_bytes, 150,
+        "the inner measurement must not hide the outer peak"
+    );
     drop(kept);
 }
 
@@ -136,7 +154,10 @@ fn a_panicking_measurement_leaves_the_thread_consistent() {
     assert!(result.is_err());
     // The next measurement starts from a clean window.
     let ((), stats) = measure(|| drop(black_box(vec![0u8; 16])));
-    assert_eq!((stats.allocs, stats.bytes_allocated, stats.peak_bytes), (1, 16, 16));
+    assert_eq!(
+        (stats.allocs, stats.bytes_allocated, stats.peak_bytes),
+        (1, 16, 16)
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use alloc_trace::{measure, AllocStats, CountingAlloc};
+use alloc_trace::{AllocStats, CountingAlloc, measure};
 
 /// Forwards to `System`, counts `alloc_zeroed` calls, and fails on request.
 struct Flaky;
@@ -68,8 +68,20 @@ static ALLOC: CountingAlloc<Flaky> = CountingAlloc::new(Flaky);
 fn zeroed_allocations_go_through_alloc_zeroed_and_are_counted() {
     let before = ZEROED_CALLS.load(Relaxed);
     let ((), stats) = measure(|| drop(black_box(vec![0u64; 100])));
-    assert_eq!(ZEROED_CALLS.load(Relaxed) - before, 1, "vec![0; n] uses alloc_zeroed");
-    assert_eq!((stats.allocs, stats.bytes_allocated, stats.deallocs, stats.bytes_freed), (1, 800, 1, 800));
+    assert_eq!(
+        ZEROED_CALLS.load(Relaxed) - before,
+        1,
+        "vec![0; n] uses alloc_zeroed"
+    );
+    assert_eq!(
+        (
+            stats.allocs,
+            stats.bytes_allocated,
+            stats.deallocs,
+            stats.bytes_freed
+        ),
+        (1, 800, 1, 800)
+    );
 }
 
 #[test]

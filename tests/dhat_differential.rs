@@ -6,7 +6,7 @@
 #[path = "support/differential.rs"]
 mod differential;
 
-use alloc_trace::{measure, CountingAlloc};
+use alloc_trace::{CountingAlloc, measure};
 use differential::{Oracle, WORKLOADS};
 
 #[global_allocator]
@@ -16,8 +16,16 @@ fn dhat_numbers() -> Vec<(String, Oracle)> {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_dhat-oracle"))
         .output()
         .expect("alloc-trace: could not run the dhat oracle");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(Oracle::from_line).collect()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(Oracle::from_line)
+        .collect()
 }
 
 #[test]
@@ -35,7 +43,13 @@ fn measure_agrees_with_dhat_on_every_workload() {
             max_bytes: stats.peak_bytes,
         };
         drop(kept);
-        assert_eq!(&ours, dhat, "workload `{name}`: alloc-trace (left) vs dhat (right)");
-        assert!(dhat.total_blocks > 0, "workload `{name}` must allocate to be a test");
+        assert_eq!(
+            &ours, dhat,
+            "workload `{name}`: alloc-trace (left) vs dhat (right)"
+        );
+        assert!(
+            dhat.total_blocks > 0,
+            "workload `{name}` must allocate to be a test"
+        );
     }
 }

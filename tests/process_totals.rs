@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use alloc_trace::{measure, process_stats, AllocStats, CountingAlloc};
+use alloc_trace::{AllocStats, CountingAlloc, measure, process_stats};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::system();
@@ -39,7 +39,10 @@ fn eight_threads_of_100k_allocations_are_exact_per_thread_and_process_wide() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
     });
     let after = process_stats();
 
@@ -60,11 +63,17 @@ fn eight_threads_of_100k_allocations_are_exact_per_thread_and_process_wide() {
     // thread (std's thread start-up allocates nothing on the workers themselves).
     let process = minus(after, before);
     assert_eq!(process.allocs, THREADS * ALLOCS + spawning.allocs);
-    assert_eq!(process.bytes_allocated, THREADS * 8 * ALLOCS + spawning.bytes_allocated);
+    assert_eq!(
+        process.bytes_allocated,
+        THREADS * 8 * ALLOCS + spawning.bytes_allocated
+    );
     assert_eq!(process.reallocs, spawning.reallocs);
     // Every free was seen too, including the thread handles and closures that the workers
     // free on their way out (allocated here, freed there): the one block still live is
     // `per_thread` itself.
     assert_eq!(process.deallocs, process.allocs - 1);
-    assert_eq!(process.net_bytes(), (per_thread.capacity() * size_of::<AllocStats>()) as i64);
+    assert_eq!(
+        process.net_bytes(),
+        (per_thread.capacity() * size_of::<AllocStats>()) as i64
+    );
 }

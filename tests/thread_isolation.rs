@@ -3,7 +3,7 @@
 use std::hint::black_box;
 use std::sync::Barrier;
 
-use alloc_trace::{measure, CountingAlloc};
+use alloc_trace::{CountingAlloc, measure};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::system();
@@ -29,8 +29,26 @@ fn two_threads_measuring_at_once_each_see_only_their_own_work() {
         });
         (a.join().unwrap(), b.join().unwrap())
     });
-    assert_eq!((a.allocs, a.deallocs, a.bytes_allocated, a.bytes_freed, a.peak_bytes), (10_000, 10_000, 240_000, 240_000, 24));
-    assert_eq!((b.allocs, b.deallocs, b.bytes_allocated, b.bytes_freed, b.peak_bytes), (3_000, 3_000, 3_000_000, 3_000_000, 1000));
+    assert_eq!(
+        (
+            a.allocs,
+            a.deallocs,
+            a.bytes_allocated,
+            a.bytes_freed,
+            a.peak_bytes
+        ),
+        (10_000, 10_000, 240_000, 240_000, 24)
+    );
+    assert_eq!(
+        (
+            b.allocs,
+            b.deallocs,
+            b.bytes_allocated,
+            b.bytes_freed,
+            b.peak_bytes
+        ),
+        (3_000, 3_000, 3_000_000, 3_000_000, 1000)
+    );
 }
 
 #[test]
@@ -46,13 +64,26 @@ fn work_of_spawned_threads_is_not_the_callers() {
     let idle = spawn_and_join(0);
     let busy = spawn_and_join(1_000);
     // Spawning costs the caller the same few allocations whatever the thread does.
-    assert_eq!((busy.allocs, busy.bytes_allocated), (idle.allocs, idle.bytes_allocated));
+    assert_eq!(
+        (busy.allocs, busy.bytes_allocated),
+        (idle.allocs, idle.bytes_allocated)
+    );
 }
 
 #[test]
 fn memory_freed_on_another_thread_counts_where_it_is_freed() {
     let (data, made) = measure(|| black_box(vec![7u8; 4096]));
     assert_eq!((made.allocs, made.net_bytes()), (1, 4096));
-    let freed = std::thread::spawn(move || measure(|| drop(data)).1).join().unwrap();
-    assert_eq!((freed.allocs, freed.deallocs, freed.bytes_freed, freed.net_bytes()), (0, 1, 4096, -4096));
+    let freed = std::thread::spawn(move || measure(|| drop(data)).1)
+        .join()
+        .unwrap();
+    assert_eq!(
+        (
+            freed.allocs,
+            freed.deallocs,
+            freed.bytes_freed,
+            freed.net_bytes()
+        ),
+        (0, 1, 4096, -4096)
+    );
 }

@@ -67,7 +67,11 @@ fn btreemap_insert_remove() -> Kept {
 fn formatting() -> Kept {
     let mut total = 0;
     for i in 0..500 {
-        let line = format!("request {i}: {:?} took {:.2} ms", [i, i + 1], f64::from(i) / 3.0);
+        let line = format!(
+            "request {i}: {:?} took {:.2} ms",
+            [i, i + 1],
+            f64::from(i) / 3.0
+        );
         total += black_box(line).len();
     }
     Box::new(total)
@@ -84,9 +88,14 @@ fn shrink_to_fit() -> Kept {
 }
 
 fn nested_collections() -> Kept {
-    let rows: Vec<Vec<String>> =
-        (0..100).map(|r| (0..r % 7).map(|c| format!("{r}:{c}")).collect()).collect();
-    let kept: Vec<String> = rows.into_iter().flatten().filter(|s| s.ends_with('3')).collect();
+    let rows: Vec<Vec<String>> = (0..100)
+        .map(|r| (0..r % 7).map(|c| format!("{r}:{c}")).collect())
+        .collect();
+    let kept: Vec<String> = rows
+        .into_iter()
+        .flatten()
+        .filter(|s| s.ends_with('3'))
+        .collect();
     Box::new(black_box(kept))
 }
 
@@ -111,7 +120,13 @@ impl Oracle {
     pub fn from_line(line: &str) -> (String, Oracle) {
         let mut words = line.split_whitespace();
         let name = words.next().expect("a workload name").to_owned();
-        let mut n = || words.next().expect("five numbers").parse::<u64>().expect("a number");
+        let mut n = || {
+            words
+                .next()
+                .expect("five numbers")
+                .parse::<u64>()
+                .expect("a number")
+        };
         let oracle = Oracle {
             total_blocks: n(),
             total_bytes: n(),
