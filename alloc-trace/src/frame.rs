@@ -172,7 +172,7 @@ impl Frame {
         let peak = counters::close_peak(self.outer_peak(), self.entry().live());
         let inclusive = now.since(&self.entry());
         let exclusive = inclusive.minus(self.children.get());
-        s.credit_parent(self.parent.get(), inclusive);
+        s.credit_parent(self.parent(), inclusive);
         let outermost = !self.ancestors().any(|a| ptr::eq(a.site, self.site));
         let path = s.path_of(self);
         s.path_slot(path).add(exclusive);
@@ -199,7 +199,7 @@ impl Frame {
                 }
                 s.current.set(self.parent.get());
                 let tracked = self.children.get();
-                s.credit_parent(self.parent.get(), tracked);
+                s.credit_parent(self.parent(), tracked);
                 tracked
             })
             .unwrap_or(Totals::ZERO)
@@ -315,9 +315,8 @@ impl FrameState {
         unsafe { &*self.paths.get().add(path as usize) }
     }
 
-    fn credit_parent(&self, parent: *const Frame, inclusive: Totals) {
-        // SAFETY: see the module docs.
-        match unsafe { parent.as_ref() } {
+    fn credit_parent(&self, parent: Option<&Frame>, inclusive: Totals) {
+        match parent {
             Some(p) => p.children.set(p.children.get().plus(inclusive)),
             None => self
                 .root_tracked
@@ -376,12 +375,17 @@ impl FrameState {
         path
     }
 
-    fn record(&self) -> &'static ThreadRecord {
+    /// This thread's record, if it has one.
+    fn existing_record(&self) -> Option<&'static ThreadRecord> {
         let record = self.record.get();
-        if !record.is_null() {
-            // SAFETY: a record stays allocated until this thread's exit hook takes it
-            // (and resets this pointer) in `take_record`.
-            return unsafe { &*record };
+        // SAFETY: a record stays allocated until this thread's exit hook takes it (and
+        // resets this pointer) in `take_record`.
+        (!record.is_null()).then(|| unsafe { &*record })
+    }
+
+    fn record(&self) -> &'static ThreadRecord {
+        if let Some(record) = self.existing_record() {
+            return record;
         }
         let record = counters::untracked(|| threads::register(ThreadRecord::new()));
         self.record.set(record);
@@ -438,9 +442,7 @@ pub(crate) fn with_site_slot<R>(site: &'static Site, f: impl FnOnce(&SiteSlot) -
 
 /// This thread's record, if it made a tracked call.
 pub(crate) fn this_record() -> Option<&'static ThreadRecord> {
-    let record = FRAMES.try_with(|s| s.record.get()).ok()?;
-    // SAFETY: see `FrameState::record`.
-    (!record.is_null()).then(|| unsafe { &*record })
+    FRAMES.try_with(FrameState::existing_record).ok().flatten()
 }
 
 /// Detaches this thread's record for the exit hook, which frees it; a later tracked call
