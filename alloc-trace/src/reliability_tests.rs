@@ -1,0 +1,172 @@
+//! Unit tests of the crate's unsafe code paths under the conditions that stress them,
+//! small enough to run under Miri (`scripts/check-ub.sh`): frames linked across threads'
+//! lifetimes, records registered, grown and freed at thread exit while other threads
+//! read them for reports, futures polled on several threads, panics unwinding through
+//! frames and capture boundaries, and nesting deeper than the path limit.
+//!
+//! Frames are driven by hand, as the generated code does (the macro's paths name
+//! `::alloc_trace`, which this crate cannot).
+
+use core::future::Future;
+use core::hint::black_box;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread;
+
+use crate::__private::{CallGuard, Site, SiteRegistration, track_future};
+use crate::{AllocStats, capture, measure, process_stats, report};
+
+static WORKER: Site = Site::new("reliability_tests::worker", file!(), 1);
+static LEAF: Site = Site::new("reliability_tests::leaf", file!(), 2);
+static PANICS: Site = Site::new("reliability_tests::panics", file!(), 3);
+static DEEP: Site = Site::new("reliability_tests::deep", file!(), 4);
+static HOP: Site = Site::new("reliability_tests::hop", file!(), 5);
+inventory::submit! { SiteRegistration(&WORKER) }
+inventory::submit! { SiteRegistration(&LEAF) }
+inventory::submit! { SiteRegistration(&PANICS) }
+inventory::submit! { SiteRegistration(&DEEP) }
+inventory::submit! { SiteRegistration(&HOP) }
+
+/// Runs `f` as a tracked call of `site`.
+fn tracked<R>(site: &'static Site, f: impl FnOnce() -> R) -> R {
+    let guard = pin!(CallGuard::new(site));
+    CallGuard::enter(guard);
+    f()
+}
+
+fn leaf() {
+    tracked(&LEAF, || drop(black_box(vec![0u8; 24])));
+}
+
+fn worker(calls: u32) {
+    tracked(&WORKER, || {
+        for _ in 0..calls {
+            leaf();
+        }
+    });
+}
+
+#[test]
+fn threads_register_grow_and_fold_their_records_while_others_report() {
+    const THREADS: u64 = 4;
+    const CALLS: u32 = 3;
+    let before = report();
+    let leaf_before = before.site("reliability_tests::leaf").unwrap().calls;
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| worker(CALLS));
+        }
+        // Reports read the live threads' tables (under the registry lock) while they are
+        // registered, grown and freed.
+        for _ in 0..3 {
+            drop(black_box(report()));
+            let _ = black_box(process_stats());
+        }
+    });
+    let after = report();
+    let leaf = after.site("reliability_tests::leaf").unwrap();
+    assert_eq!(leaf.calls - leaf_before, THREADS * u64::from(CALLS));
+}
+
+#[test]
+fn memory_freed_on_another_thread_counts_there() {
+    let buffer = black_box(vec![0u8; 40]);
+    let ((), freeing) = thread::spawn(move || measure(move || drop(buffer)))
+        .join()
+        .unwrap();
+    assert_eq!(
+        freeing,
+        AllocStats {
+            deallocs: 1,
+            bytes_freed: 40,
+            ..AllocStats::default()
+        }
+    );
+}
+
+#[test]
+fn panics_unwind_through_frames_and_capture_boundaries() {
+    let (caught, report) = capture(|| {
+        catch_unwind(|| {
+            tracked(&PANICS, || {
+                let _held = black_box(vec![0u8; 8]);
+                let inner = catch_unwind(AssertUnwindSafe(|| {
+                    capture(|| tracked(&PANICS, || panic!("reliability: inner")))
+                }));
+                assert!(inner.is_err());
+                panic!("reliability: outer");
+            })
+        })
+        .is_err()
+    });
+    assert!(caught);
+    assert_eq!(report.site("reliability_tests::panics").unwrap().calls, 2);
+    // Nothing is left linked: a new call is at the root.
+    let ((), after) = capture(leaf);
+    let paths: Vec<&str> = after.paths().iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths, ["reliability_tests::leaf"]);
+}
+
+fn deep(depth: u32) {
+    tracked(&DEEP, || {
+        let _held = black_box(Box::new(depth));
+        if depth > 0 {
+            deep(depth - 1);
+        }
+    });
+}
+
+#[test]
+fn nesting_deeper_than_the_path_limit() {
+    const DEPTH: u32 = 200;
+    let ((), report) = capture(|| deep(DEPTH - 1));
+    let site = report.site("reliability_tests::deep").unwrap();
+    assert_eq!(site.calls, u64::from(DEPTH));
+    assert_eq!(site.inclusive.allocs, u64::from(DEPTH));
+    assert_eq!(report.paths().len(), 64);
+}
+
+/// Pending once, waking nobody (the test polls by hand).
+struct PendingOnce(bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn a_tracked_future_polled_on_two_threads() {
+    let mut future = Box::pin(track_future(&HOP, async {
+        let held = black_box(vec![0u8; 16]);
+        PendingOnce(false).await;
+        drop(held);
+    }));
+    let mut poll = || {
+        thread::scope(|s| {
+            s.spawn(|| {
+                let mut cx = Context::from_waker(Waker::noop());
+                future.as_mut().poll(&mut cx).is_ready()
+            })
+            .join()
+            .unwrap()
+        })
+    };
+    assert!(!poll());
+    assert!(poll());
+    drop(future);
+    let hop = report();
+    let hop = hop.site("reliability_tests::hop").unwrap();
+    assert_eq!(
+        (hop.calls, hop.inclusive.allocs, hop.inclusive.deallocs),
+        (1, 1, 1)
+    );
+}
