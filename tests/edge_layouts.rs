@@ -124,12 +124,9 @@ fn high_alignment_is_counted_by_size() {
         // SAFETY: the layout is not zero-sized.
         let z = unsafe { alloc_zeroed(zeroed_layout) };
         assert!(!z.is_null());
-        // SAFETY: `z` points to 8192 initialised (zeroed) bytes.
-        assert!(
-            unsafe { std::slice::from_raw_parts(z, 8192) }
-                .iter()
-                .all(|b| *b == 0)
-        );
+        // SAFETY: `z` points to 8192 initialised (zeroed) bytes, not otherwise borrowed.
+        let bytes = unsafe { std::slice::from_raw_parts(z, 8192) };
+        assert!(bytes.iter().all(|b| *b == 0));
         // SAFETY: `z` came from `alloc_zeroed(zeroed_layout)`.
         unsafe { dealloc(z, zeroed_layout) };
     });

@@ -261,8 +261,14 @@ fn reent_churn() {
 #[test]
 fn concurrent_reports_captures_and_exiting_threads_never_deadlock_and_stay_exact() {
     const SPAWNERS: u64 = 4;
-    const SHORT_THREADS: u64 = 100;
     const CALLS: u64 = 10;
+    // Short-lived threads per spawner (fewer under valgrind, which runs one thread at a
+    // time: see scripts/check-ub.sh).
+    let short_threads: u64 = if std::env::var_os("UNDER_VALGRIND").is_some() {
+        10
+    } else {
+        100
+    };
     let before = report().site("reent_churn").unwrap().clone();
     let done = AtomicBool::new(false);
     let captured_calls = AtomicU64::new(0);
@@ -293,7 +299,7 @@ fn concurrent_reports_captures_and_exiting_threads_never_deadlock_and_stay_exact
             .map(|_| {
                 let finished_tx = finished_tx.clone();
                 s.spawn(move || {
-                    for _ in 0..SHORT_THREADS {
+                    for _ in 0..short_threads {
                         thread::spawn(|| (0..CALLS).for_each(|_| reent_churn()))
                             .join()
                             .unwrap();
@@ -312,7 +318,7 @@ fn concurrent_reports_captures_and_exiting_threads_never_deadlock_and_stay_exact
     });
     // Every thread has exited: the report has all their calls, exactly.
     let after = report().site("reent_churn").unwrap().clone();
-    let calls = SPAWNERS * SHORT_THREADS * CALLS + captured_calls.load(Ordering::Relaxed);
+    let calls = SPAWNERS * short_threads * CALLS + captured_calls.load(Ordering::Relaxed);
     assert_eq!(after.calls - before.calls, calls);
     assert_eq!(after.inclusive.allocs - before.inclusive.allocs, 2 * calls);
     assert_eq!(

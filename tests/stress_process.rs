@@ -27,6 +27,14 @@ static ALLOC: CountingAlloc<StartUpSpy> = CountingAlloc::new(StartUpSpy);
 const THREADS: u64 = 16;
 const BATCH: usize = 1_000;
 const LONG_BATCHES: usize = if cfg!(debug_assertions) { 100 } else { 1_000 };
+
+/// `LONG_BATCHES`, or `STRESS_BATCHES` if set (see `stress_threads.rs`).
+fn long_batches() -> usize {
+    std::env::var("STRESS_BATCHES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(LONG_BATCHES)
+}
 const WAVES: u64 = 100;
 const SHORT_OPS: usize = 64;
 
@@ -91,7 +99,7 @@ fn process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime() {
             })
         };
         let long: Vec<_> = (0..THREADS)
-            .map(|t| spawn(t, LONG_BATCHES, BATCH))
+            .map(|t| spawn(t, long_batches(), BATCH))
             .collect();
         for wave in 0..WAVES {
             let short: Vec<_> = (0..THREADS)

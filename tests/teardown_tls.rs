@@ -106,6 +106,10 @@ mod late_key {
     }
 }
 
+/// A thread's body: returns what it measured of its own code and `(allocs, bytes)` std
+/// made to start it.
+type ThreadKind = fn() -> (AllocStats, (u64, u64));
+
 /// A thread that allocates while it runs and while it exits. Returns what it measured
 /// of its own code and what std allocated to start it.
 fn busy_thread() -> (AllocStats, (u64, u64)) {
@@ -145,7 +149,7 @@ fn allocations_in_thread_exit_destructors_are_in_the_process_totals_exactly() {
     let before = process_stats();
     let (results, spawning) = measure(|| {
         let mut results = Vec::with_capacity(3 * THREADS as usize);
-        let kinds: [fn() -> (AllocStats, (u64, u64)); 3] = [busy_thread, quiet_thread, late_thread];
+        let kinds: [ThreadKind; 3] = [busy_thread, quiet_thread, late_thread];
         for kind in kinds {
             for _ in 0..THREADS / 8 {
                 let wave: Vec<_> = (0..8).map(|_| thread::spawn(kind)).collect();
