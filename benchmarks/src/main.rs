@@ -9,7 +9,7 @@
 //!   --jobs N        callgrind runs at once (default 2; instruction counts do not care)
 //!   --no-time       skip timing
 //!   --no-callgrind  skip instruction counts (no valgrind needed)
-//!   --only TEXT     only bench binaries whose name contains TEXT (System always runs)
+//!   --only A,B      only bench binaries whose name contains A or B (System always runs)
 //!   --write         also replace the results section of BENCHMARKS.md
 //! ```
 

@@ -97,7 +97,7 @@ pub fn run(root: &Path, options: &Options) -> Results {
                 || options
                     .only
                     .as_ref()
-                    .is_none_or(|only| name.contains(only.as_str()))
+                    .is_none_or(|only| only.split(',').any(|o| name.contains(o)))
         })
         .collect();
     let mut entries = Vec::new();
