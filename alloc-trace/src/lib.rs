@@ -160,15 +160,16 @@ mod threads;
 pub mod __private;
 
 pub use alloc::CountingAlloc;
-pub use exit_report::{report_on_exit, ExitReport};
 #[doc = include_str!("track_allocs.md")]
 pub use alloc_trace_macros::track_allocs;
+pub use exit_report::{ExitReport, report_on_exit};
 pub use measure::{allocs_per_run, measure};
-pub use report::{
-    capture, report, FoldedWeight, PathStats, Report, Scope, SortBy, Table, OUTSIDE_FRAME, OVERFLOW_PATH,
-};
 #[cfg(feature = "json")]
 pub use report::JSON_SCHEMA_VERSION;
+pub use report::{
+    FoldedWeight, OUTSIDE_FRAME, OVERFLOW_PATH, PathStats, Report, Scope, SortBy, Table, capture,
+    report,
+};
 pub use site::SiteStats;
 pub use stats::AllocStats;
 pub use threads::process_stats;

@@ -136,7 +136,10 @@ pub(crate) struct StackBuf<const N: usize> {
 
 impl<const N: usize> StackBuf<N> {
     pub(crate) const fn new() -> Self {
-        Self { buf: [0; N], len: 0 }
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -163,7 +166,11 @@ mod tests {
 
     #[test]
     fn net_bytes_is_allocated_minus_freed() {
-        let s = AllocStats { bytes_allocated: 10, bytes_freed: 25, ..AllocStats::default() };
+        let s = AllocStats {
+            bytes_allocated: 10,
+            bytes_freed: 25,
+            ..AllocStats::default()
+        };
         assert_eq!(s.net_bytes(), -15);
     }
 

@@ -8,11 +8,11 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::AllocStats;
 use crate::counters::{self, Totals};
 use crate::frame;
 use crate::record::ThreadRecord;
 use crate::slots::SiteValues;
-use crate::AllocStats;
 
 /// A record pointer in the registry.
 #[derive(Clone, Copy)]
@@ -41,7 +41,12 @@ pub(crate) struct Retired {
 
 impl Retired {
     const fn new() -> Self {
-        Self { totals: Totals::ZERO, tracked: Totals::ZERO, sites: Vec::new(), paths: Vec::new() }
+        Self {
+            totals: Totals::ZERO,
+            tracked: Totals::ZERO,
+            sites: Vec::new(),
+            paths: Vec::new(),
+        }
     }
 }
 
@@ -78,7 +83,11 @@ pub(crate) fn everything() -> Everything<'static> {
 
 /// Process-wide `(totals, inside tracked code)`: exited threads exactly, the calling
 /// thread exactly, other live threads as of their last tracked call that allocated.
-pub(crate) fn process_totals(all: &Everything<'_>, own: Totals, own_tracked: Totals) -> (Totals, Totals) {
+pub(crate) fn process_totals(
+    all: &Everything<'_>,
+    own: Totals,
+    own_tracked: Totals,
+) -> (Totals, Totals) {
     let mine = frame::this_record().map(RecordRef);
     let mut totals = all.retired.totals.plus(own);
     let mut tracked = all.retired.tracked.plus(own_tracked);
@@ -116,7 +125,11 @@ pub(crate) fn process_totals(all: &Everything<'_>, own: Totals, own_tracked: Tot
 pub fn process_stats() -> AllocStats {
     crate::installed::assert_installed();
     let (own, own_tracked) = (counters::totals(), frame::tracked_totals());
-    counters::untracked(|| process_totals(&everything(), own, own_tracked).0.with_peak(0))
+    counters::untracked(|| {
+        process_totals(&everything(), own, own_tracked)
+            .0
+            .with_peak(0)
+    })
 }
 
 /// Folds the calling (exiting) thread into the retired totals and frees its record.
