@@ -11,11 +11,17 @@
 //! only when a call actually allocated; a call that did not costs a counter comparison
 //! and one increment.
 //!
-//! SAFETY argument for the links, used by every dereference below: a frame is linked by
-//! `enter` while pinned, and unlinked by its guard's `Drop` (which pinning guarantees
-//! runs before the memory is reused). Guards are dropped in reverse order of entry on a
-//! thread (they are locals of nested calls or polls, also when unwinding), so every
-//! ancestor reachable from the innermost frame is still alive and pinned.
+//! SAFETY argument for the links, used by every dereference below. The invariant: every
+//! frame reachable from `current` through `parent` links is alive and pinned.
+//! - A frame is linked by `enter` while pinned, once (`enter` refuses a frame already
+//!   entered, which would make a cycle).
+//! - Its owner's `Drop` unlinks it, and pinning guarantees that `Drop` runs before the
+//!   memory is reused (or never, if the memory is leaked and so stays valid).
+//! - The generated guards are dropped in reverse order of entry on a thread (they are
+//!   locals of nested calls or polls, also when unwinding). A hand-made guard dropped out
+//!   of order cuts itself and every frame entered after it out of the chain
+//!   (`unlink_out_of_order`): those frames are never reachable again, so their possibly
+//!   dangling `parent` links are never followed.
 
 use core::cell::Cell;
 use core::marker::PhantomPinned;
@@ -56,6 +62,10 @@ thread_local! {
         }
     };
 }
+
+/// `Frame::parent` before `enter`: not null (null is a root frame's parent) and never the
+/// address of a real frame.
+const NOT_ENTERED: *const Frame = ptr::dangling();
 
 /// The site of capture boundaries: never entered by a tracked call, never in a table.
 static BOUNDARY: Site = Site::new("<alloc-trace capture>", "", 0);
@@ -103,7 +113,7 @@ impl Frame {
     pub(crate) const fn new(site: &'static Site) -> Self {
         Self {
             site,
-            parent: Cell::new(ptr::null()),
+            parent: Cell::new(NOT_ENTERED),
             entry: Cell::new(MaybeUninit::uninit()),
             outer_peak: Cell::new(MaybeUninit::uninit()),
             children: Cell::new(Totals::ZERO),
@@ -116,6 +126,9 @@ impl Frame {
     #[inline]
     pub(crate) fn enter(self: Pin<&Self>) {
         let this = self.get_ref();
+        if this.parent.get() != NOT_ENTERED {
+            return; // entered twice: linking it again would make a cycle
+        }
         let _ = FRAMES.try_with(|s| {
             this.parent.set(s.current.replace(this));
             let entry = counters::raw();
@@ -144,6 +157,7 @@ impl Frame {
         FRAMES
             .try_with(|s| {
                 if !ptr::eq(s.current.get(), self) {
+                    self.unlink_out_of_order(s);
                     return Unlinked::NotEntered;
                 }
                 s.current.set(self.parent.get());
@@ -195,6 +209,7 @@ impl Frame {
         FRAMES
             .try_with(|s| {
                 if !ptr::eq(s.current.get(), self) {
+                    self.unlink_out_of_order(s);
                     return Totals::ZERO;
                 }
                 s.current.set(self.parent.get());
@@ -208,7 +223,31 @@ impl Frame {
     /// Opens a `capture` boundary: no peak window or counters snapshot is needed.
     pub(crate) fn enter_boundary(self: Pin<&Self>) {
         let this = self.get_ref();
-        let _ = FRAMES.try_with(|s| this.parent.set(s.current.replace(this)));
+        if this.parent.get() == NOT_ENTERED {
+            let _ = FRAMES.try_with(|s| this.parent.set(s.current.replace(this)));
+        }
+    }
+
+    /// Ends a frame that is not the innermost one. Generated code never does this; a
+    /// hand-made guard dropped before a frame entered after it does. The frame and every
+    /// frame entered after it leave the chain (their numbers are lost), so that no frame
+    /// reachable from `current` can be one whose memory is gone: misuse of the hidden
+    /// guards gives wrong numbers, never undefined behaviour.
+    #[cold]
+    #[inline(never)]
+    fn unlink_out_of_order(&self, s: &FrameState) {
+        if self.parent.get() == NOT_ENTERED {
+            return;
+        }
+        // SAFETY: see the module docs: every frame reachable from `current` is alive.
+        let mut cursor = unsafe { s.current.get().as_ref() };
+        while let Some(f) = cursor {
+            if ptr::eq(f, self) {
+                s.current.set(self.parent.get());
+                return;
+            }
+            cursor = f.parent();
+        }
     }
 
     fn is_boundary(&self) -> bool {
@@ -628,6 +667,29 @@ mod tests {
         // The thread is back at the root: a new call is an outermost one.
         let ((), after) = capture(|| drop(inner_call()));
         assert_eq!(after.paths().len(), 1);
+        assert_eq!(after.paths()[0].path, "frame_tests::inner");
+    }
+
+    #[test]
+    fn misusing_the_hidden_guards_gives_wrong_numbers_not_undefined_behaviour() {
+        // Entered twice: the second `enter` is refused (no cycle in the chain).
+        let mut twice = Box::pin(CallGuard::new(&OUTER));
+        CallGuard::enter(twice.as_mut());
+        CallGuard::enter(twice.as_mut());
+        // Dropped out of order: the parent goes first; the child, cut out of the chain
+        // with it, must never follow its dangling parent link.
+        let mut parent = Box::pin(CallGuard::new(&OUTER));
+        CallGuard::enter(parent.as_mut());
+        let mut child = Box::pin(CallGuard::new(&INNER));
+        CallGuard::enter(child.as_mut());
+        drop(parent);
+        drop(black_box(vec![0u8; 8])); // allocates while the orphan is still open
+        drop(child);
+        drop(twice);
+        // The thread is back at the root and works as before.
+        let ((), after) = capture(|| drop(inner_call()));
+        let inner = after.site("frame_tests::inner").unwrap();
+        assert_eq!((inner.calls, inner.inclusive.allocs), (1, 1));
         assert_eq!(after.paths()[0].path, "frame_tests::inner");
     }
 
