@@ -64,7 +64,7 @@ pub struct ExitReport {
 /// | `0`, `off`, `false`, or empty | nothing (also silences the guard) |
 ///
 /// `table` is the [`Display`](Report#impl-Display-for-Report) of the report, `json` is
-/// [`Report::to_json`] (needs the `json` feature), `folded` and `folded-bytes` are
+/// `Report::to_json` (needs the `json` feature), `folded` and `folded-bytes` are
 /// [`Report::folded`] weighted by allocations or by bytes (input for inferno or
 /// `flamegraph.pl`). An unknown value, or `json` without the feature, prints a warning and
 /// the table on standard error.

@@ -33,7 +33,7 @@ pub use table::{SortBy, Table};
 /// - For people: `Display` prints an aligned table (see [`Table`] for the columns);
 ///   [`Report::table`] sorts it by another column, keeps the top N, or lists functions
 ///   never called. Printing allocates nothing.
-/// - For programs: [`Report::to_json`] (feature `json`), a versioned schema.
+/// - For programs: `Report::to_json` (feature `json`), a versioned schema.
 /// - For flamegraphs: [`Report::folded`], the folded-stack lines inferno reads.
 /// - At exit, without code: [`report_on_exit`](crate::report_on_exit) and the
 ///   `ALLOC_TRACE` environment variable.
