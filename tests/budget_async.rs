@@ -6,10 +6,7 @@
 //! its own, and only the sum goes over. `measure` and `capture` count the calling thread
 //! only: for async code use a current-thread runtime, or per-site numbers.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use alloc_trace::track_allocs;
 
@@ -19,21 +16,9 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 /// Budgets are checked in debug builds, and in release only with `budgets-in-release`.
 const BUDGETS_ON: bool = cfg!(debug_assertions) || alloc_trace::__private::BUDGETS_IN_RELEASE;
 
-/// Returns `Pending` once (waking itself), without allocating: each `.await` of it ends a
-/// poll of the enclosing future.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
+#[path = "support/yield_once.rs"]
+mod yield_once;
+use yield_once::YieldOnce;
 
 /// One 8-byte box per poll, three polls: 3 allocs, 24 B, all freed at the end.
 async fn three_boxes_in_three_polls() -> u64 {

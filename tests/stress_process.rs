@@ -10,10 +10,7 @@
 mod start_up_spy;
 mod stress_support;
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,21 +55,9 @@ fn wait_for_threads(count: usize) {
     }
 }
 
-/// Pending once, waking itself: the task goes back to the scheduler.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
+#[path = "support/yield_once.rs"]
+mod yield_once;
+use yield_once::YieldOnce;
 
 /// Holds a 64-byte buffer across each await, replacing it after.
 #[track_allocs]

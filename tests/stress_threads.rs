@@ -116,22 +116,9 @@ fn sixteen_threads_and_3200_short_lived_ones_are_exact_per_thread_and_per_site()
     );
 }
 
-/// A future that is pending once (waking itself at once), so its task goes back to the
-/// scheduler, which may hand it to another worker. It allocates nothing.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
+#[path = "support/yield_once.rs"]
+mod yield_once;
+use yield_once::YieldOnce;
 
 /// Wakers handed to the waker thread, one slot per task.
 static MAILBOX: [Mutex<Option<Waker>>; ASYNC_TASKS as usize] =

@@ -27,21 +27,9 @@ fn site<'r>(report: &'r Report, name: &str) -> &'r SiteStats {
         .unwrap_or_else(|| panic!("no site named {full:?}"))
 }
 
-/// `Pending` once (waking itself), then `Ready`; allocates nothing.
-#[derive(Default)]
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
+#[path = "support/yield_once.rs"]
+mod yield_once;
+use yield_once::YieldOnce;
 
 // ---------------------------------------------------------------------------------------
 // One call, polled by hand on two threads.

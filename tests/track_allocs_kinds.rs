@@ -74,21 +74,9 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// `Pending` once (waking itself at once), then `Ready`; allocates nothing.
-#[derive(Default)]
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
+#[path = "support/yield_once.rs"]
+mod yield_once;
+use yield_once::YieldOnce;
 
 // ---------------------------------------------------------------------------------------
 // Free functions, names, file and line.
