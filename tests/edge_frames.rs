@@ -1,6 +1,7 @@
 //! Edge cases of tracked calls: panics through nested tracked calls caught at every level
-//! (numbers exact, frames unlinked, state consistent afterwards), and recursion far deeper
-//! than any fixed capacity (100,000 nested tracked calls).
+//! (numbers exact, frames unlinked, state consistent afterwards), recursion far deeper
+//! than any fixed capacity (100,000 nested tracked calls), and peaks on a thread that has
+//! freed more than it allocated.
 
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -222,4 +223,43 @@ fn recursion_100_000_calls_deep_is_exact() {
         deepest,
         format!("{} {}", vec![name; 64].join(";"), CALLS - 63)
     );
+}
+
+/// Holds 300 + 200 bytes at its highest, inside a nested tracked call.
+#[track_allocs]
+fn edge_peak_outer() {
+    let a = black_box(vec![0u8; 300]);
+    edge_peak_inner();
+    drop(a);
+    drop(black_box(vec![0u8; 100]));
+}
+
+#[track_allocs]
+fn edge_peak_inner() {
+    drop(black_box(vec![0u8; 200]));
+}
+
+#[test]
+fn peaks_are_exact_on_a_thread_whose_live_bytes_are_negative() {
+    let received = black_box(vec![0u8; 10_000]);
+    let (live_before, report) = std::thread::spawn(move || {
+        // Freeing memory another thread allocated: this thread's live bytes go to -10,000,
+        // and every level its calls reach below their entry level is negative too.
+        let (_, freed) = measure(move || drop(received));
+        (freed.net_bytes(), capture(edge_peak_outer).1)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(live_before, -10_000);
+    let outer = report.site(&site_name("edge_peak_outer")).unwrap();
+    let inner = report.site(&site_name("edge_peak_inner")).unwrap();
+    assert_eq!(
+        (outer.inclusive.peak_bytes, inner.inclusive.peak_bytes),
+        (500, 200)
+    );
+    assert_eq!(report.totals().peak_bytes, 500);
+}
+
+fn site_name(function: &str) -> String {
+    format!("{}::{function}", module_path!())
 }

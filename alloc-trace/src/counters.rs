@@ -1,16 +1,15 @@
 //! The per-thread counters that [`CountingAlloc`](crate::CountingAlloc) updates: the only
 //! state on the allocator's hot path.
 //!
-//! PERF: the thread-local is `const`-initialised and has no `Drop`, so reaching it is a
-//! plain `%fs`-relative access: no lazy initialisation, no destructor registration, no
-//! allocation, and it stays usable until the thread's very last instruction (including
-//! inside other thread-locals' destructors). Every field is a `Cell` written only by its
-//! own thread: no atomics, no locks, no shared cache lines. Other threads learn these
-//! numbers only when they are folded into process-wide totals (see `threads`).
+//! They live in the crate's one thread-local (see `per_thread`). Every field is a `Cell`
+//! written only by its own thread: no atomics, no locks, no shared cache lines. Other
+//! threads learn these numbers only when they are folded into process-wide totals (see
+//! `threads`).
 
 use core::cell::Cell;
 
 use crate::AllocStats;
+use crate::per_thread::THREAD;
 
 /// Monotonic per-thread totals. `live = bytes_allocated - bytes_freed` is derived, never
 /// stored, so the hot path keeps one counter fewer.
@@ -31,12 +30,6 @@ impl Totals {
         bytes_allocated: 0,
         bytes_freed: 0,
     };
-
-    /// Live bytes on this thread (negative if it freed more than it allocated).
-    #[inline]
-    pub(crate) const fn live(&self) -> i64 {
-        self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
-    }
 
     /// allocs + reallocs, as [`AllocStats::total_allocs`].
     #[inline]
@@ -90,8 +83,16 @@ impl From<AllocStats> for Totals {
     }
 }
 
-/// The counters exactly as stored (reallocs and deallocs counted down): what a frame
-/// copies at entry. Converted to [`Totals`] only when the frame allocated.
+/// Where a thread's `bytes_allocated` starts. PERF: so that its live bytes, which are
+/// negative on a thread that frees more than it allocates (memory sent from other
+/// threads), stay positive: a frame can then lower the running peak to 0, a one-instruction
+/// store, rather than to its own live level (see [`open_frame_peak`]). Only differences of
+/// `bytes_allocated` leave this module, so the bias is never seen.
+const BYTES_BIAS: u64 = 1 << 62;
+
+/// The counters exactly as stored (reallocs and deallocs counted down, bytes allocated
+/// from [`BYTES_BIAS`]): what a frame copies at entry. Converted to [`Totals`] only when
+/// the frame allocated.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Raw {
     allocs: u64,
@@ -126,6 +127,8 @@ impl Raw {
         }
     }
 
+    /// Live bytes plus [`BYTES_BIAS`]: positive unless the thread freed 4 EiB more than
+    /// it allocated. Only for comparing with another `Raw`'s and with the running peak.
     #[inline]
     pub(crate) const fn live(&self) -> i64 {
         self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
@@ -150,28 +153,34 @@ pub(crate) struct ThreadCounters {
     deallocs_countdown: Cell<u64>,
     bytes_allocated: Cell<u64>,
     bytes_freed: Cell<u64>,
-    /// The highest `live` seen since the innermost open [`PeakWindow`] (or thread start).
+    /// The highest `live` seen since the innermost open [`PeakWindow`] (or thread start), or
+    /// the level the window opened at if higher (a frame's window opens at `i64::MIN`).
     peak: Cell<i64>,
     /// Whether this thread's counters will be folded into the process-wide totals when it
     /// exits. Checked only off the common path (on a new peak or a first free).
     exit_hook: Cell<bool>,
 }
 
-thread_local! {
-    static COUNTERS: ThreadCounters = const {
-        ThreadCounters {
+/// This thread's counters. It cannot fail (see `per_thread`); callers still handle the
+/// error rather than unwrap, so that no panic path exists.
+#[inline(always)]
+fn with<R>(f: impl FnOnce(&ThreadCounters) -> R) -> Result<R, std::thread::AccessError> {
+    THREAD.try_with(|t| f(&t.counters))
+}
+
+impl ThreadCounters {
+    pub(crate) const fn new() -> Self {
+        Self {
             allocs: Cell::new(0),
             reallocs_countdown: Cell::new(1),
             deallocs_countdown: Cell::new(1),
-            bytes_allocated: Cell::new(0),
+            bytes_allocated: Cell::new(BYTES_BIAS),
             bytes_freed: Cell::new(0),
             peak: Cell::new(0),
             exit_hook: Cell::new(false),
         }
-    };
-}
+    }
 
-impl ThreadCounters {
     fn raw(&self) -> Raw {
         Raw {
             allocs: self.allocs.get(),
@@ -186,6 +195,7 @@ impl ThreadCounters {
         self.raw().since(&Raw {
             reallocs_countdown: 1,
             deallocs_countdown: 1,
+            bytes_allocated: BYTES_BIAS,
             ..Raw::ZERO
         })
     }
@@ -194,7 +204,8 @@ impl ThreadCounters {
         self.allocs.set(t.allocs);
         self.reallocs_countdown.set(1u64.wrapping_sub(t.reallocs));
         self.deallocs_countdown.set(1u64.wrapping_sub(t.deallocs));
-        self.bytes_allocated.set(t.bytes_allocated);
+        self.bytes_allocated
+            .set(BYTES_BIAS.wrapping_add(t.bytes_allocated));
         self.bytes_freed.set(t.bytes_freed);
     }
 }
@@ -205,7 +216,7 @@ impl ThreadCounters {
 
 #[inline(always)]
 pub(crate) fn on_alloc(size: usize) {
-    let _ = COUNTERS.try_with(|c| {
+    let _ = with(|c| {
         c.allocs.set(c.allocs.get().wrapping_add(1));
         let allocated = c.bytes_allocated.get().wrapping_add(size as u64);
         c.bytes_allocated.set(allocated);
@@ -226,28 +237,27 @@ pub(crate) fn on_alloc(size: usize) {
 /// call can stay a tail call (see `CountingAlloc::dealloc`).
 #[inline(always)]
 pub(crate) fn on_dealloc(size: usize) -> bool {
-    COUNTERS
-        .try_with(|c| {
-            let countdown = c.deallocs_countdown.get().wrapping_sub(1);
-            c.deallocs_countdown.set(countdown);
-            c.bytes_freed
-                .set(c.bytes_freed.get().wrapping_add(size as u64));
-            // A thread that only frees (memory sent from elsewhere) never sets a peak.
-            countdown == 0
-        })
-        .unwrap_or(false)
+    with(|c| {
+        let countdown = c.deallocs_countdown.get().wrapping_sub(1);
+        c.deallocs_countdown.set(countdown);
+        c.bytes_freed
+            .set(c.bytes_freed.get().wrapping_add(size as u64));
+        // A thread that only frees (memory sent from elsewhere) never sets a peak.
+        countdown == 0
+    })
+    .unwrap_or(false)
 }
 
 /// The rest of a thread's first [`on_dealloc`].
 #[cold]
 #[inline(never)]
 pub(crate) fn on_first_dealloc() {
-    let _ = COUNTERS.try_with(first_free_or_realloc);
+    let _ = with(first_free_or_realloc);
 }
 
 #[inline(always)]
 pub(crate) fn on_realloc(old_size: usize, new_size: usize) {
-    let _ = COUNTERS.try_with(|c| {
+    let _ = with(|c| {
         let countdown = c.reallocs_countdown.get().wrapping_sub(1);
         c.reallocs_countdown.set(countdown);
         let allocated = c.bytes_allocated.get().wrapping_add(new_size as u64);
@@ -286,7 +296,7 @@ fn arm_exit_hook(c: &ThreadCounters) {
 /// folds just that. (Clearing only the armed flag would miss a late allocation below the
 /// thread's old peak, and every late free or reallocation.)
 pub(crate) fn restart_after_fold() {
-    let _ = COUNTERS.try_with(|c| {
+    let _ = with(|c| {
         c.set_totals(Totals::ZERO);
         c.peak.set(0);
         c.exit_hook.set(false);
@@ -296,24 +306,20 @@ pub(crate) fn restart_after_fold() {
 /// This thread's counters as stored, for frames.
 #[inline]
 pub(crate) fn raw() -> Raw {
-    COUNTERS.try_with(ThreadCounters::raw).unwrap_or(Raw::ZERO)
+    with(ThreadCounters::raw).unwrap_or(Raw::ZERO)
 }
 
 /// This thread's `(bytes_allocated, bytes_freed)`: enough to tell whether anything
 /// happened since a [`Raw`] snapshot.
 #[inline]
 pub(crate) fn bytes() -> (u64, u64) {
-    COUNTERS
-        .try_with(|c| (c.bytes_allocated.get(), c.bytes_freed.get()))
-        .unwrap_or((0, 0))
+    with(|c| (c.bytes_allocated.get(), c.bytes_freed.get())).unwrap_or((0, 0))
 }
 
 /// This thread's totals so far.
 #[inline]
 pub(crate) fn totals() -> Totals {
-    COUNTERS
-        .try_with(ThreadCounters::totals)
-        .unwrap_or(Totals::ZERO)
+    with(ThreadCounters::totals).unwrap_or(Totals::ZERO)
 }
 
 /// A measurement of this thread's peak: opened at the start of a measured region and
@@ -329,7 +335,8 @@ pub(crate) struct PeakWindow {
 
 impl PeakWindow {
     #[inline]
-    pub(crate) fn open(base_live: i64) -> Self {
+    pub(crate) fn open() -> Self {
+        let base_live = raw().live();
         Self {
             base_live,
             outer_peak: open_peak(base_live),
@@ -343,31 +350,38 @@ impl PeakWindow {
     }
 }
 
-/// [`PeakWindow::open`] for frames, which keep only the returned outer peak (the base
-/// level is derived from their counters snapshot).
+/// [`PeakWindow::open`]: lowers the running peak to `base_live` and returns the
+/// enclosing window's peak.
 #[inline(always)]
-pub(crate) fn open_peak(base_live: i64) -> i64 {
-    COUNTERS
-        .try_with(|c| c.peak.replace(base_live))
-        .unwrap_or(base_live)
+fn open_peak(base_live: i64) -> i64 {
+    with(|c| c.peak.replace(base_live)).unwrap_or(base_live)
+}
+
+/// [`PeakWindow::open`] for frames, which keep only the returned outer peak (the base
+/// level is derived from their counters snapshot). PERF: it lowers the running peak to 0
+/// (below any live level, see [`BYTES_BIAS`]) rather than to the base level, which would
+/// have to be computed. That reads the same at close: [`close_peak`] measures from the
+/// base, and every allocation in the window raises the peak to its own live level.
+#[inline(always)]
+pub(crate) fn open_frame_peak() -> i64 {
+    with(|c| c.peak.replace(0)).unwrap_or(0)
 }
 
 /// Closes a frame's window in which nothing was allocated: the peak is still the base.
 #[inline(always)]
 pub(crate) fn close_peak_untouched(outer_peak: i64) {
-    let _ = COUNTERS.try_with(|c| c.peak.set(outer_peak));
+    let _ = with(|c| c.peak.set(outer_peak));
 }
 
 /// [`PeakWindow::close`] for frames.
 #[inline]
 pub(crate) fn close_peak(outer_peak: i64, base_live: i64) -> u64 {
-    COUNTERS
-        .try_with(|c| {
-            let peak = c.peak.get();
-            c.peak.set(peak.max(outer_peak));
-            peak.saturating_sub(base_live).max(0) as u64
-        })
-        .unwrap_or(0)
+    with(|c| {
+        let peak = c.peak.get();
+        c.peak.set(peak.max(outer_peak));
+        peak.saturating_sub(base_live).max(0) as u64
+    })
+    .unwrap_or(0)
 }
 
 /// Runs `f` without counting it on this thread: everything it allocates and frees is
@@ -380,14 +394,14 @@ pub(crate) fn untracked<R>(f: impl FnOnce() -> R) -> R {
     impl Drop for Restore {
         fn drop(&mut self) {
             if let Some((t, peak)) = self.0 {
-                let _ = COUNTERS.try_with(|c| {
+                let _ = with(|c| {
                     c.set_totals(t);
                     c.peak.set(peak);
                 });
             }
         }
     }
-    let saved = COUNTERS.try_with(|c| (totals(), c.peak.get())).ok();
+    let saved = with(|c| (totals(), c.peak.get())).ok();
     let _restore = Restore(saved);
     f()
 }
@@ -399,7 +413,7 @@ mod tests {
     #[test]
     fn tallies_update_totals_and_peak() {
         let start = totals();
-        let window = PeakWindow::open(start.live());
+        let window = PeakWindow::open();
         on_alloc(100);
         on_realloc(100, 300);
         on_dealloc(300);
@@ -421,9 +435,9 @@ mod tests {
 
     #[test]
     fn nested_windows_restore_the_outer_peak() {
-        let outer = PeakWindow::open(totals().live());
+        let outer = PeakWindow::open();
         on_alloc(1000);
-        let inner = PeakWindow::open(totals().live());
+        let inner = PeakWindow::open();
         on_dealloc(1000);
         on_alloc(10);
         assert_eq!(

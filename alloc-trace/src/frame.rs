@@ -31,10 +31,28 @@ use core::ptr;
 
 use crate::counters::{self, Raw, Totals};
 use crate::paths;
+use crate::per_thread::THREAD;
 use crate::record::ThreadRecord;
 use crate::site::Site;
 use crate::slots::{CallNumbers, PathSlot, SiteSlot};
 use crate::threads;
+
+/// Defines a function that a frame's exit calls only off its common path.
+///
+/// PERF: on x86-64 outside Windows it gets the Windows calling convention, under which the
+/// callee rather than the caller preserves `rsi` and `rdi` (and `xmm6`-`xmm15`). A value the
+/// tracked function keeps across its frame's exit (its return value, say) can then stay in
+/// those registers, instead of the function saving and restoring callee-saved registers on
+/// every call, common path included, only because a call might happen. The rare callee
+/// pays instead. (`extern "rust-cold"` would do this better but is unstable.)
+macro_rules! off_path_fn {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(all(target_arch = "x86_64", not(windows)))]
+        $(#[$attr])* $vis extern "win64-unwind" fn $($rest)*
+        #[cfg(not(all(target_arch = "x86_64", not(windows))))]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
 
 pub(crate) struct FrameState {
     /// The innermost active frame (null: none).
@@ -44,23 +62,32 @@ pub(crate) struct FrameState {
     /// The owner's cached view of its record's tables (see `record`).
     sites: Cell<*const SiteSlot>,
     sites_len: Cell<usize>,
+    /// `sites_len` in bytes, for [`FrameState::count_call`].
+    sites_bytes: Cell<usize>,
     paths: Cell<*const PathSlot>,
     paths_len: Cell<usize>,
     record: Cell<*const ThreadRecord>,
 }
 
-thread_local! {
-    static FRAMES: FrameState = const {
-        FrameState {
+impl FrameState {
+    pub(crate) const fn new() -> Self {
+        Self {
             current: Cell::new(ptr::null()),
             root_tracked: Cell::new(Totals::ZERO),
             sites: Cell::new(ptr::null()),
             sites_len: Cell::new(0),
+            sites_bytes: Cell::new(0),
             paths: Cell::new(ptr::null()),
             paths_len: Cell::new(0),
             record: Cell::new(ptr::null()),
         }
-    };
+    }
+}
+
+/// This thread's frame state (see `counters::with`).
+#[inline(always)]
+fn with<R>(f: impl FnOnce(&FrameState) -> R) -> Result<R, std::thread::AccessError> {
+    THREAD.try_with(|t| f(&t.frames))
 }
 
 /// `Frame::parent` before `enter`: not null (null is a root frame's parent) and never the
@@ -70,25 +97,38 @@ const NOT_ENTERED: *const Frame = ptr::dangling();
 /// The site of capture boundaries: never entered by a tracked call, never in a table.
 static BOUNDARY: Site = Site::new("<alloc-trace capture>", "", 0);
 
-/// `Frame::path` of a frame whose path has not been computed yet.
-const UNKNOWN_PATH: u32 = 0;
+/// Tags in the low bits of `Frame::parent` (frames are 8-aligned): which of the frame's
+/// lazily written fields hold a value. PERF: so that a call writes neither field up front.
+///
+/// Only the end of a call that allocated writes them (its own and its ancestors'), and an
+/// ancestor of a call that allocated saw that allocation too: the thread's byte counters
+/// only grow, except inside `counters::untracked`, which runs no tracked code and restores
+/// them to where it found them. So an untouched frame (one whose call allocated and freed
+/// nothing) never carries a tag, and its exit restores its parent link to `current` as is
+/// (checked in debug builds). Every other write to `current` is an untagged address, so a
+/// frame starts untagged, and tags are set only after the field they vouch for.
+const HAS_CHILDREN: usize = 1;
+const HAS_PATH: usize = 2;
+const TAGS: usize = HAS_CHILDREN | HAS_PATH;
+const _: () = assert!(align_of::<Frame>() > TAGS);
 
 /// One active tracked call, one poll of a tracked future, or (with no site) the boundary
 /// of a `capture`, which collects what tracked frames inside it did.
 pub(crate) struct Frame {
     /// The tracked site, or [`BOUNDARY`] for a capture boundary.
     site: &'static Site,
+    /// The enclosing frame (null: none), tagged with [`HAS_CHILDREN`] and [`HAS_PATH`].
     parent: Cell<*const Frame>,
     /// Written by `enter`; read only by a linked (so entered) frame. Left uninitialised
     /// by `new` so that a call does not pay for writing them twice.
     entry: Cell<MaybeUninit<Raw>>,
     /// The thread's peak before this frame lowered it (see `counters::PeakWindow`).
     outer_peak: Cell<MaybeUninit<i64>>,
-    /// Inclusive totals of ended child frames; `None` until the first one ends. PERF: so
-    /// `new` writes one tag instead of clearing 40 bytes.
-    children: Cell<Option<Totals>>,
-    /// Call path id plus one (0: not computed yet).
-    path: Cell<u32>,
+    /// Inclusive totals of ended child frames; written when the first one ends
+    /// ([`HAS_CHILDREN`]).
+    children: Cell<MaybeUninit<Totals>>,
+    /// Call path id; written when computed ([`HAS_PATH`]).
+    path: Cell<MaybeUninit<u32>>,
     _pinned: PhantomPinned,
 }
 
@@ -116,8 +156,8 @@ impl Frame {
             parent: Cell::new(NOT_ENTERED),
             entry: Cell::new(MaybeUninit::uninit()),
             outer_peak: Cell::new(MaybeUninit::uninit()),
-            children: Cell::new(None),
-            path: Cell::new(UNKNOWN_PATH),
+            children: Cell::new(MaybeUninit::uninit()),
+            path: Cell::new(MaybeUninit::uninit()),
             _pinned: PhantomPinned,
         }
     }
@@ -129,12 +169,12 @@ impl Frame {
         if this.parent.get() != NOT_ENTERED {
             return; // entered twice: linking it again would make a cycle
         }
-        let _ = FRAMES.try_with(|s| {
+        let _ = with(|s| {
             this.parent.set(s.current.replace(this));
             let entry = counters::raw();
             this.entry.set(MaybeUninit::new(entry));
             this.outer_peak
-                .set(MaybeUninit::new(counters::open_peak(entry.live())));
+                .set(MaybeUninit::new(counters::open_frame_peak()));
         });
     }
 
@@ -144,7 +184,7 @@ impl Frame {
         match self.unlink() {
             Unlinked::NotEntered => {}
             Unlinked::Untouched => {
-                let _ = FRAMES.try_with(|s| ending.untouched(s));
+                let _ = with(|s| ending.untouched(s));
             }
             Unlinked::Allocated => self.exit_allocated(ending),
         }
@@ -154,30 +194,33 @@ impl Frame {
     /// so a tracked function needs no extra registers or stack for it.
     #[inline(always)]
     pub(crate) fn unlink(&self) -> Unlinked {
-        FRAMES
-            .try_with(|s| {
-                if !ptr::eq(s.current.get(), self) {
-                    self.unlink_out_of_order(s);
-                    return Unlinked::NotEntered;
-                }
+        with(|s| {
+            if !ptr::eq(s.current.get(), self) {
+                self.unlink_out_of_order(s);
+                return Unlinked::NotEntered;
+            }
+            if self.entry().same_bytes(counters::bytes()) {
+                debug_assert_eq!(self.parent.get().addr() & TAGS, 0, "untouched, so untagged");
                 s.current.set(self.parent.get());
-                if self.entry().same_bytes(counters::bytes()) {
-                    counters::close_peak_untouched(self.outer_peak());
-                    Unlinked::Untouched
-                } else {
-                    Unlinked::Allocated
-                }
-            })
-            .unwrap_or(Unlinked::NotEntered)
+                counters::close_peak_untouched(self.outer_peak());
+                Unlinked::Untouched
+            } else {
+                s.current.set(self.parent_ptr());
+                Unlinked::Allocated
+            }
+        })
+        .unwrap_or(Unlinked::NotEntered)
     }
 
-    /// The rest of [`exit`](Self::exit) for a frame that allocated.
-    #[inline(never)]
-    pub(crate) fn exit_allocated(&self, ending: &impl Ending) {
-        let _ = FRAMES.try_with(|s| {
-            let numbers = self.finish(s);
-            ending.allocated(s, &numbers);
-        });
+    off_path_fn! {
+        /// The rest of [`exit`](Self::exit) for a frame that allocated.
+        #[inline(never)]
+        fn exit_allocated<E: Ending>(&self, ending: &E) {
+            let _ = with(|s| {
+                let numbers = self.finish(s);
+                ending.allocated(s, &numbers);
+            });
+        }
     }
 
     #[inline(never)]
@@ -185,14 +228,14 @@ impl Frame {
         let now = counters::raw();
         let peak = counters::close_peak(self.outer_peak(), self.entry().live());
         let inclusive = now.since(&self.entry());
-        let exclusive = inclusive.minus(self.children.get().unwrap_or(Totals::ZERO));
+        let exclusive = inclusive.minus(self.children());
         s.credit_parent(self.parent(), inclusive);
         let outermost = !self.ancestors().any(|a| ptr::eq(a.site, self.site));
         let path = s.path_of(self);
         s.path_slot(path).add(exclusive);
         let record = s.record();
         record.published.store(counters::totals());
-        if self.parent.get().is_null() {
+        if self.parent_ptr().is_null() {
             record.published_tracked.store(s.root_tracked.get());
         }
         CallNumbers {
@@ -206,47 +249,50 @@ impl Frame {
     /// Ends a `capture` boundary: returns what tracked frames inside it did, and passes
     /// it on to the enclosing frame as if they had been its own children.
     pub(crate) fn exit_boundary(&self) -> Totals {
-        FRAMES
-            .try_with(|s| {
-                if !ptr::eq(s.current.get(), self) {
-                    self.unlink_out_of_order(s);
-                    return Totals::ZERO;
-                }
-                s.current.set(self.parent.get());
-                let tracked = self.children.get().unwrap_or(Totals::ZERO);
+        with(|s| {
+            if !ptr::eq(s.current.get(), self) {
+                self.unlink_out_of_order(s);
+                return Totals::ZERO;
+            }
+            s.current.set(self.parent_ptr());
+            let tracked = self.children();
+            if tracked != Totals::ZERO {
                 s.credit_parent(self.parent(), tracked);
-                tracked
-            })
-            .unwrap_or(Totals::ZERO)
+            }
+            tracked
+        })
+        .unwrap_or(Totals::ZERO)
     }
 
     /// Opens a `capture` boundary: no peak window or counters snapshot is needed.
     pub(crate) fn enter_boundary(self: Pin<&Self>) {
         let this = self.get_ref();
         if this.parent.get() == NOT_ENTERED {
-            let _ = FRAMES.try_with(|s| this.parent.set(s.current.replace(this)));
+            let _ = with(|s| this.parent.set(s.current.replace(this)));
         }
     }
 
-    /// Ends a frame that is not the innermost one. Generated code never does this; a
-    /// hand-made guard dropped before a frame entered after it does. The frame and every
-    /// frame entered after it leave the chain (their numbers are lost), so that no frame
-    /// reachable from `current` can be one whose memory is gone: misuse of the hidden
-    /// guards gives wrong numbers, never undefined behaviour.
-    #[cold]
-    #[inline(never)]
-    fn unlink_out_of_order(&self, s: &FrameState) {
-        if self.parent.get() == NOT_ENTERED {
-            return;
-        }
-        // SAFETY: see the module docs: every frame reachable from `current` is alive.
-        let mut cursor = unsafe { s.current.get().as_ref() };
-        while let Some(f) = cursor {
-            if ptr::eq(f, self) {
-                s.current.set(self.parent.get());
+    off_path_fn! {
+        /// Ends a frame that is not the innermost one. Generated code never does this; a
+        /// hand-made guard dropped before a frame entered after it does. The frame and every
+        /// frame entered after it leave the chain (their numbers are lost), so that no frame
+        /// reachable from `current` can be one whose memory is gone: misuse of the hidden
+        /// guards gives wrong numbers, never undefined behaviour.
+        #[cold]
+        #[inline(never)]
+        fn unlink_out_of_order(&self, s: &FrameState) {
+            if self.parent.get() == NOT_ENTERED {
                 return;
             }
-            cursor = f.parent();
+            // SAFETY: see the module docs: every frame reachable from `current` is alive.
+            let mut cursor = unsafe { s.current.get().as_ref() };
+            while let Some(f) = cursor {
+                if ptr::eq(f, self) {
+                    s.current.set(self.parent_ptr());
+                    return;
+                }
+                cursor = f.parent();
+            }
         }
     }
 
@@ -275,9 +321,49 @@ impl Frame {
         unsafe { self.outer_peak.get().assume_init() }
     }
 
+    /// The parent link without its tags.
+    fn parent_ptr(&self) -> *const Frame {
+        self.parent.get().map_addr(|a| a & !TAGS)
+    }
+
     fn parent(&self) -> Option<&Frame> {
         // SAFETY: see the module docs: a linked parent outlives its children.
-        unsafe { self.parent.get().as_ref() }
+        unsafe { self.parent_ptr().as_ref() }
+    }
+
+    fn has(&self, tag: usize) -> bool {
+        self.parent.get().addr() & tag != 0
+    }
+
+    fn tag(&self, tag: usize) {
+        self.parent.set(self.parent.get().map_addr(|a| a | tag));
+    }
+
+    /// Inclusive totals of the child frames that have ended.
+    fn children(&self) -> Totals {
+        if self.has(HAS_CHILDREN) {
+            // SAFETY: `add_child` writes the field before setting the tag (see `TAGS`).
+            unsafe { self.children.get().assume_init() }
+        } else {
+            Totals::ZERO
+        }
+    }
+
+    fn add_child(&self, inclusive: Totals) {
+        self.children
+            .set(MaybeUninit::new(self.children().plus(inclusive)));
+        self.tag(HAS_CHILDREN);
+    }
+
+    fn known_path(&self) -> Option<u32> {
+        // SAFETY: `set_path` writes the field before setting the tag (see `TAGS`).
+        self.has(HAS_PATH)
+            .then(|| unsafe { self.path.get().assume_init() })
+    }
+
+    fn set_path(&self, path: u32) {
+        self.path.set(MaybeUninit::new(path));
+        self.tag(HAS_PATH);
     }
 
     fn ancestors(&self) -> impl Iterator<Item = &Frame> {
@@ -331,19 +417,22 @@ impl FrameState {
     /// thread, which is handled out of line.
     #[inline(always)]
     pub(crate) fn count_call(&self, site: &'static Site) {
-        let id = site.raw_id() as usize;
-        if id < self.sites_len.get() {
-            // SAFETY: as for `slot`: `id` is in bounds of the live table.
-            unsafe { &*self.sites.get().add(id) }.count_call();
+        let offset = site.slot_offset() as usize;
+        if offset < self.sites_bytes.get() {
+            // SAFETY: as for `slot`. A site's offset is its id times the size of an entry,
+            // and this one is below the table's size in bytes: it is that of entry `id`.
+            unsafe { &*self.sites.get().byte_add(offset) }.count_call();
         } else {
             self.count_first_call(site);
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn count_first_call(&self, site: &'static Site) {
-        self.slot(site).count_call();
+    off_path_fn! {
+        #[cold]
+        #[inline(never)]
+        fn count_first_call(&self, site: &'static Site) {
+            self.slot(site).count_call();
+        }
     }
 
     fn path_slot(&self, path: u32) -> &PathSlot {
@@ -356,9 +445,7 @@ impl FrameState {
 
     fn credit_parent(&self, parent: Option<&Frame>, inclusive: Totals) {
         match parent {
-            Some(p) => p.children.set(Some(
-                p.children.get().map_or(inclusive, |c| c.plus(inclusive)),
-            )),
+            Some(p) => p.add_child(inclusive),
             None => self
                 .root_tracked
                 .set(self.root_tracked.get().plus(inclusive)),
@@ -377,8 +464,8 @@ impl FrameState {
                 let Some(f) = cursor else {
                     break Ok(paths::ROOT);
                 };
-                if f.path.get() != UNKNOWN_PATH {
-                    break Ok(f.path.get() - 1);
+                if let Some(path) = f.known_path() {
+                    break Ok(path);
                 }
                 if !f.is_boundary() {
                     if count == CHUNK {
@@ -399,7 +486,7 @@ impl FrameState {
             };
             for f in pending[..count].iter().rev().flatten() {
                 path = self.child_path(path, f.site);
-                f.path.set(path + 1);
+                f.set_path(path);
             }
             return path;
         }
@@ -451,6 +538,7 @@ fn grow_sites(s: &FrameState, needed: usize) {
         let (ptr, old) = threads::with_registry_locked(|| record.sites.replace(new));
         s.sites.set(ptr);
         s.sites_len.set(len);
+        s.sites_bytes.set(len * size_of::<SiteSlot>());
         drop(old);
     });
 }
@@ -478,22 +566,23 @@ fn grow_paths(s: &FrameState, needed: usize) {
 
 /// Runs `f` on this thread's slot of `site`, outside any frame.
 pub(crate) fn with_site_slot<R>(site: &'static Site, f: impl FnOnce(&SiteSlot) -> R) -> Option<R> {
-    FRAMES.try_with(|s| f(s.slot(site))).ok()
+    with(|s| f(s.slot(site))).ok()
 }
 
 /// This thread's record, if it made a tracked call.
 pub(crate) fn this_record() -> Option<&'static ThreadRecord> {
-    FRAMES.try_with(FrameState::existing_record).ok().flatten()
+    with(FrameState::existing_record).ok().flatten()
 }
 
 /// Detaches this thread's record for the exit hook, which frees it; a later tracked call
 /// (from a late destructor) would start a new one.
 pub(crate) fn take_record() -> Option<&'static ThreadRecord> {
     let record = this_record()?;
-    let _ = FRAMES.try_with(|s| {
+    let _ = with(|s| {
         s.record.set(ptr::null());
         s.sites.set(ptr::null());
         s.sites_len.set(0);
+        s.sites_bytes.set(0);
         s.paths.set(ptr::null());
         s.paths_len.set(0);
     });
@@ -502,14 +591,12 @@ pub(crate) fn take_record() -> Option<&'static ThreadRecord> {
 
 /// What this thread did inside tracked frames that have ended at the root.
 pub(crate) fn tracked_totals() -> Totals {
-    FRAMES
-        .try_with(|s| s.root_tracked.get())
-        .unwrap_or(Totals::ZERO)
+    with(|s| s.root_tracked.get()).unwrap_or(Totals::ZERO)
 }
 
 /// Starts [`tracked_totals`] again from zero, with `counters::restart_after_fold`.
 pub(crate) fn restart_tracked_totals() {
-    let _ = FRAMES.try_with(|s| s.root_tracked.set(Totals::ZERO));
+    let _ = with(|s| s.root_tracked.set(Totals::ZERO));
 }
 
 /// A snapshot of this thread's tables, for `capture` and budgets.

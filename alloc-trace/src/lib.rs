@@ -117,13 +117,13 @@
 //!
 //! `unsafe_op_in_unsafe_fn` and `clippy::undocumented_unsafe_blocks` are denied: each
 //! unsafe operation is in its own `unsafe` block with a `// SAFETY:` comment. Outside
-//! tests there are 33 `unsafe` blocks, plus `unsafe impl GlobalAlloc` and two `unsafe
+//! tests there are 35 `unsafe` blocks, plus `unsafe impl GlobalAlloc` and two `unsafe
 //! fn`s (`Table::as_slice`, the allocator's cold first-free path):
 //!
 //! | file | blocks | what for |
 //! |---|---|---|
 //! | `alloc.rs` | 6 | forwarding `alloc`, `alloc_zeroed`, `dealloc` (two paths and the cold helper) and `realloc` to the inner allocator |
-//! | `frame.rs` | 12 | the parent link of a frame (3: reading it, walking the chain to cut out a frame dropped out of order, projecting a capture's pinned frame), the entry snapshot written by `enter` (2), the thread's cached table pointers (3), its record pointer (1), reading its own tables as their owner (3) |
+//! | `frame.rs` | 14 | the parent link of a frame (3: reading it, walking the chain to cut out a frame dropped out of order, projecting a capture's pinned frame), the entry snapshot written by `enter` (2), the children totals and call path written later, behind tags in the parent link (2), the thread's cached table pointers (3), its record pointer (1), reading its own tables as their owner (3) |
 //! | `threads.rs` | 5 | the exiting thread's tables and freeing its record (2), the pthread key: create, set, delete (3) |
 //! | `private.rs` | 3 | pin projections of `CallGuard` and `BudgetGuard` |
 //! | `future.rs` | 3 | pin projections of `TrackedFuture` and of one poll's frame |
@@ -151,6 +151,7 @@ pub mod guide;
 mod installed;
 mod measure;
 mod paths;
+mod per_thread;
 mod record;
 #[cfg(test)]
 mod reliability_tests;

@@ -16,7 +16,7 @@ impl Measurement {
         let start = counters::totals();
         Self {
             start,
-            window: Some(PeakWindow::open(start.live())),
+            window: Some(PeakWindow::open()),
         }
     }
 

@@ -4,6 +4,7 @@
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use crate::AllocStats;
+use crate::slots::SiteSlot;
 
 /// One instrumented function. `#[track_allocs]` puts a `static Site` in the function's
 /// body and registers it with `inventory`, so a report knows every site, even those never
@@ -16,8 +17,13 @@ pub struct Site {
     pub(crate) line: u32,
     pub(crate) budget: Budget,
     /// Dense index into per-thread tables, assigned on first call ([`UNASSIGNED`]: not
-    /// yet). PERF: unassigned is larger than any table, so one bounds check covers both.
+    /// yet).
     id: AtomicU32,
+    /// `id` times the size of a table entry, once assigned ([`UNASSIGNED`] before, and if
+    /// it does not fit). PERF: a call that allocated nothing finds its entry without a
+    /// multiplication, and unassigned is larger than any table, so one bounds check
+    /// covers both.
+    slot_offset: AtomicU32,
 }
 
 /// Allocation budget of a site, checked at the end of every call.
@@ -51,6 +57,7 @@ impl Site {
                 max_bytes: None,
             },
             id: AtomicU32::new(UNASSIGNED),
+            slot_offset: AtomicU32::new(UNASSIGNED),
         }
     }
 
@@ -81,10 +88,10 @@ impl Site {
         }
     }
 
-    /// The id, or [`UNASSIGNED`].
+    /// The byte offset of this site's entry in a per-thread table, or [`UNASSIGNED`].
     #[inline(always)]
-    pub(crate) fn raw_id(&self) -> u32 {
-        self.id.load(Relaxed)
+    pub(crate) fn slot_offset(&self) -> u32 {
+        self.slot_offset.load(Relaxed)
     }
 
     /// The id, or `None` if the site was never entered.
@@ -105,7 +112,12 @@ impl Site {
             .id
             .compare_exchange(UNASSIGNED, fresh, Relaxed, Relaxed)
         {
-            Ok(_) => fresh,
+            Ok(_) => {
+                let offset = u32::try_from(fresh as usize * size_of::<SiteSlot>());
+                self.slot_offset
+                    .store(offset.unwrap_or(UNASSIGNED), Relaxed);
+                fresh
+            }
             Err(winner) => winner,
         }
     }
