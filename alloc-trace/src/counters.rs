@@ -154,7 +154,8 @@ pub(crate) struct ThreadCounters {
     bytes_allocated: Cell<u64>,
     bytes_freed: Cell<u64>,
     /// The highest `live` seen since the innermost open [`PeakWindow`] (or thread start), or
-    /// the level the window opened at if higher (a frame's window opens at `i64::MIN`).
+    /// the level the window opened at if higher (a frame's window opens at 0, below any
+    /// live level).
     peak: Cell<i64>,
     /// Whether this thread's counters will be folded into the process-wide totals when it
     /// exits. Checked only off the common path (on a new peak or a first free).

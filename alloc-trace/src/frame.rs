@@ -61,8 +61,8 @@ pub(crate) struct FrameState {
     root_tracked: Cell<Totals>,
     /// The owner's cached view of its record's tables (see `record`).
     sites: Cell<*const SiteSlot>,
-    sites_len: Cell<usize>,
-    /// `sites_len` in bytes, for [`FrameState::count_call`].
+    /// The sites table's size in bytes. PERF: in bytes so that [`FrameState::count_call`]
+    /// compares it with a site's byte offset directly.
     sites_bytes: Cell<usize>,
     paths: Cell<*const PathSlot>,
     paths_len: Cell<usize>,
@@ -75,7 +75,6 @@ impl FrameState {
             current: Cell::new(ptr::null()),
             root_tracked: Cell::new(Totals::ZERO),
             sites: Cell::new(ptr::null()),
-            sites_len: Cell::new(0),
             sites_bytes: Cell::new(0),
             paths: Cell::new(ptr::null()),
             paths_len: Cell::new(0),
@@ -404,7 +403,7 @@ impl FrameState {
     #[inline]
     pub(crate) fn slot(&self, site: &'static Site) -> &SiteSlot {
         let id = site.id() as usize;
-        if id >= self.sites_len.get() {
+        if id * size_of::<SiteSlot>() >= self.sites_bytes.get() {
             grow_sites(self, id + 1);
         }
         // SAFETY: the table was just grown past `id` if needed; tables never shrink and
@@ -537,7 +536,6 @@ fn grow_sites(s: &FrameState, needed: usize) {
             .collect();
         let (ptr, old) = threads::with_registry_locked(|| record.sites.replace(new));
         s.sites.set(ptr);
-        s.sites_len.set(len);
         s.sites_bytes.set(len * size_of::<SiteSlot>());
         drop(old);
     });
@@ -581,7 +579,6 @@ pub(crate) fn take_record() -> Option<&'static ThreadRecord> {
     let _ = with(|s| {
         s.record.set(ptr::null());
         s.sites.set(ptr::null());
-        s.sites_len.set(0);
         s.sites_bytes.set(0);
         s.paths.set(ptr::null());
         s.paths_len.set(0);
