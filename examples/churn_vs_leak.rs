@@ -26,13 +26,13 @@ fn main() {
     });
     println!(
         "Both handlers, sorted by bytes kept\n\n{}",
-        report.table().sort_by(SortBy::Kept)
+        report.table().sort_by(SortBy::Net)
     );
     let leak = report.site("handle_with_session_cache").expect("called");
     println!(
         "{} sessions still held: the cache keeps {} bytes, {} per request",
         sessions.len(),
         leak.inclusive.net_bytes(),
-        leak.kept_per_call()
+        leak.net_bytes_per_call()
     );
 }

@@ -24,8 +24,8 @@ fn main() {
 
     println!(
         "allocations: {} -> {} for {} records",
-        before.totals().total_allocs(),
-        after.totals().total_allocs(),
+        before.totals().allocs,
+        after.totals().allocs,
         records.len()
     );
 }

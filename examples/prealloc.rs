@@ -26,9 +26,6 @@ fn main() {
     let preallocated = after.site("import_preallocated").expect("called");
     println!(
         "{} rows: {} allocations ({} of them reallocations) -> {} allocation",
-        ROWS,
-        growing.inclusive.total_allocs(),
-        growing.inclusive.reallocs,
-        preallocated.inclusive.total_allocs()
+        ROWS, growing.inclusive.allocs, growing.inclusive.reallocs, preallocated.inclusive.allocs
     );
 }

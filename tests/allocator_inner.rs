@@ -77,7 +77,7 @@ fn zeroed_allocations_go_through_alloc_zeroed_and_are_counted() {
         (
             stats.allocs,
             stats.bytes_allocated,
-            stats.deallocs,
+            stats.frees,
             stats.bytes_freed
         ),
         (1, 800, 1, 800)
@@ -113,7 +113,7 @@ fn a_failed_realloc_is_not_counted_and_keeps_the_block() {
         // SAFETY: the failed realloc left `block` live with `layout`.
         unsafe { std::alloc::dealloc(block, layout) }
     });
-    assert_eq!((freed.deallocs, freed.bytes_freed), (1, 16));
+    assert_eq!((freed.frees, freed.bytes_freed), (1, 16));
 }
 
 #[test]

@@ -147,7 +147,7 @@ async fn multi_thread_per_site_numbers_are_exact() {
     assert_eq!(
         (
             site.inclusive.allocs,
-            site.inclusive.deallocs,
+            site.inclusive.frees,
             site.inclusive.bytes_allocated
         ),
         (192, 192, 1536)

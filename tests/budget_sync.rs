@@ -102,7 +102,7 @@ fn at_the_budget_passes() {
             (
                 stats.allocs,
                 stats.reallocs,
-                stats.deallocs,
+                stats.frees,
                 stats.bytes_allocated,
                 stats.bytes_freed
             ),

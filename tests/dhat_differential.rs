@@ -38,7 +38,7 @@ fn measure_agrees_with_dhat_on_every_workload() {
         let ours = Oracle {
             total_blocks: stats.allocs + stats.reallocs,
             total_bytes: stats.bytes_allocated,
-            curr_blocks: stats.allocs - stats.deallocs,
+            curr_blocks: stats.allocs - stats.frees,
             curr_bytes: stats.net_bytes() as u64,
             max_bytes: stats.peak_bytes,
         };

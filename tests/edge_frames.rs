@@ -28,7 +28,7 @@ fn cost_of_a_caught_panic() -> AllocStats {
     let _ = catch_unwind(|| panic!("edge: reference"));
     let (caught, stats) = measure(|| catch_unwind(|| panic!("edge: reference")).is_err());
     assert!(caught);
-    assert_eq!(stats.allocs, stats.deallocs);
+    assert_eq!(stats.allocs, stats.frees);
     assert_eq!(stats.bytes_allocated, stats.bytes_freed);
     stats
 }
@@ -55,7 +55,7 @@ fn edge_after_panics() -> Box<u64> {
     black_box(Box::new(1))
 }
 
-fn stats(allocs: u64, deallocs: u64, allocated: u64, freed: u64, peak: u64) -> AllocStats {
+fn stats(allocs: u64, frees: u64, allocated: u64, freed: u64, peak: u64) -> AllocStats {
     AllocStats {
         allocs,
         reallocs: 0,
@@ -90,7 +90,7 @@ fn panics_caught_at_every_level_of_nested_tracked_calls_are_exact() {
     let outer = report.site("edge_panic_outer").unwrap();
     assert_eq!(outer.calls, 1);
     assert_eq!(
-        (outer.inclusive.allocs, outer.inclusive.deallocs),
+        (outer.inclusive.allocs, outer.inclusive.frees),
         (2 + 2 * pa, 2 + pa)
     );
     assert_eq!(
@@ -111,7 +111,7 @@ fn panics_caught_at_every_level_of_nested_tracked_calls_are_exact() {
         }
     );
     assert_eq!(
-        report.outside_sites(),
+        report.outside_tracked(),
         stats(0, pa, 0, pb, 0),
         "outer's panic is freed outside"
     );

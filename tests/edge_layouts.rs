@@ -14,7 +14,7 @@ static ALLOC: CountingAlloc = CountingAlloc::system();
 const NOTHING: AllocStats = AllocStats {
     allocs: 0,
     reallocs: 0,
-    deallocs: 0,
+    frees: 0,
     bytes_allocated: 0,
     bytes_freed: 0,
     peak_bytes: 0,
@@ -77,7 +77,7 @@ fn failed_requests_are_not_counted() {
         AllocStats {
             allocs: 1,
             reallocs: 0,
-            deallocs: 1,
+            frees: 1,
             bytes_allocated: 16,
             bytes_freed: 16,
             peak_bytes: 16,
@@ -135,7 +135,7 @@ fn high_alignment_is_counted_by_size() {
         AllocStats {
             allocs: 3,
             reallocs: 1,
-            deallocs: 3,
+            frees: 3,
             bytes_allocated: 4096 + 100 + 10_000 + 8192,
             bytes_freed: 4096 + 100 + 10_000 + 8192,
             peak_bytes: 10_000,
@@ -154,7 +154,7 @@ fn memory_freed_or_reallocated_on_another_thread_counts_where_it_happens() {
         AllocStats {
             allocs: 1,
             reallocs: 0,
-            deallocs: 0,
+            frees: 0,
             bytes_allocated: 1_000,
             bytes_freed: 0,
             peak_bytes: 1_000,
@@ -177,7 +177,7 @@ fn memory_freed_or_reallocated_on_another_thread_counts_where_it_happens() {
         AllocStats {
             allocs: 0,
             reallocs: 1,
-            deallocs: 0,
+            frees: 0,
             bytes_allocated: 4_000,
             bytes_freed: 1_000,
             peak_bytes: 3_000,
@@ -193,7 +193,7 @@ fn memory_freed_or_reallocated_on_another_thread_counts_where_it_happens() {
         AllocStats {
             allocs: 0,
             reallocs: 0,
-            deallocs: 1,
+            frees: 1,
             bytes_allocated: 0,
             bytes_freed: 4_000,
             peak_bytes: 0,

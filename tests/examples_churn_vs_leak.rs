@@ -39,7 +39,7 @@ fn same_rate_different_residency() {
         AllocStats {
             allocs: n,
             reallocs: 0,
-            deallocs: n,
+            frees: n,
             bytes_allocated: n * size,
             bytes_freed: n * size,
             peak_bytes: size
@@ -50,16 +50,19 @@ fn same_rate_different_residency() {
         AllocStats {
             allocs: n,
             reallocs: 0,
-            deallocs: 0,
+            frees: 0,
             bytes_allocated: n * size,
             bytes_freed: 0,
             peak_bytes: size
         }
     );
-    assert_eq!((churn.kept_per_call(), leak.kept_per_call()), (0.0, 1024.0));
+    assert_eq!(
+        (churn.net_bytes_per_call(), leak.net_bytes_per_call()),
+        (0.0, 1024.0)
+    );
 
     // Sorted by kept, the leak comes first and its row shows 1.0 KiB kept per call.
-    let table = report.table().sort_by(SortBy::Kept).to_string();
+    let table = report.table().sort_by(SortBy::Net).to_string();
     let rows: Vec<&str> = table
         .lines()
         .filter(|l| l.contains("churn_vs_leak::"))

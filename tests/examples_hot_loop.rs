@@ -27,14 +27,14 @@ fn a_fresh_buffer_per_record_is_one_allocation_per_record_and_keeps_nothing() {
     let expected = AllocStats {
         allocs: n,
         reallocs: 0,
-        deallocs: n,
+        frees: n,
         bytes_allocated: n * size,
         bytes_freed: n * size,
         peak_bytes: size,
     };
     assert_eq!(site.inclusive, expected);
     assert_eq!(site.inclusive.bytes_allocated, 25_600_000); // the example's "24.4 MiB"
-    assert_eq!(site.kept_per_call(), 0.0);
+    assert_eq!(site.net_bytes_per_call(), 0.0);
     assert_eq!(
         report.totals(),
         expected,
@@ -51,7 +51,7 @@ fn a_hoisted_buffer_is_one_allocation() {
     let expected = AllocStats {
         allocs: 1,
         reallocs: 0,
-        deallocs: 1,
+        frees: 1,
         bytes_allocated: size,
         bytes_freed: size,
         peak_bytes: size,

@@ -23,7 +23,7 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 const FORMAT_PER_REQUEST: AllocStats = AllocStats {
     allocs: 3,
     reallocs: 3,
-    deallocs: 3,
+    frees: 3,
     bytes_allocated: 144,
     bytes_freed: 144,
     peak_bytes: 88,
@@ -52,7 +52,7 @@ fn format_costs_six_allocations_per_request_and_keeps_nothing() {
     let expected = AllocStats {
         allocs: 3 * n,
         reallocs: 3 * n,
-        deallocs: 3 * n,
+        frees: 3 * n,
         bytes_allocated: 144 * n,
         bytes_freed: 144 * n,
         peak_bytes: FORMAT_PER_REQUEST.peak_bytes, // flat: one request's worth
@@ -62,7 +62,7 @@ fn format_costs_six_allocations_per_request_and_keeps_nothing() {
         (
             site.allocs_per_call(),
             site.bytes_per_call(),
-            site.kept_per_call()
+            site.net_bytes_per_call()
         ),
         (6.0, 144.0, 0.0)
     );

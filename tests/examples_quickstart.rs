@@ -27,7 +27,7 @@ fn owned_fields_cost_one_allocation_each() {
         AllocStats {
             allocs: 4 * n,
             reallocs: 0,
-            deallocs: 0,
+            frees: 0,
             bytes_allocated: 108 * n,
             bytes_freed: 0,
             peak_bytes: 108
@@ -38,7 +38,7 @@ fn owned_fields_cost_one_allocation_each() {
         AllocStats {
             allocs: n,
             reallocs: 0,
-            deallocs: 0,
+            frees: 0,
             bytes_allocated: 64 * n,
             bytes_freed: 0,
             peak_bytes: 64

@@ -35,7 +35,7 @@ fn all_four_build_the_same_string() {
 const GROWTH_FROM_EMPTY: AllocStats = AllocStats {
     allocs: 1,
     reallocs: 11,                // 8 -> 16 -> ... -> 16384: 11 doublings
-    deallocs: 0,                 // the result is returned
+    frees: 0,                    // the result is returned
     bytes_allocated: 32_768 - 8, // 8 + 16 + ... + 16384
     bytes_freed: 16_384 - 8,     // 8 + ... + 8192, freed by the reallocations
     peak_bytes: 16_384,
@@ -60,7 +60,7 @@ fn with_capacity_is_one_exact_allocation() {
         AllocStats {
             allocs: 1,
             reallocs: 0,
-            deallocs: 0,
+            frees: 0,
             bytes_allocated: 9000,
             bytes_freed: 0,
             peak_bytes: 9000
@@ -79,7 +79,7 @@ fn format_per_item_pays_two_allocations_per_item() {
     let result_growth = AllocStats {
         allocs: 1,
         reallocs: 10,
-        deallocs: 0,
+        frees: 0,
         bytes_allocated: 9 * (2048 - 1), // 9 + 18 + ... + 9216
         bytes_freed: 9 * (1024 - 1),     // 9 + ... + 4608
         peak_bytes: 0,
@@ -87,13 +87,13 @@ fn format_per_item_pays_two_allocations_per_item() {
     let expected = AllocStats {
         allocs: n + result_growth.allocs,
         reallocs: n + result_growth.reallocs,
-        deallocs: n,
+        frees: n,
         bytes_allocated: n * 24 + result_growth.bytes_allocated,
         bytes_freed: n * 24 + result_growth.bytes_freed,
         peak_bytes: 9216 + 16, // the full result plus the last temporary
     };
     assert_eq!(stats, expected);
-    assert_eq!(stats.total_allocs(), 2011);
+    assert_eq!(stats.allocs, 2011);
     assert_eq!(s.capacity(), 9216);
 }
 

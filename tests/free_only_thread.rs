@@ -30,7 +30,7 @@ fn frees_of_a_thread_that_never_allocates_reach_the_process_totals() {
         AllocStats {
             allocs: 0,
             reallocs: 0,
-            deallocs: BOXES + 1,
+            frees: BOXES + 1,
             bytes_allocated: 0,
             bytes_freed: 8 * BOXES + 8 * BOXES,
             peak_bytes: 0,
@@ -40,12 +40,12 @@ fn frees_of_a_thread_that_never_allocates_reach_the_process_totals() {
     // Everything was allocated on this thread, and everything was freed by the time the
     // worker was joined: the worker's frees (made before and outside its `measure` too)
     // are in the process totals, exactly. Without its exit hook they would be missing,
-    // and the process would show only this thread's `here.deallocs`.
+    // and the process would show only this thread's `here.frees`.
     assert_eq!(after.allocs - before.allocs, here.allocs);
     assert_eq!(
         after.bytes_allocated - before.bytes_allocated,
         here.bytes_allocated
     );
-    assert_eq!(after.deallocs - before.deallocs, here.allocs);
+    assert_eq!(after.frees - before.frees, here.allocs);
     assert_eq!(after.bytes_freed - before.bytes_freed, here.bytes_allocated);
 }

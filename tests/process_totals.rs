@@ -22,7 +22,7 @@ fn minus(a: AllocStats, b: AllocStats) -> AllocStats {
     AllocStats {
         allocs: a.allocs - b.allocs,
         reallocs: a.reallocs - b.reallocs,
-        deallocs: a.deallocs - b.deallocs,
+        frees: a.frees - b.frees,
         bytes_allocated: a.bytes_allocated - b.bytes_allocated,
         bytes_freed: a.bytes_freed - b.bytes_freed,
         peak_bytes: 0,
@@ -61,7 +61,7 @@ fn eight_threads_of_100k_allocations_are_exact_per_thread_and_process_wide() {
             AllocStats {
                 allocs: ALLOCS,
                 reallocs: 0,
-                deallocs: ALLOCS,
+                frees: ALLOCS,
                 bytes_allocated: 8 * ALLOCS,
                 bytes_freed: 8 * ALLOCS,
                 peak_bytes: 8,
@@ -88,7 +88,7 @@ fn eight_threads_of_100k_allocations_are_exact_per_thread_and_process_wide() {
     // Every free was seen too, including the thread handles and closures that the workers
     // free on their way out (allocated here, freed there): the one block still live is
     // `per_thread` itself.
-    assert_eq!(process.deallocs, process.allocs - 1);
+    assert_eq!(process.frees, process.allocs - 1);
     assert_eq!(
         process.net_bytes(),
         (per_thread.capacity() * size_of::<(AllocStats, (u64, u64))>()) as i64

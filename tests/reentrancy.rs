@@ -26,7 +26,7 @@ static ALLOC: CountingAlloc = CountingAlloc::system();
 const BOX: AllocStats = AllocStats {
     allocs: 1,
     reallocs: 0,
-    deallocs: 1,
+    frees: 1,
     bytes_allocated: 64,
     bytes_freed: 64,
     peak_bytes: 64,
@@ -43,7 +43,7 @@ fn plus(a: AllocStats, b: AllocStats) -> AllocStats {
     AllocStats {
         allocs: a.allocs + b.allocs,
         reallocs: a.reallocs + b.reallocs,
-        deallocs: a.deallocs + b.deallocs,
+        frees: a.frees + b.frees,
         bytes_allocated: a.bytes_allocated + b.bytes_allocated,
         bytes_freed: a.bytes_freed + b.bytes_freed,
         peak_bytes: 0,
@@ -85,7 +85,7 @@ fn reports_and_captures_inside_a_tracked_call_are_counted_on_it_exactly() {
     // Building a report allocates on the calling thread (at least its `Vec` of sites),
     // and dropping it frees that: ordinary, counted memory.
     assert!(measured.allocs >= 1, "building a report allocated nothing");
-    assert_eq!(measured.allocs, measured.deallocs);
+    assert_eq!(measured.allocs, measured.frees);
     let reporter = outer.site("reent_reporter").unwrap();
     assert_eq!(reporter.calls, 1);
     // The reporter's own numbers are exactly the report's and the capture's building
@@ -93,7 +93,7 @@ fn reports_and_captures_inside_a_tracked_call_are_counted_on_it_exactly() {
     let two_leaves = plus(BOX, BOX);
     let own = AllocStats {
         allocs: measured.allocs - 1,
-        deallocs: measured.deallocs - 1,
+        frees: measured.frees - 1,
         bytes_allocated: measured.bytes_allocated - 64,
         bytes_freed: measured.bytes_freed - 64,
         ..measured
@@ -109,7 +109,7 @@ fn reports_and_captures_inside_a_tracked_call_are_counted_on_it_exactly() {
     let leaf = outer.site("reent_leaf").unwrap();
     assert_eq!((leaf.calls, leaf.inclusive.allocs), (2, 2));
     // Nothing happened outside the call.
-    assert_eq!(outer.outside_sites(), AllocStats::default());
+    assert_eq!(outer.outside_tracked(), AllocStats::default());
 }
 
 // ---- a panic hook that builds reports while tracked calls unwind -----------------------
@@ -187,7 +187,7 @@ fn reports_inside_a_panic_hook_while_tracked_calls_unwind() {
         AllocStats {
             allocs: 2,
             reallocs: 0,
-            deallocs: 2,
+            frees: 2,
             bytes_allocated: 2,
             bytes_freed: 2,
             peak_bytes: 1,

@@ -122,7 +122,7 @@ fn json_to_a_file() {
         alloc_trace::AllocStats {
             allocs: 3,
             reallocs: 0,
-            deallocs: 3,
+            frees: 3,
             bytes_allocated: 300,
             bytes_freed: 300,
             peak_bytes: 100

@@ -50,7 +50,7 @@ fn nested_calls_give_exact_folded_lines() {
         format!("outer 16\nouter;middle 48\nouter;middle;inner 600\n{OUTSIDE_FRAME} 40\n")
     );
     // The lines add up to the totals, so a flamegraph's width is the whole capture.
-    assert_eq!(report.totals().total_allocs(), 2 + 4 + 6 + 1);
+    assert_eq!(report.totals().allocs, 2 + 4 + 6 + 1);
 }
 
 #[track_allocs(name = "rec")]

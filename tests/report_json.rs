@@ -1,6 +1,7 @@
 //! The report as JSON: the documented schema with exact numbers, and round trips.
 
-use alloc_trace::{JSON_SCHEMA_VERSION, Report};
+use alloc_trace::Report;
+use alloc_trace::report::JSON_SCHEMA_VERSION;
 use serde_json::Value;
 
 #[path = "support/report_fixture.rs"]

@@ -78,7 +78,7 @@ fn sort_orders() {
     };
     assert_eq!(order(SortBy::Allocs), ["handle", "parse", "remember"]); // 30, 20, 3
     assert_eq!(order(SortBy::Bytes), ["remember", "handle", "parse"]); // 3000, 1960, 960
-    assert_eq!(order(SortBy::Kept), ["remember", "parse", "handle"]); // 3000, 640, 0
+    assert_eq!(order(SortBy::Net), ["remember", "parse", "handle"]); // 3000, 640, 0
     assert_eq!(order(SortBy::Peak), ["remember", "handle", "parse"]); // 1000, 164, 64
     assert_eq!(order(SortBy::Calls), ["handle", "parse", "remember"]); // 10, 10 (tie: report order), 3
 }

@@ -121,7 +121,7 @@ fn process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime() {
     // Every free was seen too, wherever it happened (thread handles and closures are
     // freed by the exiting threads, after their measured work): the only block still
     // live is `per_thread` itself.
-    assert_eq!(process.deallocs, process.allocs - 1);
+    assert_eq!(process.frees, process.allocs - 1);
     assert_eq!(
         process.net_bytes(),
         (per_thread.capacity() * size_of::<(AllocStats, Expected, (u64, u64))>()) as i64
@@ -158,7 +158,7 @@ fn process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime() {
     let process = minus(process_stats(), before);
     assert_eq!(
         (process.allocs + process.reallocs, process.bytes_allocated),
-        (process.deallocs + process.reallocs, process.bytes_freed),
+        (process.frees + process.reallocs, process.bytes_freed),
         "every block allocated while the runtime lived was freed and seen: {process:?}"
     );
     let site = site_numbers(&alloc_trace::report(), "stress_process_task");
@@ -171,7 +171,7 @@ fn process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime() {
             inclusive: AllocStats {
                 allocs,
                 reallocs: 0,
-                deallocs: allocs,
+                frees: allocs,
                 bytes_allocated: bytes,
                 bytes_freed: bytes,
                 peak_bytes: 64,
@@ -179,7 +179,7 @@ fn process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime() {
             exclusive: AllocStats {
                 allocs,
                 reallocs: 0,
-                deallocs: allocs,
+                frees: allocs,
                 bytes_allocated: bytes,
                 bytes_freed: bytes,
                 peak_bytes: 0,

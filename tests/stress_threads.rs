@@ -107,11 +107,10 @@ fn sixteen_threads_and_3200_short_lived_ones_are_exact_per_thread_and_per_site()
     let batches = THREADS * long_batches as u64 + THREADS * WAVES;
     assert_eq!(expected.recurse.inclusive.allocs, 4 * batches);
     assert_eq!(expected.recurse.inclusive.peak_bytes, 32);
-    assert_eq!(expected.thread.allocs, expected.thread.deallocs);
+    assert_eq!(expected.thread.allocs, expected.thread.frees);
     assert_eq!(expected.thread.bytes_allocated, expected.thread.bytes_freed);
     assert_eq!(
-        expected.thread.total_allocs(),
-        expected.batch.inclusive.total_allocs(),
+        expected.thread.allocs, expected.batch.inclusive.allocs,
         "every allocation happened inside a batch"
     );
 }
@@ -252,7 +251,7 @@ fn async_tasks_migrating_between_tokio_workers_are_exact_per_site() {
             inclusive: AllocStats {
                 allocs: TASKS * per_call_allocs,
                 reallocs: 0,
-                deallocs: TASKS * per_call_allocs,
+                frees: TASKS * per_call_allocs,
                 bytes_allocated: TASKS * per_call_bytes,
                 bytes_freed: TASKS * per_call_bytes,
                 // The first poll: the buffer, then the leaf's box on top of it.
@@ -261,7 +260,7 @@ fn async_tasks_migrating_between_tokio_workers_are_exact_per_site() {
             exclusive: AllocStats {
                 allocs: TASKS * (1 + YIELDS),
                 reallocs: 0,
-                deallocs: TASKS * (1 + YIELDS),
+                frees: TASKS * (1 + YIELDS),
                 bytes_allocated: TASKS * HELD_BYTES * (1 + YIELDS),
                 bytes_freed: TASKS * HELD_BYTES * (1 + YIELDS),
                 peak_bytes: 0,
@@ -272,7 +271,7 @@ fn async_tasks_migrating_between_tokio_workers_are_exact_per_site() {
     let leaf = AllocStats {
         allocs: TASKS * YIELDS,
         reallocs: 0,
-        deallocs: TASKS * YIELDS,
+        frees: TASKS * YIELDS,
         bytes_allocated: TASKS * YIELDS * LEAF_BYTES,
         bytes_freed: TASKS * YIELDS * LEAF_BYTES,
         peak_bytes: LEAF_BYTES,
@@ -324,12 +323,12 @@ fn a_tracked_future_polled_on_three_threads_is_exact_per_thread_and_per_site() {
             .unwrap()
         })
     };
-    let block = |allocs: u64, deallocs: u64, peak_bytes: u64| AllocStats {
+    let block = |allocs: u64, frees: u64, peak_bytes: u64| AllocStats {
         allocs,
         reallocs: 0,
-        deallocs,
+        frees,
         bytes_allocated: allocs * HOP_BYTES,
-        bytes_freed: deallocs * HOP_BYTES,
+        bytes_freed: frees * HOP_BYTES,
         peak_bytes,
     };
     // First thread: allocates the first buffer. Second: frees it, allocates the second.

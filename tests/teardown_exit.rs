@@ -86,7 +86,7 @@ fn checks_at_exit(label: &str) {
         AllocStats {
             allocs: 1,
             reallocs: 0,
-            deallocs: 1,
+            frees: 1,
             bytes_allocated: 300,
             bytes_freed: 300,
             peak_bytes: 300,
@@ -104,7 +104,7 @@ fn checks_at_exit(label: &str) {
         assert_eq!(
             (
                 after.allocs - before.allocs,
-                after.deallocs - before.deallocs,
+                after.frees - before.frees,
                 after.bytes_allocated - before.bytes_allocated
             ),
             (1, 1, 77)
@@ -308,7 +308,7 @@ fn totals_now() -> [u64; 5] {
     [
         s.allocs,
         s.reallocs,
-        s.deallocs,
+        s.frees,
         s.bytes_allocated,
         s.bytes_freed,
     ]

@@ -57,7 +57,7 @@ thread_local! {
 const AT_EXIT: AllocStats = AllocStats {
     allocs: 3,
     reallocs: 0,
-    deallocs: 3,
+    frees: 3,
     bytes_allocated: (SCRATCH + IN_DTOR_BOX + KEPT) as u64,
     bytes_freed: (SCRATCH + IN_DTOR_BOX + HELD) as u64,
     peak_bytes: 0,
@@ -162,7 +162,7 @@ fn allocations_in_thread_exit_destructors_are_in_the_process_totals_exactly() {
     let process = AllocStats {
         allocs: after.allocs - before.allocs,
         reallocs: after.reallocs - before.reallocs,
-        deallocs: after.deallocs - before.deallocs,
+        frees: after.frees - before.frees,
         bytes_allocated: after.bytes_allocated - before.bytes_allocated,
         bytes_freed: after.bytes_freed - before.bytes_freed,
         peak_bytes: 0,
@@ -180,7 +180,7 @@ fn allocations_in_thread_exit_destructors_are_in_the_process_totals_exactly() {
     };
     let boxed = AllocStats {
         allocs: 1,
-        deallocs: 1,
+        frees: 1,
         bytes_allocated: 8,
         bytes_freed: 8,
         peak_bytes: 8,
@@ -226,7 +226,7 @@ fn allocations_in_thread_exit_destructors_are_in_the_process_totals_exactly() {
     // one per thread.
     let kept_bytes = 2 * t * KEPT as u64 + t * late_key::KEPT as u64;
     assert_eq!(LEAKED.load(Ordering::Relaxed), kept_bytes);
-    assert_eq!(process.allocs - process.deallocs, 1 + 3 * t);
+    assert_eq!(process.allocs - process.frees, 1 + 3 * t);
     assert_eq!(
         process.net_bytes(),
         (results.capacity() * size_of::<(AllocStats, (u64, u64))>()) as i64 + kept_bytes as i64
@@ -237,6 +237,6 @@ fn allocations_in_thread_exit_destructors_are_in_the_process_totals_exactly() {
     assert_eq!(site.calls, 2 * t);
     assert_eq!(site.inclusive.allocs, 2 * t);
     assert_eq!(site.inclusive.bytes_allocated, 2 * t * IN_DTOR_BOX as u64);
-    assert_eq!(site.inclusive.deallocs, 0);
+    assert_eq!(site.inclusive.frees, 0);
     assert_eq!(site.inclusive.peak_bytes, IN_DTOR_BOX as u64);
 }

@@ -32,7 +32,7 @@ fn two_threads_measuring_at_once_each_see_only_their_own_work() {
     assert_eq!(
         (
             a.allocs,
-            a.deallocs,
+            a.frees,
             a.bytes_allocated,
             a.bytes_freed,
             a.peak_bytes
@@ -42,7 +42,7 @@ fn two_threads_measuring_at_once_each_see_only_their_own_work() {
     assert_eq!(
         (
             b.allocs,
-            b.deallocs,
+            b.frees,
             b.bytes_allocated,
             b.bytes_freed,
             b.peak_bytes
@@ -80,7 +80,7 @@ fn memory_freed_on_another_thread_counts_where_it_is_freed() {
     assert_eq!(
         (
             freed.allocs,
-            freed.deallocs,
+            freed.frees,
             freed.bytes_freed,
             freed.net_bytes()
         ),

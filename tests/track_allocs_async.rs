@@ -72,7 +72,7 @@ fn a_call_polled_on_two_threads() {
     let first_poll = AllocStats {
         allocs: 1,
         reallocs: 0,
-        deallocs: 0,
+        frees: 0,
         bytes_allocated: 10,
         bytes_freed: 0,
         peak_bytes: 10,
@@ -84,7 +84,7 @@ fn a_call_polled_on_two_threads() {
     let second_poll = AllocStats {
         allocs: 1,
         reallocs: 0,
-        deallocs: 2,
+        frees: 2,
         bytes_allocated: 20,
         bytes_freed: 30,
         peak_bytes: 20,
@@ -102,7 +102,7 @@ fn a_call_polled_on_two_threads() {
     let whole_call = AllocStats {
         allocs: 2,
         reallocs: 0,
-        deallocs: 2,
+        frees: 2,
         bytes_allocated: 30,
         bytes_freed: 30,
         peak_bytes: 20,
@@ -210,7 +210,7 @@ fn tokio_multi_thread_runtime() {
     let per_call = |allocs: u64, bytes: u64| AllocStats {
         allocs: allocs * calls,
         reallocs: 0,
-        deallocs: allocs * calls,
+        frees: allocs * calls,
         bytes_allocated: bytes * calls,
         bytes_freed: bytes * calls,
         peak_bytes: 0,
@@ -271,7 +271,7 @@ fn tokio_current_thread_runtime_with_capture() {
     let whole_call = AllocStats {
         allocs: 2,
         reallocs: 0,
-        deallocs: 2,
+        frees: 2,
         bytes_allocated: 30,
         bytes_freed: 30,
         peak_bytes: 20,

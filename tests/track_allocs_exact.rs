@@ -25,7 +25,7 @@ const fn freed(allocs: u64, bytes: u64, peak_bytes: u64) -> AllocStats {
     AllocStats {
         allocs,
         reallocs: 0,
-        deallocs: allocs,
+        frees: allocs,
         bytes_allocated: bytes,
         bytes_freed: bytes,
         peak_bytes,
@@ -63,7 +63,7 @@ fn nested_call_inclusive_and_exclusive() {
     assert_eq!(i.exclusive, freed(2, 50, 0));
     assert_eq!((o.max_allocs_per_call, i.max_allocs_per_call), (3, 2));
     // Everything happened inside `outer`.
-    assert_eq!(report.outside_sites(), freed(0, 0, 0));
+    assert_eq!(report.outside_tracked(), freed(0, 0, 0));
     assert_eq!(report.totals(), freed(3, 60, 60));
 }
 
@@ -157,7 +157,7 @@ fn check_deep(report: &Report) {
         (pi.max_allocs_per_call, po.max_allocs_per_call),
         (deep, deep - 1)
     );
-    assert_eq!(report.outside_sites(), freed(0, 0, 0));
+    assert_eq!(report.outside_tracked(), freed(0, 0, 0));
     // Every frame's own allocation is on some call path (deep ones share an overflow
     // path), and nothing is counted twice.
     let on_paths: u64 = report.paths().iter().map(|p| p.exclusive.allocs).sum();
@@ -263,7 +263,7 @@ fn kept_bytes_and_peak_of_a_leaking_call() {
     let expected = AllocStats {
         allocs: 3,
         reallocs: 0,
-        deallocs: 0,
+        frees: 0,
         bytes_allocated: 48,
         bytes_freed: 0,
         peak_bytes: 16,

@@ -73,7 +73,7 @@ fn churn10() {
 const ONE_CHURN: AllocStats = AllocStats {
     allocs: 1,
     reallocs: 0,
-    deallocs: 1,
+    frees: 1,
     bytes_allocated: 10,
     bytes_freed: 10,
     peak_bytes: 10,

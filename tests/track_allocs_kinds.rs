@@ -26,7 +26,7 @@ fn churned(calls: u64) -> AllocStats {
     AllocStats {
         allocs: calls,
         reallocs: 0,
-        deallocs: calls,
+        frees: calls,
         bytes_allocated: 10 * calls,
         bytes_freed: 10 * calls,
         peak_bytes: 10,
@@ -196,12 +196,12 @@ fn box_receiver_is_freed_by_the_caller() {
     let box_of_counter = AllocStats {
         allocs: 1,
         reallocs: 0,
-        deallocs: 1,
+        frees: 1,
         bytes_allocated: 4,
         bytes_freed: 4,
         peak_bytes: 0,
     };
-    assert_eq!(report.outside_sites(), box_of_counter);
+    assert_eq!(report.outside_tracked(), box_of_counter);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -384,7 +384,7 @@ fn generic_instantiations_share_one_site() {
     let expected = AllocStats {
         allocs: 2,
         reallocs: 0,
-        deallocs: 2,
+        frees: 2,
         bytes_allocated: 10 + 24,
         bytes_freed: 10 + 24,
         peak_bytes: 24,
@@ -411,7 +411,7 @@ fn lifetime_and_const_generics() {
     let expected = AllocStats {
         allocs: 2,
         reallocs: 0,
-        deallocs: 2,
+        frees: 2,
         bytes_allocated: 30,
         bytes_freed: 30,
         peak_bytes: 20,
@@ -439,7 +439,7 @@ fn impl_trait_in_argument_and_return() {
     let kept = AllocStats {
         allocs: 1,
         reallocs: 0,
-        deallocs: 0,
+        frees: 0,
         bytes_allocated: 10,
         bytes_freed: 0,
         peak_bytes: 10,
@@ -447,8 +447,8 @@ fn impl_trait_in_argument_and_return() {
     assert_eq!(s.inclusive, kept);
     assert_eq!(s.inclusive.net_bytes(), 10);
     // The caller freed the buffer.
-    assert_eq!(report.outside_sites().deallocs, 1);
-    assert_eq!(report.outside_sites().bytes_freed, 10);
+    assert_eq!(report.outside_tracked().frees, 1);
+    assert_eq!(report.outside_tracked().bytes_freed, 10);
 }
 
 /// # Safety
@@ -623,7 +623,7 @@ fn generic_impl_blocks_and_async_impl_trait() {
     let kept = AllocStats {
         allocs: 2,
         reallocs: 0,
-        deallocs: 0,
+        frees: 0,
         bytes_allocated: 8 + 1,
         bytes_freed: 0,
         peak_bytes: 8,

@@ -157,7 +157,7 @@ fn every_kind_compiles_cleanly_and_counts() {
     let churned = AllocStats {
         allocs: 1,
         reallocs: 0,
-        deallocs: 1,
+        frees: 1,
         bytes_allocated: 10,
         bytes_freed: 10,
         peak_bytes: 10,
@@ -185,7 +185,7 @@ fn every_kind_compiles_cleanly_and_counts() {
     let expected = AllocStats {
         allocs: 1,
         reallocs: 1,
-        deallocs: 0,
+        frees: 0,
         bytes_allocated: 2 + 8,
         bytes_freed: 2,
         peak_bytes: 8,

@@ -28,7 +28,7 @@ fn unwind() -> ! {
 fn unwind_cost() -> AllocStats {
     let (caught, cost) = measure(|| catch_unwind(|| unwind()).is_err());
     assert!(caught);
-    assert_eq!(cost.allocs, cost.deallocs, "freed by the catch");
+    assert_eq!(cost.allocs, cost.frees, "freed by the catch");
     assert_eq!(cost.bytes_allocated, cost.bytes_freed, "freed by the catch");
     cost
 }
@@ -43,7 +43,7 @@ fn site<'r>(report: &'r Report, name: &str) -> &'r SiteStats {
         .unwrap_or_else(|| panic!("no site named {full:?}"))
 }
 
-fn stats(allocs: u64, bytes: u64, deallocs: u64, freed: u64, peak: u64) -> AllocStats {
+fn stats(allocs: u64, bytes: u64, frees: u64, freed: u64, peak: u64) -> AllocStats {
     AllocStats {
         allocs,
         reallocs: 0,
@@ -125,7 +125,7 @@ fn a_panic_caught_inside_a_tracked_call() {
     let c = site(&report, "catches_inside");
     assert_eq!(c.calls, 2);
     // Its own two vectors, and the exception it freed when it caught the panic.
-    let own = stats(2, 50, 2 + u.deallocs, 50 + u.bytes_freed, 0);
+    let own = stats(2, 50, 2 + u.frees, 50 + u.bytes_freed, 0);
     assert_eq!(c.exclusive, own.times(2));
     assert_eq!(c.inclusive.with_peak_zero(), own.plus(one_inner).times(2));
     // 20 held, plus the inner call's 10 and the exception; later 20 + 30.
@@ -272,7 +272,7 @@ impl Arith for AllocStats {
         AllocStats {
             allocs: self.allocs + o.allocs,
             reallocs: self.reallocs + o.reallocs,
-            deallocs: self.deallocs + o.deallocs,
+            frees: self.frees + o.frees,
             bytes_allocated: self.bytes_allocated + o.bytes_allocated,
             bytes_freed: self.bytes_freed + o.bytes_freed,
             peak_bytes: 0,
@@ -283,7 +283,7 @@ impl Arith for AllocStats {
         AllocStats {
             allocs: self.allocs * n,
             reallocs: self.reallocs * n,
-            deallocs: self.deallocs * n,
+            frees: self.frees * n,
             bytes_allocated: self.bytes_allocated * n,
             bytes_freed: self.bytes_freed * n,
             peak_bytes: 0,

@@ -9,7 +9,8 @@ use core::panic::Location;
 
 use crate::AllocStats;
 use crate::counters;
-use crate::report::{Report, capture_hidden};
+use crate::gather::capture_hidden;
+use crate::report::Report;
 
 /// Evaluates an expression once, on the current thread, returns its value, and panics
 /// unless what it asked of the allocator meets every condition.
@@ -18,10 +19,11 @@ use crate::report::{Report, capture_hidden};
 /// assert_allocs!(expression, field op value, field op value, ...)
 /// ```
 ///
-/// - `field` is an [`AllocStats`] field: `allocs`, `reallocs`, `deallocs`,
-///   `bytes_allocated`, `bytes_freed` or `peak_bytes`, or one of its derived numbers:
-///   `total_allocs` (allocs + reallocs, what budgets and Go's `allocs/op` count) and
-///   `net_bytes` (bytes kept, negative if the expression freed older memory).
+/// - `field` is an [`AllocStats`] field: `allocs` (reallocs included, the number the
+///   report's `allocs` column and `max_allocs` budgets count), `reallocs`, `frees`,
+///   `bytes_allocated`, `bytes_freed` or `peak_bytes`, or `net_bytes` (allocated minus
+///   freed, negative if the expression freed older memory). They mean what the report's
+///   columns of the same names mean.
 /// - `op` is `==`, `!=`, `<`, `<=`, `>` or `>=`.
 /// - `value` is any integer expression (`64`, `n`, `v.len() * 4`), evaluated before the
 ///   expression is measured, so it may allocate freely.
@@ -101,7 +103,7 @@ macro_rules! assert_allocs {
 /// it allocated or reallocated (frees are allowed: dropping what existed before is not an
 /// allocation).
 ///
-/// The same as `assert_allocs!(expr, allocs == 0, reallocs == 0)`; the failure message is
+/// The same as `assert_allocs!(expr, allocs == 0)`; the failure message is
 /// the same as [`assert_allocs!`]'s, naming the tracked functions that allocated.
 ///
 /// # Panics
@@ -131,10 +133,7 @@ macro_rules! assert_no_alloc {
         $crate::__private::check_allocs(
             "assert_no_alloc",
             ::core::stringify!($expr),
-            &[
-                $crate::__alloc_trace_condition!(allocs == 0),
-                $crate::__alloc_trace_condition!(reallocs == 0),
-            ],
+            &[$crate::__alloc_trace_condition!(allocs == 0)],
             || $expr,
         )
     };
@@ -195,8 +194,8 @@ macro_rules! __alloc_trace_field {
     (reallocs) => {
         $crate::__private::Field::Reallocs
     };
-    (deallocs) => {
-        $crate::__private::Field::Deallocs
+    (frees) => {
+        $crate::__private::Field::Frees
     };
     (bytes_allocated) => {
         $crate::__private::Field::BytesAllocated
@@ -207,9 +206,6 @@ macro_rules! __alloc_trace_field {
     (peak_bytes) => {
         $crate::__private::Field::PeakBytes
     };
-    (total_allocs) => {
-        $crate::__private::Field::TotalAllocs
-    };
     (net_bytes) => {
         $crate::__private::Field::NetBytes
     };
@@ -217,8 +213,8 @@ macro_rules! __alloc_trace_field {
         ::core::compile_error!(::core::concat!(
             "unknown field `",
             ::core::stringify!($other),
-            "` in an allocation assertion; expected `allocs`, `reallocs`, `deallocs`, ",
-            "`bytes_allocated`, `bytes_freed`, `peak_bytes`, `total_allocs` or `net_bytes`"
+            "` in an allocation assertion; expected `allocs`, `reallocs`, `frees`, ",
+            "`bytes_allocated`, `bytes_freed`, `peak_bytes` or `net_bytes`"
         ))
     };
 }
@@ -229,11 +225,10 @@ macro_rules! __alloc_trace_field {
 pub enum Field {
     Allocs,
     Reallocs,
-    Deallocs,
+    Frees,
     BytesAllocated,
     BytesFreed,
     PeakBytes,
-    TotalAllocs,
     NetBytes,
 }
 
@@ -242,11 +237,10 @@ impl Field {
         match self {
             Self::Allocs => "allocs",
             Self::Reallocs => "reallocs",
-            Self::Deallocs => "deallocs",
+            Self::Frees => "frees",
             Self::BytesAllocated => "bytes_allocated",
             Self::BytesFreed => "bytes_freed",
             Self::PeakBytes => "peak_bytes",
-            Self::TotalAllocs => "total_allocs",
             Self::NetBytes => "net_bytes",
         }
     }
@@ -257,11 +251,10 @@ impl Field {
         match self {
             Self::Allocs => s.allocs.into(),
             Self::Reallocs => s.reallocs.into(),
-            Self::Deallocs => s.deallocs.into(),
+            Self::Frees => s.frees.into(),
             Self::BytesAllocated => s.bytes_allocated.into(),
             Self::BytesFreed => s.bytes_freed.into(),
             Self::PeakBytes => s.peak_bytes.into(),
-            Self::TotalAllocs => s.total_allocs().into(),
             Self::NetBytes => s.net_bytes().into(),
         }
     }
@@ -386,7 +379,7 @@ pub fn check_allocs<R>(
     f: impl FnOnce() -> R,
 ) -> R {
     let (result, report) = capture_hidden(f);
-    let stats = report.totals();
+    let stats = report.capture_stats();
     if conditions.iter().all(|c| c.holds(&stats)) {
         counters::untracked(|| drop(report));
         return result;
@@ -429,7 +422,7 @@ struct Failure<'a> {
 
 impl fmt::Display for Failure<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stats = self.report.totals();
+        let stats = self.report.capture_stats();
         writeln!(
             f,
             "alloc-trace: {}! failed at {}:{}:{}",

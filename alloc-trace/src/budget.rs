@@ -60,7 +60,7 @@ pub(crate) fn check(site: &'static Site, call: &CallNumbers, nested: Option<&Nes
     if !budget.is_set() {
         return;
     }
-    let allocs = call.inclusive.total_allocs();
+    let allocs = call.inclusive.requests();
     let bytes = call.inclusive.bytes_allocated;
     let over_allocs = budget.max_allocs.is_some_and(|max| allocs > max);
     let over_bytes = budget.max_bytes.is_some_and(|max| bytes > max);
@@ -108,7 +108,7 @@ fn nested_calls(own: &'static Site, before: &NestedBefore) -> Vec<NestedSite> {
     nested.sort_by(|a, b| {
         let key = |n: &NestedSite| {
             (
-                n.values.inclusive.total_allocs(),
+                n.values.inclusive.requests(),
                 n.values.inclusive.bytes_allocated,
             )
         };
@@ -141,11 +141,11 @@ impl fmt::Display for Exceeded<'_> {
             stats
         )?;
         if let Some(max) = budget.max_allocs {
-            let allocs = call.inclusive.total_allocs();
+            let allocs = call.inclusive.requests();
             let verdict = if allocs > max { "<- OVER" } else { "ok" };
             writeln!(
                 f,
-                "  max_allocs = {max}: the call made {allocs} (allocs + reallocs, nested calls included)  {verdict}"
+                "  max_allocs = {max}: the call made {allocs} allocs (reallocs included, nested calls included)  {verdict}"
             )?;
         }
         if let Some(max) = budget.max_bytes {
@@ -156,10 +156,10 @@ impl fmt::Display for Exceeded<'_> {
                 "  max_bytes = {max}: the call allocated {bytes} bytes (nested calls included)  {verdict}"
             )?;
         }
-        let own = call.exclusive;
+        let own = call.exclusive.counts();
         writeln!(
             f,
-            "  the function itself: {} allocs + {} reallocs, {} bytes allocated (nested tracked calls excluded)",
+            "  the function itself: {} allocs ({} reallocs), {} bytes allocated (nested tracked calls excluded)",
             own.allocs, own.reallocs, own.bytes_allocated
         )?;
         match self.nested {
@@ -169,17 +169,18 @@ impl fmt::Display for Exceeded<'_> {
                 writeln!(f, "  nested tracked calls during this call:")?;
                 for n in nested {
                     let v = &n.values;
+                    let i = v.inclusive.counts();
                     writeln!(
                         f,
-                        "    {} ({}:{}): {} call{}, {} allocs + {} reallocs, {} bytes allocated",
+                        "    {} ({}:{}): {} call{}, {} allocs ({} reallocs), {} bytes allocated",
                         n.site.name,
                         n.site.file,
                         n.site.line,
                         v.calls,
                         if v.calls == 1 { "" } else { "s" },
-                        v.inclusive.allocs,
-                        v.inclusive.reallocs,
-                        v.inclusive.bytes_allocated
+                        i.allocs,
+                        i.reallocs,
+                        i.bytes_allocated
                     )?;
                 }
                 Ok(())

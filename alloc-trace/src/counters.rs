@@ -8,11 +8,13 @@
 
 use core::cell::Cell;
 
-use crate::AllocStats;
 use crate::per_thread::THREAD;
+use crate::{AllocCounts, AllocStats};
 
-/// Monotonic per-thread totals. `live = bytes_allocated - bytes_freed` is derived, never
-/// stored, so the hot path keeps one counter fewer.
+/// Monotonic per-thread totals, as the allocator counts them: `allocs` are `alloc` and
+/// `alloc_zeroed` calls only, `deallocs` are `dealloc` calls only (reallocs are apart).
+/// [`Totals::counts`] turns them into the public vocabulary. `live = bytes_allocated -
+/// bytes_freed` is derived, never stored, so the hot path keeps one counter fewer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Totals {
     pub allocs: u64,
@@ -31,9 +33,9 @@ impl Totals {
         bytes_freed: 0,
     };
 
-    /// allocs + reallocs, as [`AllocStats::total_allocs`].
+    /// Requests for a block, in the public sense: allocs + reallocs.
     #[inline]
-    pub(crate) const fn total_allocs(&self) -> u64 {
+    pub(crate) const fn requests(&self) -> u64 {
         self.allocs.wrapping_add(self.reallocs)
     }
 
@@ -59,27 +61,38 @@ impl Totals {
         }
     }
 
-    pub(crate) const fn with_peak(self, peak_bytes: u64) -> AllocStats {
-        AllocStats {
-            allocs: self.allocs,
+    /// In the public vocabulary (see [`AllocStats`]): a realloc is one of the `allocs` and
+    /// one of the `frees`.
+    pub(crate) const fn counts(self) -> AllocCounts {
+        AllocCounts {
+            allocs: self.allocs.wrapping_add(self.reallocs),
             reallocs: self.reallocs,
-            deallocs: self.deallocs,
+            frees: self.deallocs.wrapping_add(self.reallocs),
             bytes_allocated: self.bytes_allocated,
             bytes_freed: self.bytes_freed,
-            peak_bytes,
+        }
+    }
+
+    pub(crate) const fn with_peak(self, peak_bytes: u64) -> AllocStats {
+        self.counts().with_peak(peak_bytes)
+    }
+}
+
+impl From<AllocCounts> for Totals {
+    fn from(c: AllocCounts) -> Self {
+        Self {
+            allocs: c.allocs.wrapping_sub(c.reallocs),
+            reallocs: c.reallocs,
+            deallocs: c.frees.wrapping_sub(c.reallocs),
+            bytes_allocated: c.bytes_allocated,
+            bytes_freed: c.bytes_freed,
         }
     }
 }
 
 impl From<AllocStats> for Totals {
     fn from(s: AllocStats) -> Self {
-        Self {
-            allocs: s.allocs,
-            reallocs: s.reallocs,
-            deallocs: s.deallocs,
-            bytes_allocated: s.bytes_allocated,
-            bytes_freed: s.bytes_freed,
-        }
+        s.counts().into()
     }
 }
 

@@ -17,10 +17,15 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::counters;
-use crate::report::{FoldedWeight, Report, report};
+use crate::gather::report;
+use crate::report::{FoldedWeight, Report};
 
 /// The environment variable that turns the exit report on and chooses its form and
-/// destination. See [`report_on_exit`].
+/// destination. See [`report_on_exit`](crate::report_on_exit).
+///
+/// ```
+/// assert_eq!(alloc_trace::report::ENV_VAR, "ALLOC_TRACE");
+/// ```
 pub const ENV_VAR: &str = "ALLOC_TRACE";
 
 /// Set once the exit report has been printed (or skipped because it is off).
@@ -210,6 +215,11 @@ fn print_now(forced: Option<&Setting>) {
                 (Form::Table, Dest::Stderr)
             }
         };
+        if !crate::installed::is_installed() {
+            // The same message `measure` and `report` panic with, where a table would go.
+            write(crate::installed::NOT_INSTALLED, &Dest::Stderr);
+            return;
+        }
         let report = report();
         let text = render(&report, form);
         write(&text, &dest);

@@ -661,16 +661,9 @@ mod tests {
             ),
             (2, 2, 6)
         );
+        assert_eq!((inner.inclusive.frees, inner.inclusive.net_bytes()), (0, 6));
         assert_eq!(
-            (inner.inclusive.deallocs, inner.inclusive.net_bytes()),
-            (0, 6)
-        );
-        assert_eq!(
-            (
-                outer.calls,
-                outer.inclusive.allocs,
-                outer.inclusive.deallocs
-            ),
+            (outer.calls, outer.inclusive.allocs, outer.inclusive.frees),
             (1, 3, 3)
         );
         assert_eq!(
@@ -678,13 +671,13 @@ mod tests {
             (1, 8)
         );
         assert_eq!(
-            outer.exclusive.deallocs, 3,
+            outer.exclusive.frees, 3,
             "it freed the box and both vectors itself"
         );
         assert_eq!(outer.inclusive.peak_bytes, 8 + 3);
         assert_eq!(outer.max_allocs_per_call, 3);
         assert_eq!(report.totals().allocs, 3);
-        assert_eq!(report.outside_sites().allocs, 0);
+        assert_eq!(report.outside_tracked().allocs, 0);
     }
 
     #[test]
@@ -709,7 +702,7 @@ mod tests {
             drop(black_box(vec![0u8; 4]));
         });
         assert_eq!(report.site("frame_tests::outer").map_or(0, |s| s.calls), 0);
-        assert_eq!(report.outside_sites().allocs, 1);
+        assert_eq!(report.outside_tracked().allocs, 1);
     }
 
     /// A tracked call that unwinds after allocating `bytes` (0: nothing). `resume_unwind`
@@ -742,7 +735,7 @@ mod tests {
         assert_eq!((base.calls, site.calls), (1, 1));
         assert_eq!(site.inclusive.allocs - base.inclusive.allocs, 1);
         assert_eq!(
-            site.inclusive.deallocs - base.inclusive.deallocs,
+            site.inclusive.frees - base.inclusive.frees,
             1,
             "freed while unwinding"
         );

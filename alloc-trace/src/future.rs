@@ -123,7 +123,7 @@ impl Drop for PollGuard<'_> {
         }
         self.call.polled = true;
         if self.ready.get() {
-            let allocs = self.call.numbers.inclusive.total_allocs();
+            let allocs = self.call.numbers.inclusive.requests();
             crate::frame::with_site_slot(self.site, |slot| slot.finish_call(allocs));
             self.call.finished = true;
         }
@@ -136,7 +136,7 @@ impl<F> Drop for TrackedFuture<F> {
         // A call cancelled after it started still counts once.
         if self.call.polled && !self.call.finished {
             crate::frame::with_site_slot(self.site, |slot| {
-                slot.finish_call(self.call.numbers.inclusive.total_allocs());
+                slot.finish_call(self.call.numbers.inclusive.requests());
             });
         }
     }

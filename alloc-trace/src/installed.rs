@@ -16,8 +16,25 @@ allocator, so nothing can be counted. Add these lines to your binary, test or be
     static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 ";
 
-/// True if allocations on this thread reach `CountingAlloc`.
-pub(crate) fn is_installed() -> bool {
+/// True if [`CountingAlloc`](crate::CountingAlloc) is the global allocator, so that
+/// allocations are counted.
+///
+/// Every function that returns numbers ([`measure`](crate::measure),
+/// [`capture`](crate::capture), [`report`](crate::report()),
+/// [`process_stats`](crate::process_stats), the assertions) panics with the lines to add
+/// when it is not; the exit report prints them instead of a table. Call this first where a
+/// panic is not wanted.
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+///
+/// # fn main() {
+/// assert!(alloc_trace::is_installed());
+/// # }
+/// ```
+#[must_use]
+pub fn is_installed() -> bool {
     if INSTALLED.load(Relaxed) {
         return true;
     }

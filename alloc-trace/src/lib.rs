@@ -147,6 +147,7 @@ mod counters;
 mod exit_report;
 mod frame;
 mod future;
+mod gather;
 pub mod guide;
 mod installed;
 mod measure;
@@ -155,7 +156,7 @@ mod per_thread;
 mod record;
 #[cfg(test)]
 mod reliability_tests;
-mod report;
+pub mod report;
 mod site;
 mod slots;
 mod stats;
@@ -168,16 +169,12 @@ pub mod __private;
 pub use alloc::CountingAlloc;
 #[doc = include_str!("track_allocs.md")]
 pub use alloc_trace_macros::track_allocs;
-pub use exit_report::{ExitReport, report_on_exit};
+pub use exit_report::report_on_exit;
+pub use gather::{capture, report};
+pub use installed::is_installed;
 pub use measure::{allocs_per_run, measure};
-#[cfg(feature = "json")]
-pub use report::JSON_SCHEMA_VERSION;
-pub use report::{
-    FoldedWeight, OUTSIDE_FRAME, OVERFLOW_PATH, PathStats, Report, Scope, SortBy, Table, capture,
-    report,
-};
-pub use site::SiteStats;
-pub use stats::AllocStats;
+pub use report::Report;
+pub use stats::{AllocCounts, AllocStats};
 pub use threads::process_stats;
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ impl Ending for CallGuard {
     fn allocated(&self, s: &FrameState, n: &CallNumbers) {
         let slot = s.slot(self.frame.site());
         slot.add_numbers(n);
-        slot.finish_call(n.inclusive.total_allocs());
+        slot.finish_call(n.inclusive.requests());
     }
 }
 

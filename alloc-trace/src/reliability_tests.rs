@@ -78,7 +78,7 @@ fn memory_freed_on_another_thread_counts_there() {
     assert_eq!(
         freeing,
         AllocStats {
-            deallocs: 1,
+            frees: 1,
             bytes_freed: 40,
             ..AllocStats::default()
         }
@@ -166,7 +166,7 @@ fn a_tracked_future_polled_on_two_threads() {
     let hop = report();
     let hop = hop.site("reliability_tests::hop").unwrap();
     assert_eq!(
-        (hop.calls, hop.inclusive.allocs, hop.inclusive.deallocs),
+        (hop.calls, hop.inclusive.allocs, hop.inclusive.frees),
         (1, 1, 1)
     );
 }

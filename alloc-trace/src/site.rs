@@ -143,8 +143,24 @@ pub(crate) fn all_sites() -> impl Iterator<Item = &'static Site> {
 /// allocation once, at the outermost active call of the site; `calls` counts every call.
 ///
 /// `inclusive.peak_bytes` is the highest live-bytes level any call reached above its entry
-/// level; `exclusive.peak_bytes` is always 0 (a peak cannot be split between a function
-/// and its callees).
+/// level; `exclusive.peak_bytes` the highest it reached while the call's own code ran (no
+/// nested tracked call active), so for a function without nested tracked calls the two are
+/// equal.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// #[alloc_trace::track_allocs]
+/// fn leaf() -> usize {
+///     std::hint::black_box(vec![0u8; 160]).len()
+/// }
+///
+/// let (_, report) = alloc_trace::capture(leaf);
+/// let site = report.site("leaf").unwrap();
+/// assert_eq!((site.calls, site.inclusive.allocs, site.inclusive.peak_bytes), (1, 1, 160));
+/// assert_eq!(site.inclusive, site.exclusive);
+/// assert_eq!(site.allocs_per_call(), 1.0);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -161,16 +177,16 @@ pub struct SiteStats {
     pub inclusive: AllocStats,
     /// What the calls did themselves: `inclusive` minus nested tracked calls.
     pub exclusive: AllocStats,
-    /// The most allocations (allocs + reallocs) any single call made, nested calls included.
+    /// The most `allocs` any single call made, nested calls included.
     pub max_allocs_per_call: u64,
 }
 
 impl SiteStats {
-    /// Mean allocations (allocs + reallocs) per call, nested calls included: the
-    /// allocation *rate*, Go's `allocs/op`.
+    /// Mean `allocs` per call, nested calls included: the allocation *rate*, Go's
+    /// `allocs/op`. 0 for a function never called.
     #[must_use]
     pub fn allocs_per_call(&self) -> f64 {
-        per_call(self.inclusive.total_allocs() as f64, self.calls)
+        per_call(self.inclusive.allocs as f64, self.calls)
     }
 
     /// Mean bytes allocated per call, nested calls included (Go's `B/op`).
@@ -179,10 +195,11 @@ impl SiteStats {
         per_call(self.inclusive.bytes_allocated as f64, self.calls)
     }
 
-    /// Mean bytes kept per call (allocated minus freed): what each call adds to residency.
-    /// Near zero for churn, positive for a leak or a growing cache.
+    /// Mean `net_bytes` per call (allocated minus freed, nested calls included): near zero
+    /// for churn, positive for a call that leaves memory behind (a returned value, a cache,
+    /// a leak).
     #[must_use]
-    pub fn kept_per_call(&self) -> f64 {
+    pub fn net_bytes_per_call(&self) -> f64 {
         per_call(self.inclusive.net_bytes() as f64, self.calls)
     }
 }

@@ -1,35 +1,52 @@
-//! `AllocStats`: what a piece of code asked of the allocator.
+//! `AllocStats` and `AllocCounts`: what a piece of code asked of the allocator, in the
+//! crate's one vocabulary.
 
 use core::fmt::{self, Write as _};
 
-/// What a measured piece of code asked of the allocator, on one thread.
+/// What a measured piece of code asked of the allocator, on one thread: the counts of
+/// [`AllocCounts`] plus the peak of live bytes.
 ///
-/// The definitions agree with dhat's: `allocs + reallocs` is dhat's `total_blocks`,
-/// `bytes_allocated` its `total_bytes` and `peak_bytes` its `max_bytes`.
+/// # The words
 ///
-/// *Allocation rate* is `allocs`, `reallocs` and `bytes_allocated` (how often the code asks
-/// for memory); *residency* is [`net_bytes`](Self::net_bytes) and `peak_bytes` (how much it
-/// holds).
+/// Every surface of the crate (this type, the report's table columns and JSON keys, the
+/// fields of [`assert_allocs!`](crate::assert_allocs), the `max_allocs`/`max_bytes`
+/// budgets, folded weights) uses these words for these numbers:
+///
+/// | word | the number |
+/// |---|---|
+/// | `allocs` | successful requests for a block: `alloc`, `alloc_zeroed` and `realloc` calls (a `realloc` asks for a block of a new size). dhat's *blocks*, Go's *allocs/op* |
+/// | `reallocs` | how many of the `allocs` were `realloc` calls (a `Vec` or `String` growing) |
+/// | `frees` | blocks given back: `dealloc` calls and `realloc` calls (a `realloc` gives back its old block) |
+/// | `bytes_allocated` | bytes requested: the sizes of `alloc`s and the new sizes of `realloc`s |
+/// | `bytes_freed` | bytes given back: the sizes of `dealloc`s and the old sizes of `realloc`s |
+/// | `net_bytes` | `bytes_allocated - bytes_freed`: what the code left allocated (a value it returned counts), negative if it freed older memory |
+/// | `peak_bytes` | the most live bytes above the level at the start of the measurement |
+///
+/// So `allocs - frees` blocks and `net_bytes` bytes are what the code left behind: a
+/// `realloc` adds one to both `allocs` and `frees`.
+///
+/// *Allocation rate* is `allocs` and `bytes_allocated` (how often the code asks for
+/// memory, and how much); *residency* is `net_bytes` and `peak_bytes` (how much it holds).
 ///
 /// ```
 /// # use alloc_trace::{AllocStats, CountingAlloc};
 /// # #[global_allocator]
-/// # static ALLOC: CountingAlloc = CountingAlloc::system();
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 /// let (_, stats) = alloc_trace::measure(|| std::hint::black_box(Box::new(7u64)));
 /// assert_eq!(stats.allocs, 1);
 /// assert_eq!(stats.bytes_allocated, 8);
-/// assert_eq!(stats.net_bytes(), 8); // the box outlives the closure: kept
+/// assert_eq!(stats.net_bytes(), 8); // the box outlives the closure
 /// assert_eq!(stats.peak_bytes, 8);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 pub struct AllocStats {
-    /// Successful `alloc` and `alloc_zeroed` calls.
+    /// Successful `alloc`, `alloc_zeroed` and `realloc` calls.
     pub allocs: u64,
-    /// Successful `realloc` calls (a growing `Vec` or `String` makes these).
+    /// How many of [`allocs`](Self::allocs) were `realloc` calls.
     pub reallocs: u64,
-    /// `dealloc` calls.
-    pub deallocs: u64,
+    /// `dealloc` calls plus `realloc` calls (each gives back its old block).
+    pub frees: u64,
     /// Bytes requested: the sizes of allocs plus the new sizes of reallocs.
     pub bytes_allocated: u64,
     /// Bytes given back: the sizes of deallocs plus the old sizes of reallocs.
@@ -40,43 +57,126 @@ pub struct AllocStats {
 }
 
 impl AllocStats {
-    /// Bytes the measured code kept: `bytes_allocated - bytes_freed`.
+    /// Bytes the measured code left allocated: `bytes_allocated - bytes_freed`.
     ///
     /// Negative when it freed memory allocated before the measurement started.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let old = vec![0u8; 100];
+    /// let (_, stats) = alloc_trace::measure(|| drop(old));
+    /// assert_eq!(stats.net_bytes(), -100);
+    /// ```
     #[must_use]
     pub const fn net_bytes(&self) -> i64 {
         self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
     }
 
-    /// Every request for fresh memory: `allocs + reallocs`.
+    /// The counts without the peak.
     ///
-    /// This is the number Go's `allocs/op` and dhat's `total_blocks` report, and the one
-    /// [`allocs_per_run`](crate::allocs_per_run) and allocation budgets use.
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let (_, stats) = alloc_trace::measure(|| drop(std::hint::black_box(vec![1u8; 3])));
+    /// assert_eq!(stats.counts().allocs, 1);
+    /// assert_eq!(stats.counts().frees, 1);
+    /// ```
     #[must_use]
-    pub const fn total_allocs(&self) -> u64 {
-        self.allocs.wrapping_add(self.reallocs)
-    }
-
-    /// True when the code neither allocated nor reallocated.
-    #[must_use]
-    pub const fn is_alloc_free(&self) -> bool {
-        self.total_allocs() == 0
+    pub const fn counts(&self) -> AllocCounts {
+        AllocCounts {
+            allocs: self.allocs,
+            reallocs: self.reallocs,
+            frees: self.frees,
+            bytes_allocated: self.bytes_allocated,
+            bytes_freed: self.bytes_freed,
+        }
     }
 }
 
 impl fmt::Display for AllocStats {
-    /// `3 allocs, 8 reallocs, 11 deallocs; 4.1 KiB allocated, 4.1 KiB freed, 0 B kept, peak 4.0 KiB`
+    /// `9 allocs (8 reallocs), 9 frees; 8.0 KiB allocated, 8.0 KiB freed, net 0 B, peak 4.0 KiB`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} allocs, {} reallocs, {} deallocs; {} allocated, {} freed, {} kept, peak {}",
+            "{}, peak {}",
+            self.counts(),
+            Bytes(self.peak_bytes as f64)
+        )
+    }
+}
+
+/// The counts of [`AllocStats`] without a peak: what [`process_stats`](crate::process_stats)
+/// gives, and what a report gives for numbers added up over threads or periods, where a
+/// peak of live bytes is not defined (the peaks of several threads cannot be added).
+///
+/// The words mean what they mean in [`AllocStats`].
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// let (_, report) = alloc_trace::capture(|| drop(std::hint::black_box(vec![0u8; 16])));
+/// let outside: alloc_trace::AllocCounts = report.outside_tracked();
+/// assert_eq!((outside.allocs, outside.frees, outside.net_bytes()), (1, 1, 0));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
+pub struct AllocCounts {
+    /// Successful `alloc`, `alloc_zeroed` and `realloc` calls.
+    pub allocs: u64,
+    /// How many of [`allocs`](Self::allocs) were `realloc` calls.
+    pub reallocs: u64,
+    /// `dealloc` calls plus `realloc` calls (each gives back its old block).
+    pub frees: u64,
+    /// Bytes requested: the sizes of allocs plus the new sizes of reallocs.
+    pub bytes_allocated: u64,
+    /// Bytes given back: the sizes of deallocs plus the old sizes of reallocs.
+    pub bytes_freed: u64,
+}
+
+impl AllocCounts {
+    /// `bytes_allocated - bytes_freed`, as [`AllocStats::net_bytes`].
+    ///
+    /// ```
+    /// let c = alloc_trace::AllocCounts { bytes_allocated: 10, bytes_freed: 25, ..Default::default() };
+    /// assert_eq!(c.net_bytes(), -15);
+    /// ```
+    #[must_use]
+    pub const fn net_bytes(&self) -> i64 {
+        self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
+    }
+
+    /// These counts with a peak.
+    ///
+    /// ```
+    /// let c = alloc_trace::AllocCounts { allocs: 1, bytes_allocated: 8, ..Default::default() };
+    /// assert_eq!(c.with_peak(8).peak_bytes, 8);
+    /// ```
+    #[must_use]
+    pub const fn with_peak(self, peak_bytes: u64) -> AllocStats {
+        AllocStats {
+            allocs: self.allocs,
+            reallocs: self.reallocs,
+            frees: self.frees,
+            bytes_allocated: self.bytes_allocated,
+            bytes_freed: self.bytes_freed,
+            peak_bytes,
+        }
+    }
+}
+
+impl fmt::Display for AllocCounts {
+    /// `9 allocs (8 reallocs), 9 frees; 8.0 KiB allocated, 8.0 KiB freed, net 0 B`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} allocs ({} reallocs), {} frees; {} allocated, {} freed, net {}",
             self.allocs,
             self.reallocs,
-            self.deallocs,
+            self.frees,
             Bytes(self.bytes_allocated as f64),
             Bytes(self.bytes_freed as f64),
             SignedBytes(self.net_bytes()),
-            Bytes(self.peak_bytes as f64),
         )
     }
 }
@@ -190,16 +290,16 @@ mod tests {
     #[test]
     fn display_names_every_field() {
         let s = AllocStats {
-            allocs: 1,
+            allocs: 9,
             reallocs: 8,
-            deallocs: 1,
+            frees: 9,
             bytes_allocated: 8188,
             bytes_freed: 8188,
             peak_bytes: 4096,
         };
         assert_eq!(
             s.to_string(),
-            "1 allocs, 8 reallocs, 1 deallocs; 8.0 KiB allocated, 8.0 KiB freed, 0 B kept, peak 4.0 KiB"
+            "9 allocs (8 reallocs), 9 frees; 8.0 KiB allocated, 8.0 KiB freed, net 0 B, peak 4.0 KiB"
         );
     }
 }

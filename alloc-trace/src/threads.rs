@@ -8,7 +8,7 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::AllocStats;
+use crate::AllocCounts;
 use crate::counters::{self, Totals};
 use crate::frame;
 use crate::record::ThreadRecord;
@@ -103,8 +103,8 @@ pub(crate) fn process_totals(
 /// Exact for the calling thread and for every thread that has exited (so, after
 /// `join`, for all of them). A thread that is still running is included as of the end of
 /// its last `#[track_allocs]` call that allocated, or not at all if it made none; its
-/// counts become exact when it exits. `peak_bytes` is 0: peaks are per thread (see
-/// [`measure`](crate::measure)) and per site.
+/// counts become exact when it exits. There is no process-wide peak here: peaks are per
+/// thread (see [`measure`](crate::measure)) and per site.
 ///
 /// Exited threads are folded in by a thread-exit hook on Unix; on other platforms only
 /// threads that made tracked calls are visible, while they run.
@@ -122,14 +122,10 @@ pub(crate) fn process_totals(
 /// assert!(after.bytes_allocated - before.bytes_allocated >= 100);
 /// ```
 #[must_use]
-pub fn process_stats() -> AllocStats {
+pub fn process_stats() -> AllocCounts {
     crate::installed::assert_installed();
     let (own, own_tracked) = (counters::totals(), frame::tracked_totals());
-    counters::untracked(|| {
-        process_totals(&everything(), own, own_tracked)
-            .0
-            .with_peak(0)
-    })
+    counters::untracked(|| process_totals(&everything(), own, own_tracked).0.counts())
 }
 
 /// Folds the calling (exiting) thread into the retired totals and frees its record.

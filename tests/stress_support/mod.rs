@@ -176,7 +176,7 @@ impl Tally {
     }
 
     fn free(&mut self, old: usize) {
-        self.stats.deallocs += 1;
+        self.stats.frees += 1;
         self.stats.bytes_freed += old as u64;
         self.live -= old as i64;
     }
@@ -198,7 +198,7 @@ impl Tally {
         let peak = (self.live + i.peak_bytes as i64).max(0) as u64;
         s.allocs += i.allocs;
         s.reallocs += i.reallocs;
-        s.deallocs += i.deallocs;
+        s.frees += i.frees;
         s.bytes_allocated += i.bytes_allocated;
         s.bytes_freed += i.bytes_freed;
         s.peak_bytes = s.peak_bytes.max(peak);
@@ -244,7 +244,7 @@ impl SiteExpect {
 fn add_counts(to: &mut AllocStats, from: &AllocStats) {
     to.allocs += from.allocs;
     to.reallocs += from.reallocs;
-    to.deallocs += from.deallocs;
+    to.frees += from.frees;
     to.bytes_allocated += from.bytes_allocated;
     to.bytes_freed += from.bytes_freed;
 }
@@ -309,7 +309,7 @@ pub fn model_worker(seed: u64, batches: usize, ops: usize) -> Expected {
             let calls_inside = u64::from(level) + 1;
             let inclusive = AllocStats {
                 allocs: calls_inside,
-                deallocs: calls_inside,
+                frees: calls_inside,
                 bytes_allocated: calls_inside * RECURSION_BOX,
                 bytes_freed: calls_inside * RECURSION_BOX,
                 peak_bytes: calls_inside * RECURSION_BOX,
@@ -317,7 +317,7 @@ pub fn model_worker(seed: u64, batches: usize, ops: usize) -> Expected {
             };
             let own = AllocStats {
                 allocs: 1,
-                deallocs: 1,
+                frees: 1,
                 bytes_allocated: RECURSION_BOX,
                 bytes_freed: RECURSION_BOX,
                 ..AllocStats::default()
@@ -328,7 +328,7 @@ pub fn model_worker(seed: u64, batches: usize, ops: usize) -> Expected {
         }
         batch.absorb(&recursion);
         out.batch
-            .add_call(Some(&batch.stats), &exclusive, batch.stats.total_allocs());
+            .add_call(Some(&batch.stats), &exclusive, batch.stats.allocs);
         thread.absorb(&batch);
     }
     for size in sizes {
@@ -345,7 +345,7 @@ pub fn minus(a: AllocStats, b: AllocStats) -> AllocStats {
     AllocStats {
         allocs: a.allocs - b.allocs,
         reallocs: a.reallocs - b.reallocs,
-        deallocs: a.deallocs - b.deallocs,
+        frees: a.frees - b.frees,
         bytes_allocated: a.bytes_allocated - b.bytes_allocated,
         bytes_freed: a.bytes_freed - b.bytes_freed,
         peak_bytes: a.peak_bytes,

@@ -81,7 +81,7 @@ fn promoted() -> &'static [u8] {
 const TEN_FREED: AllocStats = AllocStats {
     allocs: 1,
     reallocs: 0,
-    deallocs: 1,
+    frees: 1,
     bytes_allocated: 10,
     bytes_freed: 10,
     peak_bytes: 10,
@@ -103,7 +103,10 @@ fn final_expression_temporaries_are_freed_inside_the_call() {
         let site = report.site(name).unwrap();
         assert_eq!((site.calls, site.inclusive), (1, TEN_FREED), "{name}");
     }
-    assert_eq!(report.outside_sites(), AllocStats::default());
+    assert_eq!(
+        report.outside_tracked(),
+        alloc_trace::AllocCounts::default()
+    );
 }
 
 #[test]

@@ -3,13 +3,13 @@
 use core::fmt::Write as _;
 
 use super::Report;
-use crate::AllocStats;
+use crate::AllocCounts;
 
 /// What a [`Report::folded`] line counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FoldedWeight {
-    /// Allocations (allocs + reallocs): where the allocation *rate* comes from.
+    /// `allocs` (reallocs included): where the allocation *rate* comes from.
     #[default]
     Allocs,
     /// Bytes allocated.
@@ -17,9 +17,9 @@ pub enum FoldedWeight {
 }
 
 impl FoldedWeight {
-    fn of(self, s: &AllocStats) -> u64 {
+    fn of(self, s: &AllocCounts) -> u64 {
         match self {
-            FoldedWeight::Allocs => s.total_allocs(),
+            FoldedWeight::Allocs => s.allocs,
             FoldedWeight::Bytes => s.bytes_allocated,
         }
     }
@@ -89,7 +89,7 @@ impl Report {
             .filter(|&(_, w)| w > 0)
             .collect();
         lines.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let outside = weight.of(&self.outside_sites());
+        let outside = weight.of(&self.outside_tracked());
         let mut out =
             String::with_capacity(lines.iter().map(|(p, _)| p.len() + 12).sum::<usize>() + 48);
         for (path, w) in lines {

@@ -5,63 +5,64 @@
 use serde::{Deserialize, Serialize};
 
 use super::{PathStats, Report, Scope};
-use crate::AllocStats;
 use crate::site::SiteStats;
+use crate::{AllocCounts, AllocStats};
 
 /// The version of the JSON schema [`Report::to_json`] writes. It changes whenever a field
 /// is removed, renamed or changes meaning; adding a field does not change it.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 impl Report {
     /// The report as pretty-printed JSON: every number of the table, per function and in
     /// total, plus the call paths.
     ///
-    /// # Schema (version 1)
+    /// # Schema (version 2)
     ///
     /// ```text
     /// {
-    ///   "schema_version": 1,             // JSON_SCHEMA_VERSION; readers should check it
+    ///   "schema_version": 2,             // JSON_SCHEMA_VERSION; readers should check it
     ///   "scope": "process" | "capture",  // report() or capture()
-    ///   "counting": true,                // false: CountingAlloc was not installed, all 0
-    ///   "totals": Stats,                 // everything (process-wide, or the closure's)
-    ///   "in_sites": Stats,               // inside tracked functions
-    ///   "outside_sites": Stats,          // totals - in_sites
+    ///   "totals": Counts,                // everything (process-wide, or the closure's)
+    ///   "peak_bytes": 4096 | null,       // the closure's peak for a capture; null process-wide
+    ///   "in_tracked": Counts,            // inside tracked functions
+    ///   "outside_tracked": Counts,       // totals - in_tracked
     ///   "outside_share": 0.042,          // outside allocs / total allocs (0..=1; 0 if none)
     ///   "sites": [                       // every tracked function, report order (most
     ///     {                              // allocs first; never-called ones included)
     ///       "name": "app::handle", "file": "src/app.rs", "line": 12,
     ///       "calls": 1000,
     ///       "inclusive": Stats,          // nested tracked calls included
-    ///       "exclusive": Stats,          // nested tracked calls excluded; peak_bytes 0
+    ///       "exclusive": Stats,          // nested tracked calls excluded
     ///       "max_allocs_per_call": 3,
-    ///       "allocs_per_call": 3.0,      // inclusive.total_allocs / calls (0 if no call)
+    ///       "allocs_per_call": 3.0,      // inclusive.allocs / calls (0 if no call)
     ///       "bytes_per_call": 3072.0,    // inclusive.bytes_allocated / calls
-    ///       "kept_per_call": 0.0,        // inclusive.net_bytes / calls
-    ///       "self_share": 0.385          // exclusive.total_allocs / totals.total_allocs
+    ///       "net_bytes_per_call": 0.0,   // inclusive.net_bytes / calls
+    ///       "excl_share": 0.385          // exclusive.allocs / totals.allocs (the table's excl%)
     ///     }
     ///   ],
     ///   "paths": [                       // call paths, most allocs first
-    ///     { "path": "app::main;app::handle", "exclusive": Stats }
+    ///     { "path": "app::main;app::handle", "exclusive": Counts }
     ///   ]
     /// }
-    /// Stats = {
-    ///   "allocs", "reallocs", "deallocs", "bytes_allocated", "bytes_freed", "peak_bytes",
-    ///   "total_allocs",                  // allocs + reallocs: the table's `allocs`
-    ///   "net_bytes"                      // bytes_allocated - bytes_freed (signed): `kept`
+    /// Counts = {
+    ///   "allocs", "reallocs", "frees", "bytes_allocated", "bytes_freed",
+    ///   "net_bytes"                      // bytes_allocated - bytes_freed (signed)
     /// }
+    /// Stats = Counts + { "peak_bytes" }
     /// ```
     ///
-    /// Integers are exact (u64, `net_bytes` i64); per-call means and shares are floats.
-    /// The derived fields (`total_allocs`, `net_bytes`, `*_per_call`, `*_share`,
-    /// `outside_sites`) are for readers' convenience: [`Report::from_json`] ignores them
-    /// and recomputes them from the rest.
+    /// The words mean what they mean everywhere in the crate (see
+    /// [`AllocStats`](crate::AllocStats)). Integers are exact (u64, `net_bytes` i64);
+    /// per-call means and shares are floats. The derived fields (`net_bytes`, `*_per_call`,
+    /// `*_share`, `outside_tracked`) are for readers' convenience: [`Report::from_json`]
+    /// ignores them and recomputes them from the rest.
     ///
     /// ```
     /// # #[global_allocator]
     /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
     /// let (_, report) = alloc_trace::capture(|| std::hint::black_box(vec![1u8; 10]));
     /// let json = report.to_json();
-    /// assert!(json.contains("\"schema_version\": 1"));
+    /// assert!(json.contains("\"schema_version\": 2"));
     /// assert_eq!(alloc_trace::Report::from_json(&json).unwrap(), report);
     /// ```
     #[must_use]
@@ -78,6 +79,11 @@ impl Report {
     ///
     /// If `json` is not valid JSON of this schema, or its `schema_version` is not
     /// [`JSON_SCHEMA_VERSION`].
+    ///
+    /// ```
+    /// let err = alloc_trace::Report::from_json("{\"schema_version\": 1}").unwrap_err();
+    /// assert!(err.to_string().contains("schema version 1"), "{err}");
+    /// ```
     pub fn from_json(json: &str) -> Result<Report, serde_json::Error> {
         serde_json::from_str(json)
     }
@@ -88,11 +94,11 @@ impl Report {
 pub(crate) struct ReportJson {
     schema_version: u32,
     scope: Scope,
-    counting: bool,
-    totals: StatsJson,
-    in_sites: StatsJson,
+    totals: CountsJson,
+    peak_bytes: Option<u64>,
+    in_tracked: CountsJson,
     #[serde(default, skip_deserializing)]
-    outside_sites: StatsJson,
+    outside_tracked: CountsJson,
     #[serde(default, skip_deserializing)]
     outside_share: f64,
     sites: Vec<SiteJson>,
@@ -113,55 +119,47 @@ struct SiteJson {
     #[serde(default, skip_deserializing)]
     bytes_per_call: f64,
     #[serde(default, skip_deserializing)]
-    kept_per_call: f64,
+    net_bytes_per_call: f64,
     #[serde(default, skip_deserializing)]
-    self_share: f64,
+    excl_share: f64,
 }
 
 #[derive(Serialize, Deserialize)]
 struct PathJson {
     path: String,
-    exclusive: StatsJson,
+    exclusive: CountsJson,
 }
 
 #[derive(Default, Serialize, Deserialize)]
-struct StatsJson {
-    allocs: u64,
-    reallocs: u64,
-    deallocs: u64,
-    bytes_allocated: u64,
-    bytes_freed: u64,
-    peak_bytes: u64,
-    #[serde(default, skip_deserializing)]
-    total_allocs: u64,
+struct CountsJson {
+    #[serde(flatten)]
+    counts: AllocCounts,
     #[serde(default, skip_deserializing)]
     net_bytes: i64,
 }
 
-impl From<AllocStats> for StatsJson {
-    fn from(s: AllocStats) -> Self {
+#[derive(Default, Serialize, Deserialize)]
+struct StatsJson {
+    #[serde(flatten)]
+    stats: AllocStats,
+    #[serde(default, skip_deserializing)]
+    net_bytes: i64,
+}
+
+impl From<AllocCounts> for CountsJson {
+    fn from(counts: AllocCounts) -> Self {
         Self {
-            allocs: s.allocs,
-            reallocs: s.reallocs,
-            deallocs: s.deallocs,
-            bytes_allocated: s.bytes_allocated,
-            bytes_freed: s.bytes_freed,
-            peak_bytes: s.peak_bytes,
-            total_allocs: s.total_allocs(),
-            net_bytes: s.net_bytes(),
+            counts,
+            net_bytes: counts.net_bytes(),
         }
     }
 }
 
-impl From<StatsJson> for AllocStats {
-    fn from(s: StatsJson) -> Self {
+impl From<AllocStats> for StatsJson {
+    fn from(stats: AllocStats) -> Self {
         Self {
-            allocs: s.allocs,
-            reallocs: s.reallocs,
-            deallocs: s.deallocs,
-            bytes_allocated: s.bytes_allocated,
-            bytes_freed: s.bytes_freed,
-            peak_bytes: s.peak_bytes,
+            stats,
+            net_bytes: stats.net_bytes(),
         }
     }
 }
@@ -172,16 +170,16 @@ fn ratio(part: f64, whole: f64) -> f64 {
 
 impl From<Report> for ReportJson {
     fn from(r: Report) -> Self {
-        let all_allocs = r.totals.total_allocs() as f64;
-        let outside = r.outside_sites();
+        let all_allocs = r.totals.allocs as f64;
+        let outside = r.outside_tracked();
         let sites = r
             .sites
             .into_iter()
             .map(|s| SiteJson {
                 allocs_per_call: s.allocs_per_call(),
                 bytes_per_call: s.bytes_per_call(),
-                kept_per_call: s.kept_per_call(),
-                self_share: ratio(s.exclusive.total_allocs() as f64, all_allocs),
+                net_bytes_per_call: s.net_bytes_per_call(),
+                excl_share: ratio(s.exclusive.allocs as f64, all_allocs),
                 name: s.name,
                 file: s.file,
                 line: s.line,
@@ -202,11 +200,11 @@ impl From<Report> for ReportJson {
         ReportJson {
             schema_version: JSON_SCHEMA_VERSION,
             scope: r.scope,
-            counting: r.installed,
             totals: r.totals.into(),
-            in_sites: r.in_sites.into(),
-            outside_sites: outside.into(),
-            outside_share: ratio(outside.total_allocs() as f64, all_allocs),
+            peak_bytes: r.peak,
+            in_tracked: r.in_tracked.into(),
+            outside_tracked: outside.into(),
+            outside_share: ratio(outside.allocs as f64, all_allocs),
             sites,
             paths,
         }
@@ -231,8 +229,8 @@ impl TryFrom<ReportJson> for Report {
                 file: s.file,
                 line: s.line,
                 calls: s.calls,
-                inclusive: s.inclusive.into(),
-                exclusive: s.exclusive.into(),
+                inclusive: s.inclusive.stats,
+                exclusive: s.exclusive.stats,
                 max_allocs_per_call: s.max_allocs_per_call,
             })
             .collect();
@@ -241,14 +239,14 @@ impl TryFrom<ReportJson> for Report {
             .into_iter()
             .map(|p| PathStats {
                 path: p.path,
-                exclusive: p.exclusive.into(),
+                exclusive: p.exclusive.counts,
             })
             .collect();
         Ok(Report {
             scope: j.scope,
-            installed: j.counting,
-            totals: j.totals.into(),
-            in_sites: j.in_sites.into(),
+            totals: j.totals.counts,
+            peak: j.peak_bytes,
+            in_tracked: j.in_tracked.counts,
             sites,
             paths,
         })

@@ -1,15 +1,29 @@
-//! `Report`: per-site numbers as data, gathered from every thread (`report`) or from one
-//! closure on the calling thread (`capture`).
+//! The report and the ways to show it: [`Report`] (re-exported at the crate root), its
+//! rows ([`SiteStats`], [`PathStats`]), the table's options ([`Table`], [`SortBy`]), the
+//! folded stacks ([`FoldedWeight`]), JSON (feature `json`) and the exit report
+//! ([`ExitReport`], [`ENV_VAR`]).
+//!
+//! Get a report with [`crate::report()`] or [`crate::capture`].
+//!
+//! ```
+//! use alloc_trace::report::SortBy;
+//! # #[global_allocator]
+//! # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+//!
+//! #[alloc_trace::track_allocs]
+//! fn squares(n: u64) -> Vec<u64> {
+//!     (0..n).map(|i| i * i).collect()
+//! }
+//!
+//! let (_, report) = alloc_trace::capture(|| squares(10));
+//! println!("{}", report.table().sort_by(SortBy::Bytes).top(5));
+//! ```
 
-use crate::AllocStats;
-use crate::counters::{self, Totals};
-use crate::frame;
-use crate::installed::{assert_installed, is_installed};
-use crate::measure::Measurement;
+use crate::counters::Totals;
 use crate::paths;
-use crate::site::{self, Site, SiteStats};
+use crate::site::Site;
 use crate::slots::SiteValues;
-use crate::threads;
+use crate::{AllocCounts, AllocStats};
 
 mod cell;
 mod folded;
@@ -22,11 +36,14 @@ pub use folded::{FoldedWeight, OUTSIDE_FRAME};
 pub use json::JSON_SCHEMA_VERSION;
 pub use table::{SortBy, Table};
 
+pub use crate::exit_report::{ENV_VAR, ExitReport};
+pub use crate::site::SiteStats;
+
 /// Per-site allocation numbers: a mini heap profile.
 ///
-/// Get one with [`report`] (every site, every thread, since the program started) or
-/// [`capture`] (what one closure did on the calling thread). Sites are ordered hottest
-/// first: most allocations (allocs + reallocs, nested calls included), then most bytes.
+/// Get one with [`report()`](crate::report()) (every site, every thread, since the program
+/// started) or [`capture`](crate::capture) (what one closure did on the calling thread). Sites are ordered hottest
+/// first: most `allocs` (nested calls included), then most bytes.
 ///
 /// # Showing it
 ///
@@ -45,9 +62,11 @@ pub use table::{SortBy, Table};
 )]
 pub struct Report {
     pub(crate) scope: Scope,
-    pub(crate) installed: bool,
-    pub(crate) totals: AllocStats,
-    pub(crate) in_sites: AllocStats,
+    pub(crate) totals: AllocCounts,
+    /// The closure's peak for a capture; none process-wide (peaks of threads cannot be
+    /// added up).
+    pub(crate) peak: Option<u64>,
+    pub(crate) in_tracked: AllocCounts,
     pub(crate) sites: Vec<SiteStats>,
     pub(crate) paths: Vec<PathStats>,
 }
@@ -73,7 +92,7 @@ pub struct PathStats {
     /// Site names from the outermost tracked call to the innermost, joined by `;`.
     pub path: String,
     /// What calls at exactly this path did, nested tracked calls excluded.
-    pub exclusive: AllocStats,
+    pub exclusive: AllocCounts,
 }
 
 /// The text of the path that collects calls once the call-path table is full.
@@ -103,19 +122,34 @@ impl Report {
         matches.next().is_none().then_some(first)
     }
 
-    /// Everything that was allocated, inside tracked sites or not: process-wide for
+    /// Everything that was allocated, inside tracked functions or not: process-wide for
     /// [`report`], the closure's for [`capture`].
     #[must_use]
-    pub const fn totals(&self) -> AllocStats {
+    pub const fn totals(&self) -> AllocCounts {
         self.totals
     }
 
-    /// What happened outside any tracked site (`peak_bytes` is 0).
+    /// The peak of live bytes above the start, for a [`capture`] (the same as
+    /// [`measure`](crate::measure) gives); `None` for a process-wide [`report`], whose
+    /// threads' peaks cannot be added up.
     #[must_use]
-    pub fn outside_sites(&self) -> AllocStats {
+    pub const fn peak_bytes(&self) -> Option<u64> {
+        self.peak
+    }
+
+    /// What happened inside tracked functions (the sum of every site's exclusive counts).
+    #[must_use]
+    pub const fn in_tracked(&self) -> AllocCounts {
+        self.in_tracked
+    }
+
+    /// What happened outside every tracked function: [`totals`](Self::totals) minus
+    /// [`in_tracked`](Self::in_tracked).
+    #[must_use]
+    pub fn outside_tracked(&self) -> AllocCounts {
         Totals::from(self.totals)
-            .minus(Totals::from(self.in_sites))
-            .with_peak(0)
+            .minus(Totals::from(self.in_tracked))
+            .counts()
     }
 
     /// Allocations per call path of tracked sites, most allocations first.
@@ -124,258 +158,19 @@ impl Report {
         &self.paths
     }
 
+    /// The totals with the capture's peak (0 if none), for the crate's assertions.
+    pub(crate) fn capture_stats(&self) -> AllocStats {
+        self.totals.with_peak(self.peak.unwrap_or(0))
+    }
+
     /// What the report covers.
     #[must_use]
     pub const fn scope(&self) -> Scope {
         self.scope
     }
-
-    /// False if `CountingAlloc` was not the global allocator: every number is then 0.
-    #[must_use]
-    pub const fn is_counting(&self) -> bool {
-        self.installed
-    }
 }
 
-/// Every site's numbers, summed over all threads, since the program started.
-///
-/// Exact for exited threads and the calling thread; a thread that is still running
-/// counts as of its last tracked call that allocated (see
-/// [`process_stats`](crate::process_stats)). Sites never called are listed with zeros.
-/// Building the report allocates on the calling thread like any other code; the numbers
-/// in it are taken before that.
-///
-/// If `CountingAlloc` is not the global allocator, the report says so when printed
-/// ([`Report::is_counting`] is false) instead of showing zeros as if they were real.
-#[must_use]
-pub fn report() -> Report {
-    let installed = is_installed();
-    let (own, own_tracked) = (counters::totals(), frame::tracked_totals());
-    let gathered = counters::untracked(|| {
-        let all = threads::everything();
-        let (totals, tracked) = threads::process_totals(&all, own, own_tracked);
-        let mut sites: Vec<SiteValues> = all.retired.sites.clone();
-        let mut path_totals: Vec<Totals> = all.retired.paths.clone();
-        for record in all.live.iter() {
-            // SAFETY: the registry lock is held (`all.live`).
-            let (slots, path_slots) =
-                unsafe { (record.0.sites.as_slice(), record.0.paths.as_slice()) };
-            merge_into(
-                &mut sites,
-                slots.iter().map(|s| s.load()),
-                SiteValues::merge,
-            );
-            merge_into(
-                &mut path_totals,
-                path_slots.iter().map(|p| p.load()),
-                |a, b| *a = a.plus(*b),
-            );
-        }
-        Gathered {
-            totals,
-            tracked,
-            sites,
-            paths: path_totals,
-        }
-    });
-    let report = gathered.build(Scope::Process, installed, None);
-    counters::untracked(|| drop(gathered));
-    report
-}
-
-/// Runs `f` and returns its result with the per-site numbers of what it did **on the
-/// calling thread**: which tracked functions it called, how often, and what they
-/// allocated. Parallel tests can assert per-function numbers without seeing each other.
-///
-/// `totals()` of the report equals what [`measure`](crate::measure) gives for `f`.
-///
-/// # Panics
-///
-/// If `CountingAlloc` is not the global allocator, or if `f` panics.
-///
-/// ```
-/// # #[global_allocator]
-/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-/// #[alloc_trace::track_allocs]
-/// fn parse(s: &str) -> Vec<&str> {
-///     s.split(',').collect()
-/// }
-///
-/// let (_, report) = alloc_trace::capture(|| parse("a,b,c"));
-/// let site = report.site("parse").unwrap();
-/// assert_eq!(site.calls, 1);
-/// assert_eq!(site.inclusive.allocs, 1);
-/// ```
-#[track_caller]
-pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Report) {
-    run_captured(f, false)
-}
-
-/// [`capture`] for the crate's own assertions: the report is built inside
-/// `counters::untracked`, so a measurement around the assertion sees only what `f` did.
-///
-/// WARNING: the caller must drop the report inside `counters::untracked` too.
-#[track_caller]
-pub(crate) fn capture_hidden<R>(f: impl FnOnce() -> R) -> (R, Report) {
-    run_captured(f, true)
-}
-
-#[track_caller]
-fn run_captured<R>(f: impl FnOnce() -> R, hidden: bool) -> (R, Report) {
-    assert_installed();
-    let before = counters::untracked(Snapshot::take_and_reset_maxima);
-    let boundary = core::pin::pin!(frame::Boundary::new());
-    let boundary = boundary.into_ref();
-    boundary.enter();
-    let measurement = Measurement::start();
-    let result = f();
-    let totals = measurement.finish();
-    let tracked = boundary.finish();
-    let gathered = counters::untracked(|| before.finish(totals, tracked));
-    let build = || gathered.build(Scope::Capture, true, Some(totals.peak_bytes));
-    let report = if hidden {
-        counters::untracked(build)
-    } else {
-        build()
-    };
-    counters::untracked(|| drop(gathered));
-    (result, report)
-}
-
-/// This thread's tables at the start of a `capture`.
-struct Snapshot {
-    sites: Vec<SiteValues>,
-    paths: Vec<Totals>,
-    maxima: Vec<(u64, u64)>,
-}
-
-impl Snapshot {
-    fn take_and_reset_maxima() -> Self {
-        frame::with_own_tables(|sites, paths| Snapshot {
-            sites: sites.iter().map(|s| s.load()).collect(),
-            paths: paths.iter().map(|p| p.load()).collect(),
-            maxima: sites.iter().map(|s| s.reset_maxima()).collect(),
-        })
-    }
-
-    /// What happened since; restores the maxima the snapshot reset.
-    fn finish(self, totals: AllocStats, tracked: Totals) -> Gathered {
-        frame::with_own_tables(|sites, paths| {
-            let site_diff = sites
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    s.load()
-                        .since(self.sites.get(i).unwrap_or(&SiteValues::default()))
-                })
-                .collect();
-            for (slot, saved) in sites.iter().zip(&self.maxima) {
-                slot.restore_maxima(*saved);
-            }
-            let path_diff = paths
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    p.load()
-                        .minus(self.paths.get(i).copied().unwrap_or_default())
-                })
-                .collect();
-            Gathered {
-                totals: Totals::from(totals),
-                tracked,
-                sites: site_diff,
-                paths: path_diff,
-            }
-        })
-    }
-}
-
-fn merge_into<T: Default>(
-    sum: &mut Vec<T>,
-    items: impl ExactSizeIterator<Item = T>,
-    add: impl Fn(&mut T, &T),
-) {
-    if sum.len() < items.len() {
-        sum.resize_with(items.len(), T::default);
-    }
-    for (total, item) in sum.iter_mut().zip(items) {
-        add(total, &item);
-    }
-}
-
-/// Raw numbers indexed by site and path id, before names are attached.
-struct Gathered {
-    totals: Totals,
-    tracked: Totals,
-    sites: Vec<SiteValues>,
-    paths: Vec<Totals>,
-}
-
-impl Gathered {
-    fn build(&self, scope: Scope, installed: bool, peak: Option<u64>) -> Report {
-        let all: Vec<&'static Site> = site::all_sites().collect();
-        // PERF: ids are dense, so a table indexed by id beats a hash map (10,000 sites).
-        let mut by_id: Vec<Option<&'static Site>> = Vec::new();
-        for &site in &all {
-            if let Some(id) = site.assigned_id() {
-                let id = id as usize;
-                if by_id.len() <= id {
-                    by_id.resize(id + 1, None);
-                }
-                by_id[id] = Some(site);
-            }
-        }
-        let mut sites: Vec<SiteStats> = all
-            .iter()
-            .map(|&site| {
-                let values = site
-                    .assigned_id()
-                    .and_then(|id| self.sites.get(id as usize))
-                    .copied()
-                    .unwrap_or_default();
-                site_stats(site, &values)
-            })
-            .collect();
-        sites.sort_by(|a, b| {
-            (
-                b.inclusive.total_allocs(),
-                b.inclusive.bytes_allocated,
-                b.calls,
-            )
-                .cmp(&(
-                    a.inclusive.total_allocs(),
-                    a.inclusive.bytes_allocated,
-                    a.calls,
-                ))
-                .then_with(|| a.name.cmp(&b.name))
-        });
-        let mut paths: Vec<PathStats> = self
-            .paths
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| **t != Totals::ZERO)
-            .map(|(id, t)| PathStats {
-                path: path_name(id as u32, &by_id),
-                exclusive: t.with_peak(0),
-            })
-            .collect();
-        paths.sort_by(|a, b| {
-            (b.exclusive.total_allocs(), b.exclusive.bytes_allocated)
-                .cmp(&(a.exclusive.total_allocs(), a.exclusive.bytes_allocated))
-                .then_with(|| a.path.cmp(&b.path))
-        });
-        Report {
-            scope,
-            installed,
-            totals: self.totals.with_peak(peak.unwrap_or(0)),
-            in_sites: self.tracked.with_peak(0),
-            sites,
-            paths,
-        }
-    }
-}
-
-fn site_stats(site: &'static Site, v: &SiteValues) -> SiteStats {
+pub(crate) fn site_stats(site: &'static Site, v: &SiteValues) -> SiteStats {
     SiteStats {
         name: site.name.to_owned(),
         file: site.file.to_owned(),
@@ -387,7 +182,7 @@ fn site_stats(site: &'static Site, v: &SiteValues) -> SiteStats {
     }
 }
 
-fn path_name(mut id: u32, by_id: &[Option<&'static Site>]) -> String {
+pub(crate) fn path_name(mut id: u32, by_id: &[Option<&'static Site>]) -> String {
     if id == paths::OVERFLOW {
         return OVERFLOW_PATH.to_owned();
     }

@@ -11,7 +11,6 @@ use core::fmt::{self, Write as _};
 
 use super::cell::{Cell, Num};
 use super::{Report, Scope};
-use crate::installed::NOT_INSTALLED;
 use crate::site::SiteStats;
 
 /// The column that orders a [`Table`], largest first. Ties keep the report's order
@@ -19,15 +18,14 @@ use crate::site::SiteStats;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SortBy {
-    /// Allocations (allocs + reallocs), nested calls included: the allocation *rate*.
-    /// The default, and the report's own order.
+    /// `allocs`, nested calls included: the allocation *rate*. The default, and the
+    /// report's own order.
     #[default]
     Allocs,
     /// Bytes allocated, nested calls included.
     Bytes,
-    /// Bytes kept over all calls (allocated minus freed): what the function added to
-    /// residency.
-    Kept,
+    /// `net_bytes` over all calls (allocated minus freed, nested calls included).
+    Net,
     /// The most live bytes one call reached above its starting level.
     Peak,
     /// Completed calls.
@@ -40,7 +38,7 @@ impl SortBy {
         match self {
             SortBy::Allocs => "allocs",
             SortBy::Bytes => "bytes",
-            SortBy::Kept => "kept",
+            SortBy::Net => "net",
             SortBy::Peak => "peak",
             SortBy::Calls => "calls",
         }
@@ -48,9 +46,9 @@ impl SortBy {
 
     fn key(self, s: &SiteStats) -> i128 {
         match self {
-            SortBy::Allocs => i128::from(s.inclusive.total_allocs()),
+            SortBy::Allocs => i128::from(s.inclusive.allocs),
             SortBy::Bytes => i128::from(s.inclusive.bytes_allocated),
-            SortBy::Kept => i128::from(s.inclusive.net_bytes()),
+            SortBy::Net => i128::from(s.inclusive.net_bytes()),
             SortBy::Peak => i128::from(s.inclusive.peak_bytes),
             SortBy::Calls => i128::from(s.calls),
         }
@@ -68,13 +66,13 @@ impl SortBy {
 /// | column | meaning |
 /// |---|---|
 /// | `calls` | completed calls |
-/// | `allocs` | allocations + reallocations ([`AllocStats::total_allocs`](crate::AllocStats::total_allocs), Go's allocs/op, dhat's blocks), nested tracked calls included |
+/// | `allocs` | [`AllocStats::allocs`](crate::AllocStats::allocs): requests for a block (`alloc`, `alloc_zeroed`, `realloc`; Go's allocs/op), nested tracked calls included. Counted where the request is made, so a `realloc` counts for the function that grows the block (dhat books it where the block was first allocated) |
 /// | `allocs/call` | `allocs` per call: the allocation rate |
-/// | `reallocs` | how many of `allocs` were reallocations (a `Vec` or `String` growing) |
+/// | `reallocs` | how many of the `allocs` were `realloc` calls (a `Vec` or `String` growing) |
 /// | `bytes`, `bytes/call` | bytes requested, in total and per call (Go's B/op) |
-/// | `kept`, `kept/call` | bytes allocated minus bytes freed: what the calls left live. About 0 for churn, positive for memory kept (a cache, a leak) |
+/// | `net`, `net/call` | [`net_bytes`](crate::AllocStats::net_bytes): bytes allocated minus bytes freed during the calls. About 0 for churn; positive when the calls left memory behind, which includes a value they returned (freed later by the caller) as well as a cache or a leak |
 /// | `peak` | the most live bytes any one call reached above its starting level: residency |
-/// | `self` | this function's own share of every allocation counted by the report (its exclusive allocs: nested tracked calls excluded). Rows plus the `outside` line add up to 100% |
+/// | `excl%` | this function's exclusive `allocs` (nested tracked calls excluded) as a share of every allocation counted by the report. The rows plus the outside line add up to 100% |
 ///
 /// Two more lines follow the rows: the report's totals (process-wide for [`report`], the
 /// closure's for [`capture`]) and what happened outside every tracked function.
@@ -195,10 +193,10 @@ const HEADERS: [&str; COLUMNS] = [
     "reallocs",
     "bytes",
     "bytes/call",
-    "kept",
-    "kept/call",
+    "net",
+    "net/call",
     "peak",
-    "self",
+    "excl%",
 ];
 
 /// The cells of one row: a site, the totals or the outside line.
@@ -221,15 +219,15 @@ impl<'s> Row<'s> {
         Row {
             cells: [
                 Cell::Num(Num::count(calls)),
-                Cell::Num(Num::count(i.total_allocs())),
-                Num::per_call(i.total_allocs(), calls),
+                Cell::Num(Num::count(i.allocs)),
+                Num::per_call(i.allocs, calls),
                 Cell::Num(Num::count(i.reallocs)),
                 Cell::Num(Num::bytes(i.bytes_allocated.into(), 1)),
                 Cell::Num(Num::bytes(i.bytes_allocated.into(), per_call)),
                 Cell::Num(Num::signed_bytes(i.net_bytes().into(), 1)),
                 Cell::Num(Num::signed_bytes(i.net_bytes().into(), per_call)),
                 Cell::Num(Num::bytes(i.peak_bytes.into(), 1)),
-                Num::percent(s.exclusive.total_allocs(), all_allocs),
+                Num::percent(s.exclusive.allocs, all_allocs),
             ],
             name: &s.name,
         }
@@ -237,8 +235,8 @@ impl<'s> Row<'s> {
 
     /// The totals line (`share` is `None`) or the outside line.
     fn summary(
-        stats: crate::AllocStats,
-        peak: bool,
+        stats: crate::AllocCounts,
+        peak: Option<u64>,
         share: Option<Cell<'s>>,
         name: &'s str,
     ) -> Self {
@@ -246,18 +244,14 @@ impl<'s> Row<'s> {
         Row {
             cells: [
                 blank,
-                Cell::Num(Num::count(stats.total_allocs())),
+                Cell::Num(Num::count(stats.allocs)),
                 blank,
                 Cell::Num(Num::count(stats.reallocs)),
                 Cell::Num(Num::bytes(stats.bytes_allocated.into(), 1)),
                 blank,
                 Cell::Num(Num::signed_bytes(stats.net_bytes().into(), 1)),
                 blank,
-                if peak {
-                    Cell::Num(Num::bytes(stats.peak_bytes.into(), 1))
-                } else {
-                    blank
-                },
+                peak.map_or(blank, |p| Cell::Num(Num::bytes(p.into(), 1))),
                 share.unwrap_or(blank),
             ],
             name,
@@ -287,13 +281,6 @@ const fn functions(n: usize) -> &'static str {
 impl Table<'_> {
     fn write_title(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let report = self.report;
-        if !report.installed {
-            writeln!(
-                f,
-                "!!!!!!!! NOTHING WAS COUNTED: every number below is 0 !!!!!!!!"
-            )?;
-            writeln!(f, "{NOT_INSTALLED}")?;
-        }
         let scope = match report.scope {
             Scope::Process => "all threads, since the program started",
             Scope::Capture => "one closure, on the calling thread",
@@ -305,15 +292,15 @@ impl Table<'_> {
         )?;
         writeln!(
             f,
-            "  allocs = allocations + reallocations (Go's allocs/op, dhat's blocks), nested tracked calls included"
+            "  allocs = requests for a block (alloc, alloc_zeroed, realloc: Go's allocs/op), nested tracked calls included"
         )?;
         writeln!(
             f,
-            "  bytes = bytes requested; kept = allocated minus freed (a returned value counts): ~0 churn, > 0 kept"
+            "  bytes = bytes requested; net = allocated minus freed during the calls (a returned value counts)"
         )?;
         writeln!(
             f,
-            "  peak = most live bytes one call reached; self = own share of all allocs (nested tracked calls excluded)"
+            "  peak = most live bytes one call reached above its start; excl% = own share of all allocs"
         )?;
         writeln!(f)
     }
@@ -322,19 +309,17 @@ impl Table<'_> {
 impl fmt::Display for Table<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let report = self.report;
-        let all_allocs = report.totals.total_allocs();
-        let outside = report.outside_sites();
+        let all_allocs = report.totals.allocs;
+        let outside = report.outside_tracked();
         let total_name = match report.scope {
             Scope::Process => "TOTAL (all threads)",
             Scope::Capture => "TOTAL (this capture)",
         };
-        // A process-wide report has no process-wide peak (peaks are per thread).
-        let has_peak = report.scope == Scope::Capture;
-        let total = Row::summary(report.totals, has_peak, None, total_name);
+        let total = Row::summary(report.totals, report.peak, None, total_name);
         let outside = Row::summary(
             outside,
-            false,
-            Some(Num::percent(outside.total_allocs(), all_allocs)),
+            None,
+            Some(Num::percent(outside.allocs, all_allocs)),
             "(outside tracked functions)",
         );
 
@@ -396,7 +381,7 @@ mod tests {
         AllocStats {
             allocs,
             reallocs,
-            deallocs: allocs,
+            frees: allocs,
             bytes_allocated: bytes,
             bytes_freed: freed,
             peak_bytes: peak,
@@ -425,9 +410,9 @@ mod tests {
         let leak = stats(10, 0, 10_240, 0, 1024);
         Report {
             scope: Scope::Process,
-            installed: true,
-            totals: stats(4200, 1000, 5_200_000, 5_100_000, 0),
-            in_sites: stats(4010, 1000, 5_130_240, 5_120_000, 0),
+            totals: stats(4200, 1000, 5_200_000, 5_100_000, 0).counts(),
+            peak: None,
+            in_tracked: stats(4010, 1000, 5_130_240, 5_120_000, 0).counts(),
             sites: vec![
                 site(
                     "app::handle",
