@@ -1,15 +1,15 @@
 //! Churn versus leak: two handlers with the same allocation rate, told apart by what they
-//! keep.
+//! leave allocated.
 //!
 //! Both allocate one 1 KiB buffer per request: same allocs/call (1), same bytes/call
-//! (1.0 KiB), same peak per call (1.0 KiB). `handle_stateless` frees it (kept/call 0 B:
+//! (1.0 KiB), same peak per call (1.0 KiB). `handle_stateless` frees it (net/call 0 B:
 //! churn, flat residency); `handle_with_session_cache` stores it in a cache that is never
-//! trimmed (kept/call 1.0 KiB: residency grows with every request, a leak). Allocation
-//! rate alone cannot tell them apart; the kept column can.
+//! trimmed (net/call 1.0 KiB: residency grows with every request, a leak). Allocation
+//! rate alone cannot tell them apart; the net column can.
 //!
 //! Run: `cargo run --release --example churn_vs_leak`
 
-use alloc_trace::SortBy;
+use alloc_trace::report::SortBy;
 use alloc_trace_examples::churn_vs_leak::{REQUESTS, handle_stateless, handle_with_session_cache};
 use std::hint::black_box;
 
@@ -25,12 +25,12 @@ fn main() {
         }
     });
     println!(
-        "Both handlers, sorted by bytes kept\n\n{}",
+        "Both handlers, sorted by net bytes\n\n{}",
         report.table().sort_by(SortBy::Net)
     );
     let leak = report.site("handle_with_session_cache").expect("called");
     println!(
-        "{} sessions still held: the cache keeps {} bytes, {} per request",
+        "{} sessions still held: the cache keeps a net {} bytes, {} per request",
         sessions.len(),
         leak.inclusive.net_bytes(),
         leak.net_bytes_per_call()

@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::io::BufWriter;
 
-use alloc_trace::FoldedWeight;
+use alloc_trace::report::FoldedWeight;
 use alloc_trace_examples::flamegraph::{REQUESTS, serve};
 use inferno::flamegraph::{self, Options};
 

@@ -1,9 +1,9 @@
 //! Hot loop: a buffer allocated in every iteration versus one hoisted out of the loop.
 //!
 //! Both functions render 100,000 records. The first allocates a fresh 256-byte buffer for
-//! each record: 100,000 allocations, 24.4 MiB requested, yet nothing is kept and the peak
-//! stays at 256 bytes (low residency, high allocation rate). The second allocates the
-//! buffer once and clears it in each iteration (capacity kept): 1 allocation.
+//! each record: 100,000 allocs, 24.4 MiB requested, yet the net is 0 B and the peak stays
+//! at 256 bytes (low residency, high allocation rate). The second allocates the buffer
+//! once and clears it in each iteration (capacity kept): 1 alloc.
 //!
 //! Run: `cargo run --release --example hot_loop`
 
@@ -23,7 +23,7 @@ fn main() {
     println!("AFTER: one buffer, cleared and reused\n\n{after}");
 
     println!(
-        "allocations: {} -> {} for {} records",
+        "allocs: {} -> {} for {} records",
         before.totals().allocs,
         after.totals().allocs,
         records.len()

@@ -2,10 +2,10 @@
 //!
 //! Install the counting allocator, mark functions with `#[track_allocs]`, hold the guard
 //! of `report_on_exit()` in `main`: when `main` returns, a table on stderr shows, per
-//! function, how often it allocated (allocs/call), how much (bytes/call), and what it kept.
-//! Here `split_owned` makes 4 allocations per line (the `Vec` and one `String` per field)
-//! where `split_borrowed` makes 1 (the `Vec` only). Both return what they allocated, so
-//! it shows as kept by the call.
+//! function, how often it allocated (allocs/call), how much (bytes/call), and what it left
+//! allocated (net/call). Here `split_owned` makes 4 allocs per line (the `Vec` and one
+//! `String` per field) where `split_borrowed` makes 1 (the `Vec` only). Both return what
+//! they allocated, so it shows in the call's net bytes.
 //!
 //! Run: `cargo run --release --example quickstart`
 //! Or, as JSON in a file: `ALLOC_TRACE=json:report.json cargo run --release --example quickstart`

@@ -1,12 +1,12 @@
 //! String building: four ways to build the same 9,000-byte string of 1,000 items.
 //!
-//! - `push_str_growth` (or `s = s + piece`): the buffer doubles as it fills, 1 allocation
-//!   + 11 reallocations, and keeps 16 KiB for 8.8 KiB of text.
+//! - `push_str_growth` (or `s = s + piece`): the buffer doubles as it fills, 12 allocs
+//!   (1 alloc and 11 reallocs), and keeps 16 KiB for 8.8 KiB of text.
 //! - `format_per_item`: a temporary `String` from `format!` for every item (each one
-//!   allocated and then grown once: 2 allocations per item), plus the result's own growth.
-//! - `with_capacity`: the exact size reserved up front: 1 allocation.
+//!   allocated and then grown once: 2 allocs per item), plus the result's own growth.
+//! - `with_capacity`: the exact size reserved up front: 1 alloc.
 //! - `write_into_reused`: `write!` straight into one `String` kept across calls: after the
-//!   first call, no allocation at all.
+//!   first call, no alloc at all.
 //!
 //! Each is called 100 times, so `allocs/call` is the cost of building the string once.
 //!

@@ -1,6 +1,6 @@
 //! `examples/churn_vs_leak.rs`: two request handlers with the same allocation rate (one
 //! 1 KiB buffer per request). One frees it (churn); the other keeps it in a session cache
-//! that is never trimmed (a leak). Only the bytes kept per call tell them apart.
+//! that is never trimmed (a leak). Only the net bytes per call tell them apart.
 
 use std::hint::black_box;
 

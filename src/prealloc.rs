@@ -23,7 +23,7 @@ fn row(i: usize) -> Row {
 }
 
 /// Pushes `n` rows into a `Vec` that starts empty: capacity 4, 8, 16, ... doubling, so one
-/// allocation plus a reallocation (and a copy of every row so far) at each doubling.
+/// alloc, then a realloc (and a copy of every row so far) at each doubling.
 #[track_allocs]
 pub fn import_growing(n: usize) -> Vec<Row> {
     let mut rows = Vec::new();

@@ -92,15 +92,15 @@ async fn current_thread_budget_covers_all_polls() {
         message.starts_with(
             &format!(
                 "alloc-trace: `budget_async::over_budget_current` (tests/budget_async.rs:{}) exceeded its \
-                 allocation budget (max_allocs = 2): 3 allocs, 0 reallocs, 3 deallocs; 24 B allocated, \
-                 24 B freed, 0 B kept, peak 8 B\n",
+                 allocation budget (max_allocs = 2): 3 allocs (0 reallocs), 3 frees; 24 B allocated, \
+                 24 B freed, net 0 B, peak 8 B\n",
                 site_line("budget_async::over_budget_current")
             )
         ),
         "{message}"
     );
     assert!(
-        message.contains("\n  max_allocs = 2: the call made 3 (allocs + reallocs, nested calls included)  <- OVER\n"),
+        message.contains("\n  max_allocs = 2: the call made 3 allocs (reallocs included, nested calls included)  <- OVER\n"),
         "{message}"
     );
     // Polls may run on several threads, so an async call's budget message lists no nested
@@ -124,8 +124,8 @@ async fn multi_thread_budget_covers_all_polls() {
             message.starts_with(
                 &format!(
                     "alloc-trace: `budget_async::over_budget_multi` (tests/budget_async.rs:{}) exceeded its \
-                     allocation budget (max_allocs = 2): 3 allocs, 0 reallocs, 3 deallocs; 24 B allocated, \
-                     24 B freed, 0 B kept, peak 8 B\n",
+                     allocation budget (max_allocs = 2): 3 allocs (0 reallocs), 3 frees; 24 B allocated, \
+                     24 B freed, net 0 B, peak 8 B\n",
                     site_line("budget_async::over_budget_multi")
                 )
             ),

@@ -13,7 +13,8 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 /// Budgets are checked in debug builds, and in release only with `budgets-in-release`.
 const BUDGETS_ON: bool = cfg!(debug_assertions) || alloc_trace::__private::BUDGETS_IN_RELEASE;
 
-/// 1 alloc (16 B) + 1 realloc (16 -> 32 B): five `u32` pushes.
+/// Five `u32` pushes: 2 allocs, 1 alloc (16 B) and 1 realloc (16 -> 32 B), which gives
+/// back the old block (1 free).
 #[track_allocs]
 fn grow5() -> Vec<u32> {
     let mut v = Vec::new();
@@ -29,7 +30,7 @@ fn boxed() -> Box<u64> {
     black_box(Box::new(7))
 }
 
-/// Exactly 2 allocations (allocs + reallocs) and 48 bytes: at its budget, never over.
+/// Exactly 2 allocs (reallocs included) and 48 bytes: at its budget, never over.
 #[track_allocs(max_allocs = 2, max_bytes = 48)]
 fn at_budget() -> Vec<u32> {
     grow5()
@@ -41,8 +42,9 @@ fn alloc_free(v: &[u32]) -> u32 {
     v.iter().sum()
 }
 
-/// Its own 11-byte `String`, `grow5` twice and `boxed` once: 4 allocs + 2 reallocs, 115 B,
-/// all freed before the call ends (the guard outlives the body's locals).
+/// Its own 11-byte `String`, `grow5` twice and `boxed` once: 6 allocs (2 of them
+/// reallocs), 115 B, all freed before the call ends (6 frees: 4 deallocs and the 2
+/// reallocs' old blocks; the guard outlives the body's locals).
 #[track_allocs(max_allocs = 3)]
 fn over_allocs() -> usize {
     let own = black_box(String::from("hello world"));
@@ -50,7 +52,7 @@ fn over_allocs() -> usize {
     own.len() + a.len() + b.len() + *c as usize
 }
 
-/// 48 B in one call of `grow5`, over a 40-byte budget; 2 allocations are within 5.
+/// 48 B in one call of `grow5`, over a 40-byte budget; its 2 allocs are within 5.
 #[track_allocs(max_allocs = 5, max_bytes = 40)]
 fn over_bytes() -> Vec<u32> {
     grow5()
@@ -106,7 +108,7 @@ fn at_the_budget_passes() {
                 stats.bytes_allocated,
                 stats.bytes_freed
             ),
-            (1, 1, 0, 48, 16)
+            (2, 1, 1, 48, 16)
         );
         assert_eq!(stats.peak_bytes, 32);
     }
@@ -127,12 +129,12 @@ fn over_max_allocs_names_the_call_and_its_nested_sites() {
     }
     let expected = format!(
         "alloc-trace: `budget_sync::over_allocs` ({file}:{over}) exceeded its allocation budget (max_allocs = 3): \
-         4 allocs, 2 reallocs, 4 deallocs; 115 B allocated, 115 B freed, 0 B kept, peak 83 B\n\
-         \x20 max_allocs = 3: the call made 6 (allocs + reallocs, nested calls included)  <- OVER\n\
-         \x20 the function itself: 1 allocs + 0 reallocs, 11 bytes allocated (nested tracked calls excluded)\n\
+         6 allocs (2 reallocs), 6 frees; 115 B allocated, 115 B freed, net 0 B, peak 83 B\n\
+         \x20 max_allocs = 3: the call made 6 allocs (reallocs included, nested calls included)  <- OVER\n\
+         \x20 the function itself: 1 allocs (0 reallocs), 11 bytes allocated (nested tracked calls excluded)\n\
          \x20 nested tracked calls during this call:\n\
-         \x20   budget_sync::grow5 ({file}:{grow5}): 2 calls, 2 allocs + 2 reallocs, 96 bytes allocated\n\
-         \x20   budget_sync::boxed ({file}:{boxed}): 1 call, 1 allocs + 0 reallocs, 8 bytes allocated\n",
+         \x20   budget_sync::grow5 ({file}:{grow5}): 2 calls, 4 allocs (2 reallocs), 96 bytes allocated\n\
+         \x20   budget_sync::boxed ({file}:{boxed}): 1 call, 1 allocs (0 reallocs), 8 bytes allocated\n",
         file = file!(),
         over = site_line("budget_sync::over_allocs"),
         grow5 = site_line("budget_sync::grow5"),
@@ -154,13 +156,13 @@ fn over_max_bytes() {
     }
     let expected = format!(
         "alloc-trace: `budget_sync::over_bytes` ({file}:{line}) exceeded its allocation budget \
-         (max_allocs = 5, max_bytes = 40): 1 allocs, 1 reallocs, 0 deallocs; 48 B allocated, 16 B freed, \
-         32 B kept, peak 32 B\n\
-         \x20 max_allocs = 5: the call made 2 (allocs + reallocs, nested calls included)  ok\n\
+         (max_allocs = 5, max_bytes = 40): 2 allocs (1 reallocs), 1 frees; 48 B allocated, 16 B freed, \
+         net 32 B, peak 32 B\n\
+         \x20 max_allocs = 5: the call made 2 allocs (reallocs included, nested calls included)  ok\n\
          \x20 max_bytes = 40: the call allocated 48 bytes (nested calls included)  <- OVER\n\
-         \x20 the function itself: 0 allocs + 0 reallocs, 0 bytes allocated (nested tracked calls excluded)\n\
+         \x20 the function itself: 0 allocs (0 reallocs), 0 bytes allocated (nested tracked calls excluded)\n\
          \x20 nested tracked calls during this call:\n\
-         \x20   budget_sync::grow5 ({file}:{grow5}): 1 call, 1 allocs + 1 reallocs, 48 bytes allocated\n",
+         \x20   budget_sync::grow5 ({file}:{grow5}): 1 call, 2 allocs (1 reallocs), 48 bytes allocated\n",
         file = file!(),
         line = site_line("budget_sync::over_bytes"),
         grow5 = site_line("budget_sync::grow5"),
@@ -182,12 +184,12 @@ fn early_returns_are_checked_too() {
         // Two boxes (nested `boxed` calls) and the `Vec` that collects them: 3 > 2.
         let message = message.expect("over budget");
         assert!(
-            message.contains("max_allocs = 2: the call made 3 (allocs + reallocs"),
+            message.contains("max_allocs = 2: the call made 3 allocs (reallocs included"),
             "{message}"
         );
         assert!(message.contains("budget_sync::boxed ("), "{message}");
         assert!(
-            message.contains("): 2 calls, 2 allocs + 0 reallocs, 16 bytes allocated\n"),
+            message.contains("): 2 calls, 2 allocs (0 reallocs), 16 bytes allocated\n"),
             "{message}"
         );
     } else {
@@ -239,7 +241,7 @@ fn release_builds_skip_budgets_unless_the_feature_asks() {
             site.inclusive.allocs,
             site.inclusive.bytes_allocated
         ),
-        (1, 1, 48)
+        (1, 2, 48)
     );
 }
 

@@ -2,7 +2,8 @@
 
 use std::hint::black_box;
 
-use alloc_trace::{AllocStats, SortBy};
+use alloc_trace::AllocStats;
+use alloc_trace::report::SortBy;
 use alloc_trace_examples::churn_vs_leak::{
     REQUEST_BYTES, REQUESTS, handle_stateless, handle_with_session_cache,
 };
@@ -33,7 +34,7 @@ fn same_rate_different_residency() {
         );
         assert_eq!(site.inclusive.peak_bytes, size);
     }
-    // Told apart by what they keep.
+    // Told apart by what they leave behind: net bytes.
     assert_eq!(
         churn.inclusive,
         AllocStats {
@@ -61,7 +62,7 @@ fn same_rate_different_residency() {
         (0.0, 1024.0)
     );
 
-    // Sorted by kept, the leak comes first and its row shows 1.0 KiB kept per call.
+    // Sorted by net bytes, the leak comes first and its row shows a net 1.0 KiB per call.
     let table = report.table().sort_by(SortBy::Net).to_string();
     let rows: Vec<&str> = table
         .lines()
@@ -72,14 +73,16 @@ fn same_rate_different_residency() {
         rows[0].ends_with("churn_vs_leak::handle_with_session_cache"),
         "{table}"
     );
-    let kept_columns = |row: &str| {
+    // The `net` and `net/call` columns, after calls, allocs, allocs/call, reallocs, bytes
+    // (2 words) and bytes/call (2 words).
+    let net_columns = |row: &str| {
         row.split_whitespace()
             .skip(8)
             .take(4)
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(kept_columns(rows[0]), "9.8 MiB 1.0 KiB", "{table}");
-    assert_eq!(kept_columns(rows[1]), "0 B 0 B", "{table}");
+    assert_eq!(net_columns(rows[0]), "9.8 MiB 1.0 KiB", "{table}");
+    assert_eq!(net_columns(rows[1]), "0 B 0 B", "{table}");
     assert_eq!(sessions.len(), REQUESTS as usize);
 }

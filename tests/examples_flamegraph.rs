@@ -2,7 +2,7 @@
 
 use std::hint::black_box;
 
-use alloc_trace::FoldedWeight;
+use alloc_trace::report::FoldedWeight;
 use alloc_trace_examples::flamegraph::{REQUESTS, serve};
 
 #[global_allocator]

@@ -37,9 +37,10 @@ fn a_fresh_buffer_per_record_is_one_allocation_per_record_and_keeps_nothing() {
     assert_eq!(site.net_bytes_per_call(), 0.0);
     assert_eq!(
         report.totals(),
-        expected,
+        expected.counts(),
         "nothing outside the tracked function"
     );
+    assert_eq!(report.peak_bytes(), Some(size));
 }
 
 #[test]

@@ -18,7 +18,7 @@ fn owned_fields_cost_one_allocation_each() {
     });
     // `collect` from `Split` (lower size hint 0) allocates the `Vec` at capacity 4 when the
     // first item arrives: 4 x 24 bytes for `String`s, 4 x 16 for `&str`s. The owned
-    // version adds "alice", "42", "paris": 5 + 2 + 5 bytes. Everything is returned: kept.
+    // version adds "alice", "42", "paris": 5 + 2 + 5 bytes. Everything is returned: net bytes = bytes allocated.
     let n = u64::from(LINES);
     let owned = report.site("split_owned").unwrap();
     let borrowed = report.site("split_borrowed").unwrap();

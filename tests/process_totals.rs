@@ -6,7 +6,7 @@ mod start_up_spy;
 
 use std::hint::black_box;
 
-use alloc_trace::{AllocStats, CountingAlloc, measure, process_stats};
+use alloc_trace::{AllocCounts, AllocStats, CountingAlloc, measure, process_stats};
 use start_up_spy::StartUpSpy;
 
 // `System` plus a spy on what std allocates on a new thread before its closure runs (nodes
@@ -18,14 +18,13 @@ static ALLOC: CountingAlloc<StartUpSpy> = CountingAlloc::new(StartUpSpy);
 const THREADS: u64 = 8;
 const ALLOCS: u64 = 100_000;
 
-fn minus(a: AllocStats, b: AllocStats) -> AllocStats {
-    AllocStats {
+fn minus(a: AllocCounts, b: AllocCounts) -> AllocCounts {
+    AllocCounts {
         allocs: a.allocs - b.allocs,
         reallocs: a.reallocs - b.reallocs,
         frees: a.frees - b.frees,
         bytes_allocated: a.bytes_allocated - b.bytes_allocated,
         bytes_freed: a.bytes_freed - b.bytes_freed,
-        peak_bytes: 0,
     }
 }
 

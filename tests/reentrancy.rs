@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use alloc_trace::{
-    AllocStats, CountingAlloc, capture, measure, process_stats, report, track_allocs,
+    AllocCounts, AllocStats, CountingAlloc, capture, measure, process_stats, report, track_allocs,
 };
 
 #[global_allocator]
@@ -65,7 +65,8 @@ fn reent_reporter() -> AllocStats {
     let site = inner.site("reent_leaf").unwrap();
     assert_eq!((site.calls, site.inclusive), (1, BOX));
     // A capture's numbers are what its closure did, not what building it cost.
-    assert_eq!(inner.totals(), BOX);
+    assert_eq!(inner.totals(), BOX.counts());
+    assert_eq!(inner.peak_bytes(), Some(BOX.peak_bytes));
     let ((), dropping) = measure(|| {
         drop(inner);
         drop(report);
@@ -109,7 +110,7 @@ fn reports_and_captures_inside_a_tracked_call_are_counted_on_it_exactly() {
     let leaf = outer.site("reent_leaf").unwrap();
     assert_eq!((leaf.calls, leaf.inclusive.allocs), (2, 2));
     // Nothing happened outside the call.
-    assert_eq!(outer.outside_tracked(), AllocStats::default());
+    assert_eq!(outer.outside_tracked(), AllocCounts::default());
 }
 
 // ---- a panic hook that builds reports while tracked calls unwind -----------------------
@@ -170,13 +171,7 @@ fn reports_inside_a_panic_hook_while_tracked_calls_unwind() {
         .iter()
         .find(|p| p.path == "reentrancy::reent_panics;reentrancy::reent_leaf")
         .map(|p| p.exclusive);
-    assert_eq!(
-        nested,
-        Some(AllocStats {
-            peak_bytes: 0,
-            ..BOX
-        })
-    );
+    assert_eq!(nested, Some(BOX.counts()));
 
     // A budget's panic message is built by the crate while the call has just ended.
     let (result, outer) = capture(|| catch_unwind(reent_over_budget));
@@ -209,7 +204,7 @@ fn reports_inside_a_panic_hook_while_tracked_calls_unwind() {
 // ---- reports inside thread-local destructors -------------------------------------------
 
 /// What a destructor saw: `(capture's leaf calls, capture's totals, report built)`.
-static FROM_DESTRUCTOR: Mutex<Vec<(u64, AllocStats, bool)>> = Mutex::new(Vec::new());
+static FROM_DESTRUCTOR: Mutex<Vec<(u64, AllocCounts, bool)>> = Mutex::new(Vec::new());
 
 struct ReportsOnDrop;
 
@@ -246,7 +241,7 @@ fn reports_and_captures_inside_thread_local_destructors() {
         h.join().unwrap();
     }
     let seen = std::mem::take(&mut *FROM_DESTRUCTOR.lock().unwrap());
-    assert_eq!(seen, vec![(1, BOX, true); THREADS]);
+    assert_eq!(seen, vec![(1, BOX.counts(), true); THREADS]);
 }
 
 // ---- many threads reporting while others start and exit --------------------------------

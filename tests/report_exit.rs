@@ -114,7 +114,7 @@ fn json_to_a_file() {
     let json = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     let report = alloc_trace::Report::from_json(&json).unwrap();
-    assert_eq!(report.scope(), alloc_trace::Scope::Process);
+    assert_eq!(report.scope(), alloc_trace::report::Scope::Process);
     let work = report.site("probe::work").unwrap();
     assert_eq!(work.calls, 3);
     assert_eq!(

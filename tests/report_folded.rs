@@ -3,7 +3,8 @@
 
 use std::hint::black_box;
 
-use alloc_trace::{FoldedWeight, OUTSIDE_FRAME, track_allocs};
+use alloc_trace::report::{FoldedWeight, OUTSIDE_FRAME};
+use alloc_trace::track_allocs;
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();

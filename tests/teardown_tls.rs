@@ -11,7 +11,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
-use alloc_trace::{AllocStats, CountingAlloc, measure, process_stats, report, track_allocs};
+use alloc_trace::{
+    AllocCounts, AllocStats, CountingAlloc, measure, process_stats, report, track_allocs,
+};
 use start_up_spy::StartUpSpy;
 
 #[global_allocator]
@@ -159,13 +161,12 @@ fn allocations_in_thread_exit_destructors_are_in_the_process_totals_exactly() {
         results
     });
     let after = process_stats();
-    let process = AllocStats {
+    let process = AllocCounts {
         allocs: after.allocs - before.allocs,
         reallocs: after.reallocs - before.reallocs,
         frees: after.frees - before.frees,
         bytes_allocated: after.bytes_allocated - before.bytes_allocated,
         bytes_freed: after.bytes_freed - before.bytes_freed,
-        peak_bytes: 0,
     };
 
     // What the threads measured of their own code: the busy ones' held block, the late

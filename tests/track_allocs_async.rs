@@ -12,7 +12,8 @@ use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use alloc_trace::{AllocStats, Report, SiteStats, capture, track_allocs};
+use alloc_trace::report::SiteStats;
+use alloc_trace::{AllocStats, Report, capture, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();

@@ -5,7 +5,8 @@
 
 use std::hint::black_box;
 
-use alloc_trace::{AllocStats, Report, SiteStats, capture, track_allocs};
+use alloc_trace::report::SiteStats;
+use alloc_trace::{AllocStats, Report, capture, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -63,8 +64,9 @@ fn nested_call_inclusive_and_exclusive() {
     assert_eq!(i.exclusive, freed(2, 50, 0));
     assert_eq!((o.max_allocs_per_call, i.max_allocs_per_call), (3, 2));
     // Everything happened inside `outer`.
-    assert_eq!(report.outside_tracked(), freed(0, 0, 0));
-    assert_eq!(report.totals(), freed(3, 60, 60));
+    assert_eq!(report.outside_tracked(), freed(0, 0, 0).counts());
+    assert_eq!(report.totals(), freed(3, 60, 60).counts());
+    assert_eq!(report.peak_bytes(), Some(60));
 }
 
 /// A tracked function defined inside another one's body is a site of its own.
@@ -157,7 +159,7 @@ fn check_deep(report: &Report) {
         (pi.max_allocs_per_call, po.max_allocs_per_call),
         (deep, deep - 1)
     );
-    assert_eq!(report.outside_tracked(), freed(0, 0, 0));
+    assert_eq!(report.outside_tracked(), freed(0, 0, 0).counts());
     // Every frame's own allocation is on some call path (deep ones share an overflow
     // path), and nothing is counted twice.
     let on_paths: u64 = report.paths().iter().map(|p| p.exclusive.allocs).sum();
@@ -233,7 +235,7 @@ fn peak_is_the_highest_call_not_a_sum() {
     assert_eq!(s.inclusive, freed(6, 200 + 100 + 100 + 50 + 300 + 150, 300));
     assert_eq!(s.exclusive.peak_bytes, 0, "a peak cannot be split");
     // The whole closure's peak is the same: nothing was held between calls.
-    assert_eq!(report.totals().peak_bytes, 300);
+    assert_eq!(report.peak_bytes(), Some(300));
 }
 
 #[test]
@@ -248,15 +250,15 @@ fn peak_of_a_caller_includes_what_it_holds() {
     assert_eq!(h.exclusive, freed(1, 100, 0));
 }
 
-/// A call that keeps what it allocates: its peak is above its entry level, and the
-/// kept bytes show as `net_bytes`.
+/// A call that keeps what it allocates: its peak is above its entry level, and what it
+/// left allocated shows as `net_bytes`.
 #[track_allocs]
 fn keeps(n: usize) -> Vec<u8> {
     black_box(vec![1u8; n])
 }
 
 #[test]
-fn kept_bytes_and_peak_of_a_leaking_call() {
+fn net_bytes_and_peak_of_a_leaking_call() {
     let (kept, report) = capture(|| (0..3).map(|_| keeps(16)).collect::<Vec<_>>());
     let s = site(&report, "keeps");
     assert_eq!(s.calls, 3);

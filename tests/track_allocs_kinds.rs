@@ -11,7 +11,8 @@ use std::hint::black_box;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 
-use alloc_trace::{AllocStats, Report, SiteStats, capture, track_allocs};
+use alloc_trace::report::SiteStats;
+use alloc_trace::{AllocCounts, AllocStats, Report, capture, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -183,7 +184,8 @@ fn methods_with_every_receiver() {
         assert_churned(&report, &format!("track_allocs_kinds::{name}"), 1);
     }
     // The whole closure did nothing but these five calls.
-    assert_eq!(report.totals(), churned(5));
+    assert_eq!(report.totals(), churned(5).counts());
+    assert_eq!(report.peak_bytes(), Some(10));
 }
 
 /// A `Box<Self>` receiver is an argument like any other: dropped when the function
@@ -193,13 +195,12 @@ fn box_receiver_is_freed_by_the_caller() {
     let (n, report) = capture(|| black_box(Box::new(Counter { n: 7 })).by_box());
     assert_eq!(n, 7);
     assert_churned(&report, "track_allocs_kinds::by_box", 1);
-    let box_of_counter = AllocStats {
+    let box_of_counter = AllocCounts {
         allocs: 1,
         reallocs: 0,
         frees: 1,
         bytes_allocated: 4,
         bytes_freed: 4,
-        peak_bytes: 0,
     };
     assert_eq!(report.outside_tracked(), box_of_counter);
 }
@@ -270,7 +271,8 @@ fn impl_block_instruments_every_method() {
         report.site("Widget::special").is_none(),
         "renamed: no default-named site"
     );
-    assert_eq!(report.totals(), churned(7));
+    assert_eq!(report.totals(), churned(7).counts());
+    assert_eq!(report.peak_bytes(), Some(10));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ use std::hint::black_box;
 use std::panic::{catch_unwind, resume_unwind};
 use std::sync::Once;
 
-use alloc_trace::{AllocStats, Report, SiteStats, capture, measure, track_allocs};
+use alloc_trace::report::SiteStats;
+use alloc_trace::{AllocStats, Report, capture, measure, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
@@ -47,7 +48,7 @@ fn stats(allocs: u64, bytes: u64, frees: u64, freed: u64, peak: u64) -> AllocSta
     AllocStats {
         allocs,
         reallocs: 0,
-        deallocs,
+        frees,
         bytes_allocated: bytes,
         bytes_freed: freed,
         peak_bytes: peak,

@@ -40,10 +40,12 @@
 //! ## The assertions
 //!
 //! [`assert_allocs!`](crate::assert_allocs) evaluates an expression once, returns its
-//! value, and checks conditions on its [`AllocStats`](crate::AllocStats): `allocs`,
-//! `reallocs`, `deallocs`, `bytes_allocated`, `bytes_freed`, `peak_bytes`, and the derived
-//! `total_allocs` (allocs + reallocs) and `net_bytes` (bytes kept), with `==`, `!=`, `<`,
-//! `<=`, `>` or `>=`:
+//! value, and checks conditions on its [`AllocStats`](crate::AllocStats): `allocs`
+//! (requests for a block, reallocs included), `reallocs` (how many of those were
+//! reallocs), `frees` (blocks given back, a realloc's old block included),
+//! `bytes_allocated`, `bytes_freed`, `peak_bytes`, and the derived `net_bytes` (allocated
+//! minus freed), with `==`, `!=`, `<`, `<=`, `>` or `>=`. They are the numbers of the
+//! report's columns of the same names, and `allocs` is what `max_allocs` budgets count:
 //!
 //! ```
 //! # #[global_allocator]
@@ -60,8 +62,8 @@
 //! assert_eq!(numbers, [1, 2, 3]);
 //! ```
 //!
-//! [`assert_no_alloc!`](crate::assert_no_alloc) is `allocs == 0, reallocs == 0` (freeing
-//! is allowed). Both delegate to [`capture`](crate::capture), so when they fail they can
+//! [`assert_no_alloc!`](crate::assert_no_alloc) is `allocs == 0` (a realloc is one of the
+//! allocs; freeing is allowed). Both delegate to [`capture`](crate::capture), so when they fail they can
 //! say which tracked functions allocated.
 //!
 //! ## Lesson 1: hoist the buffer out of the loop
@@ -112,8 +114,8 @@
 //! ## Lesson 2: `with_capacity` is one allocation
 //!
 //! A `Vec` that grows by pushing doubles its capacity each time it is full: 4, 8, 16, ...,
-//! 1024 elements for 1000 pushes, that is 1 allocation and 8 reallocations. Sizing it
-//! up front is one allocation of exactly the right size:
+//! 1024 elements for 1000 pushes, that is 9 allocs: 1 alloc and 8 reallocs. Sizing it up
+//! front is one alloc of exactly the right size:
 //!
 //! ```
 //! # #[global_allocator]
@@ -138,15 +140,15 @@
 //! }
 //!
 //! // 8 bytes x (4 + 8 + ... + 1024) = 16 352 bytes requested for 8 000 bytes of data.
-//! assert_allocs!(squares(1000), allocs == 1, reallocs == 8, bytes_allocated == 16_352);
+//! assert_allocs!(squares(1000), allocs == 9, reallocs == 8, bytes_allocated == 16_352);
 //! assert_allocs!(squares_presized(1000), allocs == 1, reallocs == 0, bytes_allocated == 8_000);
 //! ```
 //!
 //! ## Lesson 3: a builder beats repeated `+`
 //!
 //! `s = s + part` appends to `s`'s buffer, which grows by doubling: 10 parts of 10 bytes
-//! take 1 allocation and 4 reallocations (capacity 10, 20, 40, 80, 160). Sizing a
-//! `String` first, or letting `concat`/`join` size it, is one allocation:
+//! take 5 allocs, 1 alloc and 4 reallocs (capacity 10, 20, 40, 80, 160). Sizing a
+//! `String` first, or letting `concat`/`join` size it, is one alloc:
 //!
 //! ```
 //! # #[global_allocator]
@@ -163,7 +165,7 @@
 //!         }
 //!         s
 //!     },
-//!     allocs == 1,
+//!     allocs == 5,
 //!     reallocs == 4,
 //!     bytes_allocated == 10 + 20 + 40 + 80 + 160,
 //! );
@@ -176,11 +178,11 @@
 //!         }
 //!         s
 //!     },
-//!     total_allocs == 1,
+//!     allocs == 1,
 //!     bytes_allocated == 100,
 //! );
 //!
-//! let concatenated = assert_allocs!(parts.concat(), total_allocs == 1, bytes_allocated == 100);
+//! let concatenated = assert_allocs!(parts.concat(), allocs == 1, bytes_allocated == 100);
 //! assert_eq!(glued, built);
 //! assert_eq!(built, concatenated);
 //! ```
@@ -191,7 +193,7 @@
 //!
 //! [`allocs_per_run`](crate::allocs_per_run) is Go's `testing.AllocsPerRun`: it calls the
 //! closure once to warm up (filling caches, growing reused buffers), then returns the mean
-//! number of allocations (allocs + reallocs) of the following runs. Unlike Go's, it counts
+//! number of allocs (reallocs included) of the following runs. Unlike Go's, it counts
 //! only the calling thread, so it works in parallel tests; and it returns an `f64`, not a
 //! mean rounded down.
 //!
@@ -217,9 +219,10 @@
 //! assert_eq!(fresh, 1.0);
 //! ```
 //!
-//! Go's benchmark column `allocs/op` is [`SiteStats::allocs_per_call`](crate::SiteStats::allocs_per_call)
-//! of a `#[track_allocs]` function, and `B/op` is
-//! [`SiteStats::bytes_per_call`](crate::SiteStats::bytes_per_call).
+//! Go's benchmark column `allocs/op` is
+//! [`SiteStats::allocs_per_call`](crate::report::SiteStats::allocs_per_call) of a
+//! `#[track_allocs]` function (the table's `allocs/call`), and `B/op` is
+//! [`SiteStats::bytes_per_call`](crate::report::SiteStats::bytes_per_call) (`bytes/call`).
 //!
 //! ## Lesson 5: `assert_no_alloc!` for hot paths
 //!
@@ -281,8 +284,8 @@
 //! assert_eq!(result.is_err(), cfg!(debug_assertions));
 //! ```
 //!
-//! - `max_allocs` counts allocations and reallocations, `max_bytes` bytes requested,
-//!   both including nested calls (tracked or not) made on the call's thread.
+//! - `max_allocs` counts `allocs` (reallocs included, as everywhere), `max_bytes` bytes
+//!   requested, both including nested calls (tracked or not) made on the call's thread.
 //! - The check runs when the call ends (returns, returns early, or `?`s): never inside
 //!   the allocator, and not while the thread is already panicking (a second panic would
 //!   abort).
@@ -306,38 +309,38 @@
 //! alloc-trace: assert_allocs! failed at tests/parse.rs:14:17
 //!   expression: outer()
 //!   conditions:
-//!     allocs == expected_allocs + 2  expected == 3,  actual 3   ok
+//!     allocs == expected_allocs + 2  expected == 5,  actual 5   ok
 //!     reallocs <= 1                  expected <= 1,  actual 2   <- FAILED
 //!     net_bytes == 72                expected == 72, actual 72  ok
-//!   stats: 3 allocs, 2 reallocs, 0 deallocs; 104 B allocated, 32 B freed, 72 B kept, peak 72 B
+//!   stats: 5 allocs (2 reallocs), 2 frees; 104 B allocated, 32 B freed, net 72 B, peak 72 B
 //!   what it did, per tracked function (this thread only):
 //!     alloc-trace report (one closure, on the calling thread); tracked functions by allocs, largest first
 //!     ...
-//!     calls  allocs  allocs/call  reallocs  bytes  bytes/call  kept  kept/call  peak   self  function
-//!         1       5            5         2  104 B       104 B  72 B       72 B  72 B  20.0%  parse::outer
-//!         2       4            2         2   96 B        48 B  64 B       32 B  32 B  80.0%  parse::grow5
+//!     calls  allocs  allocs/call  reallocs  bytes  bytes/call   net  net/call  peak  excl%  function
+//!         1       5            5         2  104 B       104 B  72 B      72 B  72 B  20.0%  parse::outer
+//!         2       4            2         2   96 B        48 B  64 B      32 B  32 B  80.0%  parse::grow5
 //! ```
 //!
 //! - The first line is the assertion's file, line and column.
 //! - Each condition shows the value as written (`expected_allocs + 2`), what it evaluated
-//!   to (`expected == 3`) and the actual number; failed ones are marked `<- FAILED`.
+//!   to (`expected == 5`) and the actual number; failed ones are marked `<- FAILED`.
 //! - `stats` is the whole [`AllocStats`](crate::AllocStats): often the answer is in a
-//!   number you did not assert (a `realloc` means a collection grew: give it a capacity).
+//!   number you did not assert (`reallocs` means a collection grew: give it a capacity).
 //! - The table is the expression's [`capture`](crate::capture): which `#[track_allocs]`
 //!   functions it called and what each did. Mark the functions you suspect with
-//!   `#[track_allocs]` to see them here; `self` is what a function did without its
-//!   tracked callees.
+//!   `#[track_allocs]` to see them here; `excl%` is the share of all the allocs that a
+//!   function made itself, without its tracked callees.
 //!
 //! A budget failure starts with the function and its budget, then the call's numbers
 //! and the tracked functions it called during this call:
 //!
 //! ```text
-//! alloc-trace: `app::render` (src/render.rs:10) exceeded its allocation budget (max_allocs = 3): 4 allocs, 2 reallocs, 4 deallocs; 115 B allocated, 115 B freed, 0 B kept, peak 83 B
-//!   max_allocs = 3: the call made 6 (allocs + reallocs, nested calls included)  <- OVER
-//!   the function itself: 1 allocs + 0 reallocs, 11 bytes allocated (nested tracked calls excluded)
+//! alloc-trace: `app::render` (src/render.rs:10) exceeded its allocation budget (max_allocs = 3): 6 allocs (2 reallocs), 6 frees; 115 B allocated, 115 B freed, net 0 B, peak 83 B
+//!   max_allocs = 3: the call made 6 allocs (reallocs included, nested calls included)  <- OVER
+//!   the function itself: 1 allocs (0 reallocs), 11 bytes allocated (nested tracked calls excluded)
 //!   nested tracked calls during this call:
-//!     app::row (src/render.rs:30): 2 calls, 2 allocs + 2 reallocs, 96 bytes allocated
-//!     app::cell (src/render.rs:40): 1 call, 1 allocs + 0 reallocs, 8 bytes allocated
+//!     app::row (src/render.rs:30): 2 calls, 4 allocs (2 reallocs), 96 bytes allocated
+//!     app::cell (src/render.rs:40): 1 call, 1 allocs (0 reallocs), 8 bytes allocated
 //! ```
 //!
 //! ## Parallel tests, nextest and async runtimes
@@ -397,9 +400,11 @@
 //! ## When something is off
 //!
 //! - **`CountingAlloc` is not the global allocator**: `measure`, `capture`,
-//!   `allocs_per_run`, `assert_allocs!` and `assert_no_alloc!` panic with a message that
-//!   starts `alloc-trace: ` and shows the two lines to add (zeros would look like a
-//!   pass). The expression is not run. [`report`](crate::report()) says so when printed.
+//!   `allocs_per_run`, [`report`](crate::report()), [`process_stats`](crate::process_stats),
+//!   `assert_allocs!` and `assert_no_alloc!` panic with a message that starts
+//!   `alloc-trace: ` and shows the two lines to add (zeros would look like a pass); an
+//!   assertion's expression is not run. The exit report prints that message instead of a
+//!   table. [`is_installed`](crate::is_installed) tells without panicking.
 //! - **A capture inside a capture** works and nests: the inner one sees its closure, the
 //!   outer one everything, the inner call included. The inner `Report` is memory the
 //!   outer closure allocated, so the outer totals count it (outside tracked functions).

@@ -16,7 +16,7 @@
 use std::alloc::{Layout, alloc, dealloc, realloc};
 use std::hint::black_box;
 
-use alloc_trace::{AllocStats, track_allocs};
+use alloc_trace::{AllocCounts, AllocStats, track_allocs};
 
 /// Blocks a worker holds at most.
 pub const POOL: usize = 32;
@@ -167,8 +167,12 @@ impl Tally {
         self.raise();
     }
 
+    /// A realloc is one of the `allocs` (a request for a block of the new size) and one of
+    /// the `frees` (it gives back the old block).
     fn realloc(&mut self, old: usize, size: usize) {
+        self.stats.allocs += 1;
         self.stats.reallocs += 1;
+        self.stats.frees += 1;
         self.stats.bytes_allocated += size as u64;
         self.stats.bytes_freed += old as u64;
         self.live += size as i64 - old as i64;
@@ -340,15 +344,14 @@ pub fn model_worker(seed: u64, batches: usize, ops: usize) -> Expected {
     out
 }
 
-/// `a - b` for the counts (peaks are not subtracted: `a`'s is kept).
-pub fn minus(a: AllocStats, b: AllocStats) -> AllocStats {
-    AllocStats {
+/// `a - b`, for process-wide counts.
+pub fn minus(a: AllocCounts, b: AllocCounts) -> AllocCounts {
+    AllocCounts {
         allocs: a.allocs - b.allocs,
         reallocs: a.reallocs - b.reallocs,
         frees: a.frees - b.frees,
         bytes_allocated: a.bytes_allocated - b.bytes_allocated,
         bytes_freed: a.bytes_freed - b.bytes_freed,
-        peak_bytes: a.peak_bytes,
     }
 }
 
