@@ -3,46 +3,24 @@
 //! run in parallel; each counts its own thread only.
 
 use std::hint::black_box;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use alloc_trace::{assert_allocs, assert_no_alloc, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
-/// One 8-byte block, returned (kept).
-#[inline(never)]
-fn boxed() -> Box<u64> {
-    black_box(Box::new(7))
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/panics.rs"]
+mod panics;
 
-/// Five `u32` pushes: the first allocates capacity 4 (16 B), the fifth grows it to 8
-/// (realloc 16 -> 32 B). 2 allocs (1 of them a realloc), 1 free (the realloc's old block),
-/// 48 B allocated, 16 B freed, net 32 B (returned), peak 32.
-#[track_allocs]
-fn grow5() -> Vec<u32> {
-    let mut v = Vec::new();
-    for i in 0..5 {
-        v.push(black_box(i));
-    }
-    v
-}
+use fixtures::{boxed, grow5};
+use panics::expect_panic;
 
 /// Calls `grow5` twice and keeps one 8-byte box of its own.
 #[track_allocs]
 fn outer() -> (Vec<u32>, Vec<u32>, Box<u64>) {
-    (grow5(), grow5(), boxed())
-}
-
-/// The panic message of `f`.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the assertion should have failed");
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map_or_else(String::new, |s| (*s).to_owned()),
-    }
+    (grow5(), grow5(), black_box(Box::new(7)))
 }
 
 #[test]
@@ -73,7 +51,7 @@ fn each_operator_passes() {
 
 #[test]
 fn eq_fails() {
-    let m = panic_message(|| drop(assert_allocs!(grow5(), allocs == 1)));
+    let m = expect_panic(|| drop(assert_allocs!(grow5(), allocs == 1)));
     assert!(
         m.contains("    allocs == 1  expected == 1, actual 2  <- FAILED\n"),
         "{m}"
@@ -82,7 +60,7 @@ fn eq_fails() {
 
 #[test]
 fn ne_fails() {
-    let m = panic_message(|| drop(assert_allocs!(grow5(), reallocs != 1)));
+    let m = expect_panic(|| drop(assert_allocs!(grow5(), reallocs != 1)));
     assert!(
         m.contains("    reallocs != 1  expected != 1, actual 1  <- FAILED\n"),
         "{m}"
@@ -91,7 +69,7 @@ fn ne_fails() {
 
 #[test]
 fn lt_fails() {
-    let m = panic_message(|| drop(assert_allocs!(grow5(), allocs < 2)));
+    let m = expect_panic(|| drop(assert_allocs!(grow5(), allocs < 2)));
     assert!(
         m.contains("    allocs < 2  expected < 2, actual 2  <- FAILED\n"),
         "{m}"
@@ -100,7 +78,7 @@ fn lt_fails() {
 
 #[test]
 fn le_fails() {
-    let m = panic_message(|| drop(assert_allocs!(grow5(), bytes_allocated <= 47)));
+    let m = expect_panic(|| drop(assert_allocs!(grow5(), bytes_allocated <= 47)));
     assert!(
         m.contains("    bytes_allocated <= 47  expected <= 47, actual 48  <- FAILED\n"),
         "{m}"
@@ -109,7 +87,7 @@ fn le_fails() {
 
 #[test]
 fn gt_fails() {
-    let m = panic_message(|| drop(assert_allocs!(grow5(), peak_bytes > 32)));
+    let m = expect_panic(|| drop(assert_allocs!(grow5(), peak_bytes > 32)));
     assert!(
         m.contains("    peak_bytes > 32  expected > 32, actual 32  <- FAILED\n"),
         "{m}"
@@ -118,7 +96,7 @@ fn gt_fails() {
 
 #[test]
 fn ge_fails() {
-    let m = panic_message(|| drop(assert_allocs!(grow5(), bytes_freed >= 17)));
+    let m = expect_panic(|| drop(assert_allocs!(grow5(), bytes_freed >= 17)));
     assert!(
         m.contains("    bytes_freed >= 17  expected >= 17, actual 16  <- FAILED\n"),
         "{m}"
@@ -135,7 +113,7 @@ fn should_panic_works_with_the_message() {
 fn failure_message_in_full() {
     let expected_allocs = 3;
     let line = line!() + 2;
-    let m = panic_message(|| {
+    let m = expect_panic(|| {
         let _ = assert_allocs!(
             outer(),
             allocs == expected_allocs + 2,
@@ -169,8 +147,8 @@ fn failure_message_in_full() {
         "1 5 5 2 104 B 104 B 72 B 72 B 72 B 20.0% assert_allocs::outer"
     );
     assert_eq!(
-        row(sites, "assert_allocs::grow5"),
-        "2 4 2 2 96 B 48 B 64 B 32 B 32 B 80.0% assert_allocs::grow5"
+        row(sites, "assert_allocs::fixtures::grow5"),
+        "2 4 2 2 96 B 48 B 64 B 32 B 32 B 80.0% assert_allocs::fixtures::grow5"
     );
 }
 
@@ -185,7 +163,8 @@ fn row(table: &str, function: &str) -> String {
 
 #[test]
 fn message_without_tracked_functions_says_so() {
-    let m = panic_message(|| drop(assert_allocs!(boxed(), allocs == 0)));
+    // An allocation outside every tracked function.
+    let m = expect_panic(|| drop(assert_allocs!(black_box(Box::new(7u64)), allocs == 0)));
     assert!(
         m.contains(
             "  stats: 1 allocs (0 reallocs), 0 frees; 8 B allocated, 0 B freed, net 8 B, peak 8 B\n"
@@ -212,7 +191,7 @@ fn expression_is_evaluated_once() {
     assert_eq!((evaluations, *b), (1, 7));
 
     let mut evaluations = 0;
-    let _ = panic_message(|| {
+    let _ = expect_panic(|| {
         let _ = assert_allocs!(
             {
                 evaluations += 1;
@@ -267,9 +246,9 @@ fn no_alloc_passes_and_allows_frees() {
 #[test]
 fn no_alloc_fails_naming_the_site() {
     let line = line!() + 1;
-    let m = panic_message(|| drop(assert_no_alloc!(grow5())));
+    let m = expect_panic(|| drop(assert_no_alloc!(grow5())));
     let head = format!(
-        "alloc-trace: assert_no_alloc! failed at {}:{line}:35\n\
+        "alloc-trace: assert_no_alloc! failed at {}:{line}:34\n\
          \x20 expression: grow5()\n\
          \x20 conditions:\n\
          \x20   allocs == 0  expected == 0, actual 2  <- FAILED\n\
@@ -281,8 +260,8 @@ fn no_alloc_fails_naming_the_site() {
         "message:\n{m}\nexpected to start with:\n{head}"
     );
     assert_eq!(
-        row(&m[head.len()..], "assert_allocs::grow5"),
-        "1 2 2 1 48 B 48 B 32 B 32 B 32 B 100.0% assert_allocs::grow5"
+        row(&m[head.len()..], "assert_allocs::fixtures::grow5"),
+        "1 2 2 1 48 B 48 B 32 B 32 B 32 B 100.0% assert_allocs::fixtures::grow5"
     );
 }
 
@@ -324,7 +303,7 @@ fn fails() -> u32 {
 
 #[test]
 fn the_panic_of_the_expression_propagates() {
-    let m = panic_message(|| {
+    let m = expect_panic(|| {
         let _ = assert_allocs!(fails(), allocs == 0);
     });
     assert_eq!(m, "inner failure");

@@ -2,50 +2,22 @@
 //! captures, and `allocs_per_run` with no runs.
 
 use std::hint::black_box;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use alloc_trace::{assert_allocs, capture, measure, track_allocs};
+use alloc_trace::{assert_allocs, capture, measure};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
-/// 2 allocs: 1 alloc (16 B) and 1 realloc (16 -> 32 B), which frees the old block.
-#[track_allocs]
-fn grow5() -> Vec<u32> {
-    let mut v = Vec::new();
-    for i in 0..5 {
-        v.push(black_box(i));
-    }
-    v
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/panics.rs"]
+mod panics;
+#[path = "support/sites.rs"]
+mod sites;
 
-/// One 8-byte box.
-#[track_allocs]
-fn boxed() -> Box<u64> {
-    black_box(Box::new(7))
-}
-
-fn panic_message(f: impl FnOnce()) -> Option<String> {
-    let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
-    Some(match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map_or_else(String::new, |s| (*s).to_owned()),
-    })
-}
-
-/// (calls, allocs, reallocs, bytes allocated) of a site in a report.
-fn site(report: &alloc_trace::Report, name: &str) -> (u64, u64, u64, u64) {
-    report.site(name).map_or((0, 0, 0, 0), |s| {
-        (
-            s.calls,
-            s.inclusive.allocs,
-            s.inclusive.reallocs,
-            s.inclusive.bytes_allocated,
-        )
-    })
-}
+use fixtures::{boxed, grow5};
+use panics::panic_message;
+use sites::site_counts;
 
 #[test]
 fn a_capture_inside_a_capture_nests() {
@@ -57,8 +29,14 @@ fn a_capture_inside_a_capture_nests() {
     assert_eq!((v.len(), *b), (5, 7));
 
     // The inner capture saw only its closure.
-    assert_eq!(site(&inner, "assert_misuse::boxed"), (1, 1, 0, 8));
-    assert_eq!(site(&inner, "assert_misuse::grow5"), (0, 0, 0, 0));
+    assert_eq!(
+        site_counts(&inner, "assert_misuse::fixtures::boxed"),
+        (1, 1, 0, 8)
+    );
+    assert_eq!(
+        site_counts(&inner, "assert_misuse::fixtures::grow5"),
+        (0, 0, 0, 0)
+    );
     let t = inner.totals();
     assert_eq!(
         (t.allocs, t.reallocs, t.frees, t.bytes_allocated),
@@ -67,8 +45,14 @@ fn a_capture_inside_a_capture_nests() {
     assert_eq!(inner.peak_bytes(), Some(8));
 
     // The outer one saw both tracked calls, the inner one's included.
-    assert_eq!(site(&outer, "assert_misuse::grow5"), (1, 2, 1, 48));
-    assert_eq!(site(&outer, "assert_misuse::boxed"), (1, 1, 0, 8));
+    assert_eq!(
+        site_counts(&outer, "assert_misuse::fixtures::grow5"),
+        (1, 2, 1, 48)
+    );
+    assert_eq!(
+        site_counts(&outer, "assert_misuse::fixtures::boxed"),
+        (1, 1, 0, 8)
+    );
     assert_eq!(outer.in_tracked().allocs, 3);
     let in_sites = outer.totals().allocs - outer.outside_tracked().allocs;
     assert_eq!(in_sites, 3);
@@ -107,7 +91,10 @@ fn assert_inside_capture_is_exact() {
         (2, 1, 1, 48, 16)
     );
     assert_eq!(outer.peak_bytes(), Some(32));
-    assert_eq!(site(&outer, "assert_misuse::grow5"), (1, 2, 1, 48));
+    assert_eq!(
+        site_counts(&outer, "assert_misuse::fixtures::grow5"),
+        (1, 2, 1, 48)
+    );
 }
 
 #[test]

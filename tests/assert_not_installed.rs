@@ -2,28 +2,15 @@
 //! would report numbers panics with a message that starts `alloc-trace: ` and shows the
 //! lines to add, instead of returning zeros as if they were real.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use alloc_trace::{assert_allocs, assert_no_alloc, track_allocs};
 
-/// The whole message, lines to add included.
-const NOT_INSTALLED: &str = "alloc-trace: `CountingAlloc` is not the global allocator, so nothing can be \
-counted. Add these lines to your binary, test or bench (once per binary, e.g. at the top of `main.rs` or of \
-the test file):
+#[path = "support/not_installed.rs"]
+mod not_installed;
+#[path = "support/panics.rs"]
+mod panics;
 
-    #[global_allocator]
-    static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-";
-
-fn panic_message(f: impl FnOnce()) -> Option<String> {
-    let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
-    Some(match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map_or_else(String::new, |s| (*s).to_owned()),
-    })
-}
+use not_installed::NOT_INSTALLED;
+use panics::panic_message;
 
 /// A budget it would exceed if anything were counted.
 #[track_allocs(max_allocs = 0)]

@@ -16,8 +16,15 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 /// Budgets are checked in debug builds, and in release only with `budgets-in-release`.
 const BUDGETS_ON: bool = cfg!(debug_assertions) || alloc_trace::__private::BUDGETS_IN_RELEASE;
 
+#[path = "support/panics.rs"]
+mod panics;
+#[path = "support/sites.rs"]
+mod sites;
 #[path = "support/yield_once.rs"]
 mod yield_once;
+
+use panics::payload_text;
+use sites::site_line;
 use yield_once::YieldOnce;
 
 /// One 8-byte box per poll, three polls: 3 allocs, 24 B, all freed at the end.
@@ -55,24 +62,6 @@ async fn measured_on_current_thread() -> u64 {
     three_boxes_in_three_polls().await
 }
 
-fn site_line(name: &str) -> u32 {
-    alloc_trace::report()
-        .site(name)
-        .expect("site is registered")
-        .line
-}
-
-/// The message of a task's panic.
-fn panic_text(err: tokio::task::JoinError) -> String {
-    let payload = err.into_panic();
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map_or_else(String::new, |s| (*s).to_owned()),
-    }
-}
-
 #[tokio::test]
 async fn current_thread_within_budget() {
     for _ in 0..100 {
@@ -87,7 +76,11 @@ async fn current_thread_budget_covers_all_polls() {
         assert_eq!(result.expect("budgets are off"), 6);
         return;
     }
-    let message = panic_text(result.expect_err("3 allocations over polls exceed max_allocs = 2"));
+    let message = payload_text(
+        result
+            .expect_err("3 allocs over polls exceed max_allocs = 2")
+            .into_panic(),
+    );
     assert!(
         message.starts_with(
             &format!(
@@ -119,7 +112,7 @@ async fn multi_thread_budget_covers_all_polls() {
             assert_eq!(result.expect("budgets are off"), 6);
             continue;
         }
-        let message = panic_text(result.expect_err("over budget"));
+        let message = payload_text(result.expect_err("over budget").into_panic());
         assert!(
             message.starts_with(
                 &format!(

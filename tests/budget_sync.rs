@@ -3,7 +3,7 @@
 //! this one binary (each test loops so that a leak between threads would show).
 
 use std::hint::black_box;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::catch_unwind;
 
 use alloc_trace::track_allocs;
 
@@ -13,22 +13,16 @@ static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 /// Budgets are checked in debug builds, and in release only with `budgets-in-release`.
 const BUDGETS_ON: bool = cfg!(debug_assertions) || alloc_trace::__private::BUDGETS_IN_RELEASE;
 
-/// Five `u32` pushes: 2 allocs, 1 alloc (16 B) and 1 realloc (16 -> 32 B), which gives
-/// back the old block (1 free).
-#[track_allocs]
-fn grow5() -> Vec<u32> {
-    let mut v = Vec::new();
-    for i in 0..5 {
-        v.push(black_box(i));
-    }
-    v
-}
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/panics.rs"]
+mod panics;
+#[path = "support/sites.rs"]
+mod sites;
 
-/// 1 alloc of 8 B.
-#[track_allocs]
-fn boxed() -> Box<u64> {
-    black_box(Box::new(7))
-}
+use fixtures::{boxed, grow5};
+use panics::panic_message;
+use sites::site_line;
 
 /// Exactly 2 allocs (reallocs included) and 48 bytes: at its budget, never over.
 #[track_allocs(max_allocs = 2, max_bytes = 48)]
@@ -75,24 +69,6 @@ fn over_then_panics() {
     panic!("the function's own panic");
 }
 
-/// The panic message of `f`, or `None` if it did not panic.
-fn panic_message(f: impl FnOnce()) -> Option<String> {
-    let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
-    Some(match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map_or_else(String::new, |s| (*s).to_owned()),
-    })
-}
-
-fn site_line(name: &str) -> u32 {
-    alloc_trace::report()
-        .site(name)
-        .expect("site is registered")
-        .line
-}
-
 #[test]
 fn at_the_budget_passes() {
     for _ in 0..2_000 {
@@ -133,12 +109,13 @@ fn over_max_allocs_names_the_call_and_its_nested_sites() {
          \x20 max_allocs = 3: the call made 6 allocs (reallocs included, nested calls included)  <- OVER\n\
          \x20 the function itself: 1 allocs (0 reallocs), 11 bytes allocated (nested tracked calls excluded)\n\
          \x20 nested tracked calls during this call:\n\
-         \x20   budget_sync::grow5 ({file}:{grow5}): 2 calls, 4 allocs (2 reallocs), 96 bytes allocated\n\
-         \x20   budget_sync::boxed ({file}:{boxed}): 1 call, 1 allocs (0 reallocs), 8 bytes allocated\n",
+         \x20   budget_sync::fixtures::grow5 ({fixtures}:{grow5}): 2 calls, 4 allocs (2 reallocs), 96 bytes allocated\n\
+         \x20   budget_sync::fixtures::boxed ({fixtures}:{boxed}): 1 call, 1 allocs (0 reallocs), 8 bytes allocated\n",
         file = file!(),
         over = site_line("budget_sync::over_allocs"),
-        grow5 = site_line("budget_sync::grow5"),
-        boxed = site_line("budget_sync::boxed"),
+        fixtures = fixtures::FILE,
+        grow5 = site_line("budget_sync::fixtures::grow5"),
+        boxed = site_line("budget_sync::fixtures::boxed"),
     );
     for _ in 0..200 {
         let message = panic_message(|| {
@@ -162,10 +139,11 @@ fn over_max_bytes() {
          \x20 max_bytes = 40: the call allocated 48 bytes (nested calls included)  <- OVER\n\
          \x20 the function itself: 0 allocs (0 reallocs), 0 bytes allocated (nested tracked calls excluded)\n\
          \x20 nested tracked calls during this call:\n\
-         \x20   budget_sync::grow5 ({file}:{grow5}): 1 call, 2 allocs (1 reallocs), 48 bytes allocated\n",
+         \x20   budget_sync::fixtures::grow5 ({fixtures}:{grow5}): 1 call, 2 allocs (1 reallocs), 48 bytes allocated\n",
         file = file!(),
         line = site_line("budget_sync::over_bytes"),
-        grow5 = site_line("budget_sync::grow5"),
+        fixtures = fixtures::FILE,
+        grow5 = site_line("budget_sync::fixtures::grow5"),
     );
     for _ in 0..200 {
         assert_eq!(
@@ -187,7 +165,10 @@ fn early_returns_are_checked_too() {
             message.contains("max_allocs = 2: the call made 3 allocs (reallocs included"),
             "{message}"
         );
-        assert!(message.contains("budget_sync::boxed ("), "{message}");
+        assert!(
+            message.contains("budget_sync::fixtures::boxed ("),
+            "{message}"
+        );
         assert!(
             message.contains("): 2 calls, 2 allocs (0 reallocs), 16 bytes allocated\n"),
             "{message}"

@@ -13,6 +13,10 @@ use alloc_trace::{AllocStats, CountingAlloc, Report, capture, measure, track_all
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc::system();
 
+#[path = "support/sites.rs"]
+mod sites;
+use sites::site;
+
 /// Panics in this binary print nothing, so that what a panic allocates is only the
 /// payload and the unwinder's exception (no message formatting, no captured output).
 fn silence_panics() {
@@ -247,15 +251,11 @@ fn peaks_are_exact_on_a_thread_whose_live_bytes_are_negative() {
     .join()
     .unwrap();
     assert_eq!(live_before, -10_000);
-    let outer = report.site(&site_name("edge_peak_outer")).unwrap();
-    let inner = report.site(&site_name("edge_peak_inner")).unwrap();
+    let outer = site(&report, "edge_frames::edge_peak_outer");
+    let inner = site(&report, "edge_frames::edge_peak_inner");
     assert_eq!(
         (outer.inclusive.peak_bytes, inner.inclusive.peak_bytes),
         (500, 200)
     );
     assert_eq!(report.peak_bytes(), Some(500));
-}
-
-fn site_name(function: &str) -> String {
-    format!("{}::{function}", module_path!())
 }

@@ -1,12 +1,15 @@
 //! Process-wide totals are exact once threads are joined. Alone in its binary so that no
 //! other test's threads run meanwhile.
 
+#[path = "support/counts.rs"]
+mod counts;
 #[path = "stress_support/start_up_spy.rs"]
 mod start_up_spy;
 
 use std::hint::black_box;
 
-use alloc_trace::{AllocCounts, AllocStats, CountingAlloc, measure, process_stats};
+use alloc_trace::{AllocStats, CountingAlloc, measure, process_stats};
+use counts::minus;
 use start_up_spy::StartUpSpy;
 
 // `System` plus a spy on what std allocates on a new thread before its closure runs (nodes
@@ -17,16 +20,6 @@ static ALLOC: CountingAlloc<StartUpSpy> = CountingAlloc::new(StartUpSpy);
 
 const THREADS: u64 = 8;
 const ALLOCS: u64 = 100_000;
-
-fn minus(a: AllocCounts, b: AllocCounts) -> AllocCounts {
-    AllocCounts {
-        allocs: a.allocs - b.allocs,
-        reallocs: a.reallocs - b.reallocs,
-        frees: a.frees - b.frees,
-        bytes_allocated: a.bytes_allocated - b.bytes_allocated,
-        bytes_freed: a.bytes_freed - b.bytes_freed,
-    }
-}
 
 #[test]
 fn eight_threads_of_100k_allocations_are_exact_per_thread_and_process_wide() {

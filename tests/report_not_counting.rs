@@ -3,30 +3,18 @@
 //! same message on standard error where its table would go, instead of showing zeros as
 //! if they were real. (This test binary deliberately installs none.)
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 
-/// The whole message, lines to add included.
-const NOT_INSTALLED: &str = "alloc-trace: `CountingAlloc` is not the global allocator, so nothing can be \
-counted. Add these lines to your binary, test or bench (once per binary, e.g. at the top of `main.rs` or of \
-the test file):
+#[path = "support/not_installed.rs"]
+mod not_installed;
+#[path = "support/panics.rs"]
+mod panics;
 
-    #[global_allocator]
-    static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-";
+use not_installed::NOT_INSTALLED;
+use panics::panic_message;
 
 /// Set in the environment of the copy of this test binary that prints the exit report.
 const CHILD: &str = "ALLOC_TRACE_NOT_COUNTING_CHILD";
-
-fn panic_message(f: impl FnOnce()) -> Option<String> {
-    let payload = catch_unwind(AssertUnwindSafe(f)).err()?;
-    Some(match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(payload) => payload
-            .downcast_ref::<&str>()
-            .map_or_else(String::new, |s| (*s).to_owned()),
-    })
-}
 
 #[test]
 fn report_panics_with_the_lines_to_add() {

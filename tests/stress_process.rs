@@ -6,6 +6,8 @@
 //! release builds), plus 100 waves of 16 short-lived threads (1,600 threads); then a
 //! multi-threaded tokio runtime (4 workers) running 128 tasks that migrate between workers.
 
+#[path = "support/counts.rs"]
+mod counts;
 #[path = "stress_support/start_up_spy.rs"]
 mod start_up_spy;
 mod stress_support;
@@ -15,8 +17,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use alloc_trace::{AllocStats, CountingAlloc, measure, process_stats, report, track_allocs};
+use counts::minus;
 use start_up_spy::StartUpSpy;
-use stress_support::{Expected, SiteExpect, minus, model_worker, run_worker, site_numbers};
+use stress_support::{Expected, SiteExpect, model_worker, run_worker, site_numbers};
 
 #[global_allocator]
 static ALLOC: CountingAlloc<StartUpSpy> = CountingAlloc::new(StartUpSpy);

@@ -3,6 +3,8 @@
 //! into the process totals) is in `process_stats()` exactly once they are joined. One test
 //! alone in its binary, since it checks process-wide numbers.
 
+#[path = "support/counts.rs"]
+mod counts;
 #[path = "stress_support/start_up_spy.rs"]
 mod start_up_spy;
 
@@ -11,9 +13,8 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 
-use alloc_trace::{
-    AllocCounts, AllocStats, CountingAlloc, measure, process_stats, report, track_allocs,
-};
+use alloc_trace::{AllocStats, CountingAlloc, measure, process_stats, report, track_allocs};
+use counts::minus;
 use start_up_spy::StartUpSpy;
 
 #[global_allocator]
@@ -161,13 +162,7 @@ fn allocations_in_thread_exit_destructors_are_in_the_process_totals_exactly() {
         results
     });
     let after = process_stats();
-    let process = AllocCounts {
-        allocs: after.allocs - before.allocs,
-        reallocs: after.reallocs - before.reallocs,
-        frees: after.frees - before.frees,
-        bytes_allocated: after.bytes_allocated - before.bytes_allocated,
-        bytes_freed: after.bytes_freed - before.bytes_freed,
-    };
+    let process = minus(after, before);
 
     // What the threads measured of their own code: the busy ones' held block, the late
     // ones' box; the quiet ones nothing.

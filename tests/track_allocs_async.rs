@@ -12,24 +12,17 @@ use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
-use alloc_trace::report::SiteStats;
 use alloc_trace::{AllocStats, Report, capture, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
-#[track_caller]
-fn site<'r>(report: &'r Report, name: &str) -> &'r SiteStats {
-    let full = format!("track_allocs_async::{name}");
-    report
-        .sites()
-        .iter()
-        .find(|s| s.name == full)
-        .unwrap_or_else(|| panic!("no site named {full:?}"))
-}
-
+#[path = "support/sites.rs"]
+mod sites;
 #[path = "support/yield_once.rs"]
 mod yield_once;
+
+use sites::site;
 use yield_once::YieldOnce;
 
 // ---------------------------------------------------------------------------------------
@@ -68,7 +61,7 @@ fn a_call_polled_on_two_threads() {
     drop(future);
 
     // Thread A saw the first poll: 10 bytes kept, no call finished yet.
-    let a = site(&on_a, "two_polls");
+    let a = site(&on_a, "track_allocs_async::two_polls");
     assert_eq!(a.calls, 0);
     let first_poll = AllocStats {
         allocs: 1,
@@ -80,7 +73,7 @@ fn a_call_polled_on_two_threads() {
     };
     assert_eq!(a.inclusive, first_poll);
     // Thread B saw the second: 20 bytes, and both vectors freed (one allocated on A).
-    let b = site(&on_b, "two_polls");
+    let b = site(&on_b, "track_allocs_async::two_polls");
     assert_eq!(b.calls, 1);
     let second_poll = AllocStats {
         allocs: 1,
@@ -98,7 +91,7 @@ fn a_call_polled_on_two_threads() {
 
     // The process-wide report adds both threads up (both have exited).
     let report = alloc_trace::report();
-    let s = site(&report, "two_polls");
+    let s = site(&report, "track_allocs_async::two_polls");
     assert_eq!(s.calls, 1);
     let whole_call = AllocStats {
         allocs: 2,
@@ -203,7 +196,7 @@ fn tokio_multi_thread_runtime() {
 
     let report = alloc_trace::report();
     let calls = CALLS as u64;
-    let s = site(&report, "yields_between_allocations");
+    let s = site(&report, "track_allocs_async::yields_between_allocations");
     assert_eq!(
         s.calls, calls,
         "one call per task, however often it was polled"
@@ -228,7 +221,7 @@ fn tokio_multi_thread_runtime() {
     // The highest poll is the second, with `b`'s 20 bytes (the first holds 10, the third
     // `nested`'s 5 before freeing everything).
     assert_eq!(s.inclusive.peak_bytes, 20);
-    let n = site(&report, "nested");
+    let n = site(&report, "track_allocs_async::nested");
     assert_eq!(n.calls, calls);
     assert_eq!(
         n.inclusive,
@@ -267,7 +260,7 @@ fn tokio_current_thread_runtime_with_capture() {
         })
     });
     assert_eq!(n, 30);
-    let s = site(&report, "yields_on_current_thread");
+    let s = site(&report, "track_allocs_async::yields_on_current_thread");
     assert_eq!(s.calls, 1);
     let whole_call = AllocStats {
         allocs: 2,

@@ -5,21 +5,14 @@
 
 use std::hint::black_box;
 
-use alloc_trace::report::SiteStats;
 use alloc_trace::{AllocStats, Report, capture, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
-#[track_caller]
-fn site<'r>(report: &'r Report, name: &str) -> &'r SiteStats {
-    let full = format!("track_allocs_exact::{name}");
-    report
-        .sites()
-        .iter()
-        .find(|s| s.name == full)
-        .unwrap_or_else(|| panic!("no site named {full:?}"))
-}
+#[path = "support/sites.rs"]
+mod sites;
+use sites::site;
 
 /// `allocs` allocations of `bytes` bytes in total, all freed, with the given peak.
 const fn freed(allocs: u64, bytes: u64, peak_bytes: u64) -> AllocStats {
@@ -55,7 +48,10 @@ fn inner() -> usize {
 fn nested_call_inclusive_and_exclusive() {
     let (n, report) = capture(outer);
     assert_eq!(n, 60);
-    let (o, i) = (site(&report, "outer"), site(&report, "inner"));
+    let (o, i) = (
+        site(&report, "track_allocs_exact::outer"),
+        site(&report, "track_allocs_exact::inner"),
+    );
     assert_eq!((o.calls, i.calls), (1, 1));
     // Peak of `outer`: its own 10 B plus `inner`'s 50 B.
     assert_eq!(o.inclusive, freed(3, 60, 60));
@@ -83,7 +79,10 @@ fn with_local_fn() -> usize {
 fn tracked_fn_inside_a_tracked_fn() {
     let (n, report) = capture(with_local_fn);
     assert_eq!(n, 14);
-    let (w, l) = (site(&report, "with_local_fn"), site(&report, "local"));
+    let (w, l) = (
+        site(&report, "track_allocs_exact::with_local_fn"),
+        site(&report, "track_allocs_exact::local"),
+    );
     assert_eq!((w.calls, l.calls), (1, 2));
     assert_eq!(w.inclusive, freed(2, 14, 7));
     assert_eq!(w.exclusive, freed(0, 0, 0));
@@ -108,7 +107,7 @@ fn recurse(depth: u64) -> u64 {
 fn recursion_counts_each_allocation_once() {
     let (sum, report) = capture(|| recurse(5));
     assert_eq!(sum, 15);
-    let s = site(&report, "recurse");
+    let s = site(&report, "track_allocs_exact::recurse");
     assert_eq!(s.calls, 5, "every call counts");
     // Not 5 + 4 + 3 + 2 + 1 = 15: nested calls of the same site are inside the outermost.
     assert_eq!(s.inclusive, freed(5, 40, 40));
@@ -144,7 +143,10 @@ const DEEP: u32 = 10_000;
 
 fn check_deep(report: &Report) {
     let deep = u64::from(DEEP);
-    let (pi, po) = (site(report, "ping"), site(report, "pong"));
+    let (pi, po) = (
+        site(report, "track_allocs_exact::ping"),
+        site(report, "track_allocs_exact::pong"),
+    );
     assert_eq!((pi.calls, po.calls), (deep / 2, deep / 2));
     // `ping`'s outermost call is the root and holds all 10 000 boxes; `pong`'s outermost
     // call is one level down and holds 9 999 of them.
@@ -207,7 +209,7 @@ fn n_boxes(n: u64) -> u64 {
 #[test]
 fn max_allocs_per_call_is_the_largest_call() {
     let (_, report) = capture(|| n_boxes(1) + n_boxes(3) + n_boxes(2) + n_boxes(0));
-    let s = site(&report, "n_boxes");
+    let s = site(&report, "track_allocs_exact::n_boxes");
     assert_eq!(s.calls, 4);
     assert_eq!(s.inclusive, freed(6, 48, 8));
     assert_eq!(s.max_allocs_per_call, 3);
@@ -231,7 +233,7 @@ fn holds_then_calls(n: usize) -> usize {
 #[test]
 fn peak_is_the_highest_call_not_a_sum() {
     let (_, report) = capture(|| up_and_down(200) + up_and_down(100) + up_and_down(300));
-    let s = site(&report, "up_and_down");
+    let s = site(&report, "track_allocs_exact::up_and_down");
     assert_eq!(s.inclusive, freed(6, 200 + 100 + 100 + 50 + 300 + 150, 300));
     assert_eq!(s.exclusive.peak_bytes, 0, "a peak cannot be split");
     // The whole closure's peak is the same: nothing was held between calls.
@@ -242,8 +244,8 @@ fn peak_is_the_highest_call_not_a_sum() {
 fn peak_of_a_caller_includes_what_it_holds() {
     let (_, report) = capture(|| holds_then_calls(40));
     let (h, u) = (
-        site(&report, "holds_then_calls"),
-        site(&report, "up_and_down"),
+        site(&report, "track_allocs_exact::holds_then_calls"),
+        site(&report, "track_allocs_exact::up_and_down"),
     );
     assert_eq!(u.inclusive, freed(2, 60, 40));
     assert_eq!(h.inclusive, freed(3, 160, 140));
@@ -260,7 +262,7 @@ fn keeps(n: usize) -> Vec<u8> {
 #[test]
 fn net_bytes_and_peak_of_a_leaking_call() {
     let (kept, report) = capture(|| (0..3).map(|_| keeps(16)).collect::<Vec<_>>());
-    let s = site(&report, "keeps");
+    let s = site(&report, "track_allocs_exact::keeps");
     assert_eq!(s.calls, 3);
     let expected = AllocStats {
         allocs: 3,

@@ -17,6 +17,10 @@ use ::alloc_trace::{AllocStats, Report, capture, track_allocs};
 #[global_allocator]
 static ALLOC: ::alloc_trace::CountingAlloc = ::alloc_trace::CountingAlloc::system();
 
+#[path = "support/block_on.rs"]
+mod block_on;
+use block_on::block_on;
+
 // Everything the expansion names, defined again by the user. A relative `alloc_trace`,
 // `core` or `std` path in the expansion would now find these modules.
 mod alloc_trace {}
@@ -123,16 +127,6 @@ impl Thing {
         let __alloc_trace_guard = 4;
         churn10();
         __alloc_trace_guard
-    }
-}
-
-fn block_on<F: ::core::future::Future>(future: F) -> F::Output {
-    let mut future = ::core::pin::pin!(future);
-    let mut cx = ::core::task::Context::from_waker(::core::task::Waker::noop());
-    loop {
-        if let ::core::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
     }
 }
 

@@ -8,10 +8,9 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::{Pin, pin};
-use std::task::{Context, Poll, Waker};
+use std::pin::Pin;
+use std::task::{Context, Waker};
 
-use alloc_trace::report::SiteStats;
 use alloc_trace::{AllocCounts, AllocStats, Report, capture, track_allocs};
 
 #[global_allocator]
@@ -34,19 +33,6 @@ fn churned(calls: u64) -> AllocStats {
     }
 }
 
-/// The site called exactly `name` (no suffix matching: this also checks the name).
-#[track_caller]
-fn site<'r>(report: &'r Report, name: &str) -> &'r SiteStats {
-    report
-        .sites()
-        .iter()
-        .find(|s| s.name == name)
-        .unwrap_or_else(|| {
-            let names: Vec<&str> = report.sites().iter().map(|s| s.name.as_str()).collect();
-            panic!("no site named {name:?}; sites: {names:?}")
-        })
-}
-
 /// A site that ran `churn10` once per call and called no other tracked function.
 #[track_caller]
 fn assert_churned(report: &Report, name: &str, calls: u64) {
@@ -64,19 +50,15 @@ fn assert_churned(report: &Report, name: &str, calls: u64) {
     assert_eq!(s.max_allocs_per_call, 1, "{name}: max_allocs_per_call");
 }
 
-/// Polls a future to completion on this thread (it must not need a real waker).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
+#[path = "support/block_on.rs"]
+mod block_on;
+#[path = "support/sites.rs"]
+mod sites;
 #[path = "support/yield_once.rs"]
 mod yield_once;
+
+use block_on::block_on;
+use sites::site;
 use yield_once::YieldOnce;
 
 // ---------------------------------------------------------------------------------------

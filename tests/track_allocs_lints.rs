@@ -6,13 +6,16 @@
 #![deny(warnings, clippy::all, clippy::pedantic)]
 
 use std::hint::black_box;
-use std::pin::{Pin, pin};
-use std::task::{Context, Poll, Waker};
+use std::pin::Pin;
 
 use alloc_trace::{AllocStats, capture, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+
+#[path = "support/block_on.rs"]
+mod block_on;
+use block_on::block_on;
 
 /// One 10-byte allocation, freed at once.
 fn churn10() {
@@ -124,16 +127,6 @@ trait Describe {
 }
 
 impl Describe for Thing {}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
 
 #[test]
 fn every_kind_compiles_cleanly_and_counts() {

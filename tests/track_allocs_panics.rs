@@ -11,11 +11,14 @@ use std::hint::black_box;
 use std::panic::{catch_unwind, resume_unwind};
 use std::sync::Once;
 
-use alloc_trace::report::SiteStats;
-use alloc_trace::{AllocStats, Report, capture, measure, track_allocs};
+use alloc_trace::{AllocStats, capture, measure, track_allocs};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+
+#[path = "support/sites.rs"]
+mod sites;
+use sites::site;
 
 /// A zero-sized panic payload: boxing it allocates nothing.
 struct Payload;
@@ -32,16 +35,6 @@ fn unwind_cost() -> AllocStats {
     assert_eq!(cost.allocs, cost.frees, "freed by the catch");
     assert_eq!(cost.bytes_allocated, cost.bytes_freed, "freed by the catch");
     cost
-}
-
-#[track_caller]
-fn site<'r>(report: &'r Report, name: &str) -> &'r SiteStats {
-    let full = format!("track_allocs_panics::{name}");
-    report
-        .sites()
-        .iter()
-        .find(|s| s.name == full)
-        .unwrap_or_else(|| panic!("no site named {full:?}"))
 }
 
 fn stats(allocs: u64, bytes: u64, frees: u64, freed: u64, peak: u64) -> AllocStats {
@@ -74,12 +67,12 @@ fn a_panicking_call_is_recorded() {
         assert!(catch_unwind(|| panics_at_once()).is_err());
         assert!(catch_unwind(|| alloc_then_panic()).is_err());
     });
-    let p = site(&report, "panics_at_once");
+    let p = site(&report, "track_allocs_panics::panics_at_once");
     assert_eq!(p.calls, 1);
     // The exception is allocated inside the call and freed by the catch, outside it.
     let exception_only = stats(u.allocs, u.bytes_allocated, 0, 0, u.bytes_allocated);
     assert_eq!(p.inclusive, exception_only);
-    let a = site(&report, "alloc_then_panic");
+    let a = site(&report, "track_allocs_panics::alloc_then_panic");
     assert_eq!(a.calls, 1);
     let expected = stats(
         u.allocs + 1,
@@ -116,14 +109,14 @@ fn a_panic_caught_inside_a_tracked_call() {
     let u = unwind_cost();
     let (n, report) = capture(|| catches_inside() + catches_inside() + after());
     assert_eq!(n, 2 * 51 + 3);
-    let inner = site(&report, "alloc_then_panic");
+    let inner = site(&report, "track_allocs_panics::alloc_then_panic");
     assert_eq!(
         inner.calls, 2,
         "each call is outermost: no frame was left open"
     );
     let one_inner = stats(u.allocs + 1, u.bytes_allocated + 10, 1, 10, 0);
     assert_eq!(inner.inclusive.with_peak_zero(), one_inner.times(2));
-    let c = site(&report, "catches_inside");
+    let c = site(&report, "track_allocs_panics::catches_inside");
     assert_eq!(c.calls, 2);
     // Its own two vectors, and the exception it freed when it caught the panic.
     let own = stats(2, 50, 2 + u.frees, 50 + u.bytes_freed, 0);
@@ -134,7 +127,7 @@ fn a_panic_caught_inside_a_tracked_call() {
         c.inclusive.peak_bytes,
         (20 + 10 + u.bytes_allocated).max(50)
     );
-    let a = site(&report, "after");
+    let a = site(&report, "track_allocs_panics::after");
     assert_eq!(a.inclusive, stats(1, 3, 1, 3, 3));
     let root_paths: Vec<&str> = report
         .paths()
@@ -184,9 +177,9 @@ fn panics_through_nested_calls_caught_at_each_level() {
         after();
     });
     let (l0, l1, l2) = (
-        site(&report, "level0"),
-        site(&report, "level1"),
-        site(&report, "level2"),
+        site(&report, "track_allocs_panics::level0"),
+        site(&report, "track_allocs_panics::level1"),
+        site(&report, "track_allocs_panics::level2"),
     );
     assert_eq!((l0.calls, l1.calls, l2.calls), (1, 1, 1));
     assert_eq!(
@@ -206,7 +199,7 @@ fn panics_through_nested_calls_caught_at_each_level() {
         own.plus(l1.inclusive.with_peak_zero())
     );
     assert_eq!(l0.inclusive.peak_bytes, 9 + 12 + e_bytes);
-    let a = site(&report, "after");
+    let a = site(&report, "track_allocs_panics::after");
     assert_eq!(a.inclusive, stats(1, 3, 1, 3, 3));
     assert!(
         report
@@ -248,7 +241,7 @@ fn a_panic_macro_in_a_tracked_call() {
     let ((), report) = capture(|| assert!(catch_unwind(|| panics_with_message()).is_err()));
     QUIET.set(false);
     assert!(caught);
-    let s = site(&report, "panics_with_message");
+    let s = site(&report, "track_allocs_panics::panics_with_message");
     assert_eq!(s.calls, 1);
     // Payload and exception are allocated in the call; both are freed by the catcher.
     let expected = stats(

@@ -16,7 +16,7 @@
 use std::alloc::{Layout, alloc, dealloc, realloc};
 use std::hint::black_box;
 
-use alloc_trace::{AllocCounts, AllocStats, track_allocs};
+use alloc_trace::{AllocStats, track_allocs};
 
 /// Blocks a worker holds at most.
 pub const POOL: usize = 32;
@@ -342,17 +342,6 @@ pub fn model_worker(seed: u64, batches: usize, ops: usize) -> Expected {
     }
     out.thread = thread.stats;
     out
-}
-
-/// `a - b`, for process-wide counts.
-pub fn minus(a: AllocCounts, b: AllocCounts) -> AllocCounts {
-    AllocCounts {
-        allocs: a.allocs - b.allocs,
-        reallocs: a.reallocs - b.reallocs,
-        frees: a.frees - b.frees,
-        bytes_allocated: a.bytes_allocated - b.bytes_allocated,
-        bytes_freed: a.bytes_freed - b.bytes_freed,
-    }
 }
 
 /// A site's numbers in the shape of [`SiteExpect`].
