@@ -54,8 +54,8 @@ fn a_capture_inside_a_capture_nests() {
         (1, 1, 0, 8)
     );
     assert_eq!(outer.in_tracked().allocs, 3);
-    let in_sites = outer.totals().allocs - outer.outside_tracked().allocs;
-    assert_eq!(in_sites, 3);
+    let inside = outer.totals().allocs - outer.outside_tracked().allocs;
+    assert_eq!(inside, 3);
 }
 
 #[test]
