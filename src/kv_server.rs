@@ -14,6 +14,10 @@
 //! and the whole run is deterministic ([`expected_tally`]) however the runtime schedules
 //! the tasks. Only the loopback interface is used (`127.0.0.1`, a port chosen by the
 //! system).
+//!
+//! `tests/live_kv_server.rs` runs the same code in-process and checks alloc-trace's
+//! process-wide numbers, taken while the runtime's workers are alive, against an
+//! independent count of every allocation.
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};

@@ -60,7 +60,7 @@ fn parse_allocations(load: Load) -> (u64, u64) {
     (allocs, bytes)
 }
 
-fn site_of<'r>(report: &'r Report, name: &str) -> (u64, u64, u64) {
+fn site_of(report: &Report, name: &str) -> (u64, u64, u64) {
     report.site(name).map_or((0, 0, 0), |s| {
         (s.calls, s.inclusive.allocs, s.inclusive.bytes_allocated)
     })

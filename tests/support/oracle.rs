@@ -382,9 +382,12 @@ pub fn rows_sum(report: &Report) -> (u64, u64) {
     )
 }
 
+/// A named case of a test binary.
+pub type Case<'a> = (&'a str, fn() -> Checks);
+
 /// Runs the cases of a `harness = false` test binary one after another on the main
 /// thread (the observer), prints every check, and exits with status 1 if one failed.
-pub fn run(binary: &str, cases: &[(&str, fn() -> Checks)]) {
+pub fn run(binary: &str, cases: &[Case<'_>]) {
     start();
     let mut failed = Vec::new();
     for (name, case) in cases {
