@@ -10,6 +10,7 @@
 pub mod churn_vs_leak;
 pub mod flamegraph;
 pub mod hot_loop;
+pub mod kv_server;
 pub mod log_service;
 pub mod prealloc;
 pub mod quickstart;

@@ -1,0 +1,217 @@
+//! A tracked `async fn` in flight: an accept-loop-like call that allocated in its first
+//! poll and is pending, and a handler blocked in the middle of its second poll. A report
+//! taken meanwhile lists each (it is not "never called"), shows its allocations so far
+//! exactly, and its totals equal an independent count of every allocation, while the
+//! thread that polls it is alive.
+//!
+//! The future is polled by hand on a thread of its own (a no-op waker), so every step is
+//! in the test's hands.
+//!
+//! `harness = false`: see `support/oracle.rs`.
+
+#[path = "support/oracle.rs"]
+mod oracle;
+#[path = "support/yield_once.rs"]
+mod yield_once;
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+use alloc_trace::track_allocs;
+use oracle::{Checks, Oracle, Window};
+use yield_once::YieldOnce;
+
+#[global_allocator]
+static ALLOC: Oracle = Oracle::new();
+
+fn main() {
+    oracle::run(
+        "live_async_call",
+        &[
+            ("an async accept loop pending", pending_accept_loop),
+            (
+                "an async handler blocked inside a poll",
+                blocked_inside_a_poll,
+            ),
+        ],
+    );
+}
+
+/// One allocation, so the polling thread's record and tables exist before the window.
+#[track_allocs]
+fn warm_up() -> Box<u64> {
+    black_box(Box::new(0u64))
+}
+
+/// Like an accept loop: its first poll allocates 4 times (a `Vec` for 8 connections,
+/// 8 x 24 bytes, and 3 names of 16 bytes), then it waits (is pending) until polled again;
+/// it frees all 4 when it returns.
+#[track_allocs]
+async fn accept_loop() -> usize {
+    let mut connections: Vec<String> = Vec::with_capacity(8);
+    for i in 0..3u8 {
+        let mut name = String::with_capacity(16);
+        name.push_str("conn-");
+        name.push(char::from(b'0' + i));
+        connections.push(name);
+    }
+    YieldOnce::default().await;
+    black_box(connections).len()
+}
+
+const FIRST_POLL: (u64, u64) = (4, 8 * 24 + 3 * 16);
+
+fn pending_accept_loop() -> Checks {
+    let sync = Arc::new(Barrier::new(2));
+    let poller = {
+        let sync = Arc::clone(&sync);
+        thread::spawn(move || {
+            // Kept: freeing it before the window would be one more thing published late.
+            let _warm = warm_up();
+            sync.wait(); // warmed up: the main thread opens its window
+            sync.wait(); // window open
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut call = pin!(accept_loop());
+            let first = call.as_mut().poll(&mut cx);
+            // What the thread does next is not in the call: it notes the poll.
+            let polls = black_box(vec![first.is_pending()]);
+            sync.wait(); // pending: the main thread looks now
+            sync.wait(); // released
+            let second = call.as_mut().poll(&mut cx);
+            (polls, second)
+        })
+    };
+    sync.wait();
+    let window = Window::open();
+    sync.wait();
+    sync.wait(); // `accept_loop` is pending after its first poll
+    let pending = window.close_with_report();
+    sync.wait(); // release it
+    let (polls, second) = poller.join().expect("poller");
+    let done = alloc_trace::report();
+
+    let mut checks = Checks::new();
+    checks.eq(
+        "first poll pending, second ready with 3",
+        (polls, second),
+        (vec![true], Poll::Ready(3)),
+    );
+    checks.window("accept_loop pending, its thread alive", &pending);
+    let report = pending.full_report.as_ref().expect("taken");
+    let site = report.site("accept_loop").expect("site");
+    checks.eq(
+        "accept_loop (in flight): inclusive (allocs, bytes) so far",
+        (site.inclusive.allocs, site.inclusive.bytes_allocated),
+        FIRST_POLL,
+    );
+    checks.eq(
+        "accept_loop (in flight): exclusive (allocs, bytes) so far",
+        (site.exclusive.allocs, site.exclusive.bytes_allocated),
+        FIRST_POLL,
+    );
+    let table = report.to_string();
+    checks.truth(
+        "accept_loop (in flight) is listed in the table",
+        table.contains("live_async_call::accept_loop"),
+        &format!("not listed (calls = {})", site.calls),
+    );
+    // TODO(in-flight API): assert that the `accept_loop` row is marked as in flight (one
+    // open call), and what `calls` says for it, once the report has a way to say it.
+    checks.eq(
+        "rows (exclusive + outside) == totals: (allocs, bytes)",
+        oracle::rows_sum(report),
+        (report.totals().allocs, report.totals().bytes_allocated),
+    );
+
+    // Control, exact today: once the call has returned and its thread exited.
+    let site = done.site("accept_loop").expect("site");
+    checks.eq(
+        "accept_loop after it returned: (calls, allocs, frees, bytes)",
+        (
+            site.calls,
+            site.inclusive.allocs,
+            site.inclusive.frees,
+            site.inclusive.bytes_allocated,
+        ),
+        (1, FIRST_POLL.0, FIRST_POLL.0, FIRST_POLL.1),
+    );
+    checks
+}
+
+/// Like a handler that makes a blocking call: its first poll allocates 2 blocks (16 and
+/// 32 bytes), then it is pending; its second poll allocates 3 more (64 bytes each), then
+/// blocks (the main thread looks now) until released. Everything is freed when it returns.
+#[track_allocs]
+async fn blocking_handler(sync: Arc<Barrier>) -> usize {
+    let first = black_box((vec![0u8; 16], vec![0u8; 32]));
+    YieldOnce::default().await;
+    let second = black_box([vec![1u8; 64], vec![2u8; 64], vec![3u8; 64]]);
+    sync.wait(); // allocated everything: the main thread looks now
+    sync.wait(); // released
+    first.0.len() + first.1.len() + second.iter().map(Vec::len).sum::<usize>()
+}
+
+const BOTH_POLLS: (u64, u64) = (5, 16 + 32 + 3 * 64);
+
+fn blocked_inside_a_poll() -> Checks {
+    let sync = Arc::new(Barrier::new(2));
+    let poller = {
+        let sync = Arc::clone(&sync);
+        thread::spawn(move || {
+            // Kept: freeing it before the window would be one more thing published late.
+            let _warm = warm_up();
+            sync.wait(); // warmed up: the main thread opens its window
+            sync.wait(); // window open
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut call = pin!(blocking_handler(Arc::clone(&sync)));
+            let first = call.as_mut().poll(&mut cx);
+            let second = call.as_mut().poll(&mut cx); // blocks inside, see above
+            (first, second)
+        })
+    };
+    sync.wait();
+    let window = Window::open();
+    sync.wait();
+    sync.wait(); // `blocking_handler` is inside its second poll
+    let during = window.close_with_report();
+    sync.wait(); // release it
+    let (first, second) = poller.join().expect("poller");
+
+    let mut checks = Checks::new();
+    checks.eq(
+        "first poll pending, second ready with 240",
+        (first, second),
+        (Poll::Pending, Poll::Ready(240)),
+    );
+    checks.window("blocking_handler inside a poll, its thread alive", &during);
+    let report = during.full_report.as_ref().expect("taken");
+    let site = report.site("blocking_handler").expect("site");
+    checks.eq(
+        "blocking_handler (in flight, in a poll): inclusive (allocs, bytes) so far",
+        (site.inclusive.allocs, site.inclusive.bytes_allocated),
+        BOTH_POLLS,
+    );
+    checks.eq(
+        "blocking_handler (in flight, in a poll): exclusive (allocs, bytes) so far",
+        (site.exclusive.allocs, site.exclusive.bytes_allocated),
+        BOTH_POLLS,
+    );
+    let table = report.to_string();
+    checks.truth(
+        "blocking_handler (in flight) is listed in the table",
+        table.contains("live_async_call::blocking_handler"),
+        &format!("not listed (calls = {})", site.calls),
+    );
+    // TODO(in-flight API): assert that the `blocking_handler` row is marked as in flight
+    // (one open call, in a poll), once the report has a way to say it.
+    checks.eq(
+        "rows (exclusive + outside) == totals: (allocs, bytes)",
+        oracle::rows_sum(report),
+        (report.totals().allocs, report.totals().bytes_allocated),
+    );
+    checks
+}
