@@ -33,10 +33,9 @@ fn a_capture_inside_a_capture_nests() {
         site_counts(&inner, "assert_misuse::fixtures::boxed"),
         (1, 1, 0, 8)
     );
-    assert_eq!(
-        site_counts(&inner, "assert_misuse::fixtures::grow5"),
-        (0, 0, 0, 0)
-    );
+    // A capture lists only the functions its closure ran (it costs in proportion to
+    // them, not to every function in the program).
+    assert!(inner.site("assert_misuse::fixtures::grow5").is_none());
     let t = inner.totals();
     assert_eq!(
         (t.allocs, t.reallocs, t.frees, t.bytes_allocated),

@@ -190,7 +190,7 @@ fn capture_around_a_multi_thread_runtime_misses_its_workers() {
     let (sum, captured) =
         alloc_trace::capture(|| rt.block_on(async { tokio::spawn(on_a_worker()).await.unwrap() }));
     assert_eq!(sum, 6);
-    assert_eq!(captured.site("budget_async::on_a_worker").unwrap().calls, 0);
+    assert!(captured.site("budget_async::on_a_worker").is_none());
     // Per-site numbers from `report()` add up every thread.
     let report = alloc_trace::report();
     let site = report.site("budget_async::on_a_worker").unwrap();

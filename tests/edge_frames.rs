@@ -87,7 +87,7 @@ fn panics_caught_at_every_level_of_nested_tracked_calls_are_exact() {
         inner.inclusive,
         stats(1 + pa, 1, 50 + pb, 50, 50 + panic.peak_bytes)
     );
-    assert_eq!(inner.exclusive, stats(1 + pa, 1, 50 + pb, 50, 0));
+    assert_eq!(inner.exclusive, (stats(1 + pa, 1, 50 + pb, 50, 0)).counts());
     // outer: its buffer, inner's call, the frees of inner's panic, its own panic's
     // allocations (freed by the outermost catch, outside every tracked call).
     let outer = report.site("edge_panic_outer").unwrap();
@@ -102,7 +102,7 @@ fn panics_caught_at_every_level_of_nested_tracked_calls_are_exact() {
     );
     assert_eq!(
         outer.exclusive,
-        stats(1 + pa, 1 + pa, 100 + pb, 100 + pb, 0)
+        (stats(1 + pa, 1 + pa, 100 + pb, 100 + pb, 0)).counts()
     );
     assert_eq!(outer.max_allocs_per_call, 2 + 2 * pa);
     // The whole capture: everything was freed in the end.
@@ -190,39 +190,46 @@ fn recursion_100_000_calls_deep_is_exact() {
         site.inclusive,
         stats(CALLS, CALLS, 4 * CALLS, 4 * CALLS, 4 * CALLS)
     );
-    assert_eq!(site.exclusive, stats(CALLS, CALLS, 4 * CALLS, 4 * CALLS, 0));
+    assert_eq!(
+        site.exclusive,
+        (stats(CALLS, CALLS, 4 * CALLS, 4 * CALLS, 0)).counts()
+    );
     assert_eq!(site.max_allocs_per_call, CALLS);
 
-    // Call paths stop at 64 frames: one path per depth 1..=63, and the 64-frame path
-    // collects every call at depth 64 or more.
+    // Call paths keep 128 frames: one path per depth 1..=128, then one more for every
+    // deeper call, with the outermost 127 frames, a `[...]` for the cut and the innermost.
+    const KEPT: usize = 128;
     let paths = report.paths();
-    assert_eq!(paths.len(), 64);
+    assert_eq!(paths.len(), KEPT + 1);
     let name = "edge_frames::edge_deep";
-    for depth in 1..=64usize {
+    for depth in 1..=KEPT {
         let path = vec![name; depth].join(";");
         let found = paths
             .iter()
             .find(|p| p.path == path)
             .unwrap_or_else(|| panic!("no path of depth {depth}"));
-        let calls = if depth < 64 { 1 } else { CALLS - 63 };
         assert_eq!(
             found.exclusive,
-            stats(calls, calls, 4 * calls, 4 * calls, 0).counts(),
+            stats(1, 1, 4, 4, 0).counts(),
             "depth {depth}"
         );
     }
+    let deeper = CALLS - KEPT as u64;
+    let cut = format!("{};[...];{name}", vec![name; KEPT - 1].join(";"));
+    let found = paths.iter().find(|p| p.path == cut).expect("the cut path");
+    assert_eq!(
+        found.exclusive,
+        stats(deeper, deeper, 4 * deeper, 4 * deeper, 0).counts()
+    );
     let folded = report.folded(FoldedWeight::Allocs);
-    assert_eq!(folded.lines().count(), 64);
+    assert_eq!(folded.lines().count(), KEPT + 1);
     let weights: u64 = folded
         .lines()
         .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
         .sum();
     assert_eq!(weights, CALLS);
     let deepest = folded.lines().max_by_key(|l| l.len()).unwrap();
-    assert_eq!(
-        deepest,
-        format!("{} {}", vec![name; 64].join(";"), CALLS - 63)
-    );
+    assert_eq!(deepest, format!("{cut} {deeper}"));
 }
 
 /// Holds 300 + 200 bytes at its highest, inside a nested tracked call.

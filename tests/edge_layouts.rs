@@ -121,8 +121,9 @@ fn high_alignment_is_counted_by_size() {
         unsafe { dealloc(q, Layout::from_size_align(10_000, 4096).unwrap()) };
 
         let zeroed_layout = Layout::from_size_align(8192, 4096).unwrap();
+        // `black_box`: a release build may otherwise remove a zeroed block that is only read.
         // SAFETY: the layout is not zero-sized.
-        let z = unsafe { alloc_zeroed(zeroed_layout) };
+        let z = black_box(unsafe { alloc_zeroed(zeroed_layout) });
         assert!(!z.is_null());
         // SAFETY: `z` points to 8192 initialised (zeroed) bytes, not otherwise borrowed.
         let bytes = unsafe { std::slice::from_raw_parts(z, 8192) };

@@ -119,10 +119,18 @@ fn pending_accept_loop() -> Checks {
         table.contains("live_async_call::accept_loop"),
         &format!("not listed (calls = {})", site.calls),
     );
-    // TODO(in-flight API): assert that the `accept_loop` row is marked as in flight (one
-    // open call), and what `calls` says for it, once the report has a way to say it.
     checks.eq(
-        "rows (exclusive + outside) == totals: (allocs, bytes)",
+        "accept_loop: calls finished, and in flight",
+        (site.calls, site.in_flight),
+        (0, 1),
+    );
+    checks.truth(
+        "accept_loop is marked as in flight in the table",
+        table.contains("live_async_call::accept_loop  (1 in flight)"),
+        &table,
+    );
+    checks.eq(
+        "rows (exclusive + outside + unattributed) == totals: (allocs, bytes)",
         oracle::rows_sum(report),
         (report.totals().allocs, report.totals().bytes_allocated),
     );
@@ -156,6 +164,7 @@ async fn blocking_handler(sync: Arc<Barrier>) -> usize {
 }
 
 const BOTH_POLLS: (u64, u64) = (5, 16 + 32 + 3 * 64);
+const FIRST_OF_BOTH: (u64, u64) = (2, 16 + 32);
 
 fn blocked_inside_a_poll() -> Checks {
     let sync = Arc::new(Barrier::new(2));
@@ -190,26 +199,45 @@ fn blocked_inside_a_poll() -> Checks {
     checks.window("blocking_handler inside a poll, its thread alive", &during);
     let report = during.full_report.as_ref().expect("taken");
     let site = report.site("blocking_handler").expect("site");
+    // What the finished first poll booked is the function's; what the running second poll
+    // did so far cannot be given to a function until the poll ends: the report says so.
     checks.eq(
-        "blocking_handler (in flight, in a poll): inclusive (allocs, bytes) so far",
+        "blocking_handler (in flight, in a poll): inclusive (allocs, bytes) booked",
         (site.inclusive.allocs, site.inclusive.bytes_allocated),
-        BOTH_POLLS,
+        FIRST_OF_BOTH,
     );
     checks.eq(
-        "blocking_handler (in flight, in a poll): exclusive (allocs, bytes) so far",
+        "blocking_handler (in flight, in a poll): exclusive (allocs, bytes) booked",
         (site.exclusive.allocs, site.exclusive.bytes_allocated),
-        BOTH_POLLS,
+        FIRST_OF_BOTH,
+    );
+    let pending = report.unattributed();
+    checks.eq(
+        "the running poll's allocations: unattributed (allocs, bytes)",
+        (pending.allocs, pending.bytes_allocated),
+        (
+            BOTH_POLLS.0 - FIRST_OF_BOTH.0,
+            BOTH_POLLS.1 - FIRST_OF_BOTH.1,
+        ),
+    );
+    checks.eq(
+        "blocking_handler: calls finished, and in flight",
+        (site.calls, site.in_flight),
+        (0, 1),
     );
     let table = report.to_string();
     checks.truth(
-        "blocking_handler (in flight) is listed in the table",
-        table.contains("live_async_call::blocking_handler"),
-        &format!("not listed (calls = {})", site.calls),
+        "blocking_handler is marked as in flight in the table",
+        table.contains("live_async_call::blocking_handler  (1 in flight)"),
+        &table,
     );
-    // TODO(in-flight API): assert that the `blocking_handler` row is marked as in flight
-    // (one open call, in a poll), once the report has a way to say it.
+    checks.truth(
+        "the table says what is not yet given to a function",
+        table.contains("(in tracked calls in flight, not yet given to a function)"),
+        &table,
+    );
     checks.eq(
-        "rows (exclusive + outside) == totals: (allocs, bytes)",
+        "rows (exclusive + outside + unattributed) == totals: (allocs, bytes)",
         oracle::rows_sum(report),
         (report.totals().allocs, report.totals().bytes_allocated),
     );

@@ -144,8 +144,17 @@ fn kv_server_on_live_workers() -> Checks {
         accept_allocs >= u64::from(LOAD.clients),
         &format!("{accept_allocs} allocs"),
     );
-    // TODO(in-flight API): assert that the `Listener::run` row is marked as in flight (and
-    // how many calls are open), once the report has a way to say it.
+    let run = mid_report.site("Listener::run").expect("site");
+    checks.eq(
+        "mid-run: Listener::run calls finished, and in flight",
+        (run.calls, run.in_flight),
+        (0, 1),
+    );
+    checks.truth(
+        "mid-run: Listener::run is marked as in flight in the table",
+        table.contains("Listener::run  (1 in flight)"),
+        &table,
+    );
 
     checks.window("after the run (workers alive and idle)", &end);
     let end_report = end.full_report.as_ref().expect("taken");

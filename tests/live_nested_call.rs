@@ -117,8 +117,17 @@ fn blocked_inside_a_call() -> Checks {
             BEFORE_INNER.1 + AFTER_INNER.1,
         ),
     );
-    // TODO(in-flight API): assert that the `worker_loop` row is marked as in flight (one
-    // open call), and what `calls` says for it, once the report has a way to say it.
+    checks.eq(
+        "worker_loop: calls finished, and in flight",
+        (looping.calls, looping.in_flight),
+        (0, 1),
+    );
+    let table = report.to_string();
+    checks.truth(
+        "worker_loop is marked as in flight in the table",
+        table.contains("::worker_loop  (1 in flight)"),
+        &table,
+    );
     let (rows_allocs, rows_bytes) = oracle::rows_sum(report);
     let totals = report.totals();
     checks.eq(

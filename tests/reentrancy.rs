@@ -99,7 +99,7 @@ fn reports_and_captures_inside_a_tracked_call_are_counted_on_it_exactly() {
         bytes_freed: measured.bytes_freed - 64,
         ..measured
     };
-    assert_eq!(reporter.exclusive, own);
+    assert_eq!(reporter.exclusive, (own).counts());
     assert_eq!(
         AllocStats {
             peak_bytes: 0,

@@ -78,16 +78,18 @@ fn recursion_gives_one_line_per_depth() {
 }
 
 #[test]
-fn paths_deeper_than_64_frames_collapse_into_the_64th() {
-    let (_, report) = alloc_trace::capture(|| black_box(recurse(70)));
+fn paths_deeper_than_128_frames_keep_their_innermost_frame() {
+    let (_, report) = alloc_trace::capture(|| black_box(recurse(140)));
     let folded = report.folded(FoldedWeight::Allocs);
     let lines: Vec<&str> = folded.lines().collect();
-    assert_eq!(lines.len(), 64, "{folded}");
-    // Sorted by path: "rec" < "rec;rec" < ...; frames 64 to 70 share the deepest line.
-    for (i, line) in lines.iter().enumerate() {
-        let weight = if i == 63 { 7 } else { 1 };
-        assert_eq!(*line, format!("{} {weight}", rec_path(i + 1)));
+    assert_eq!(lines.len(), 129, "{folded}");
+    // One line per depth 1..=128; frames 129 to 140 share one more, whose middle is cut.
+    for depth in 1..=128 {
+        let line = format!("{} 1", rec_path(depth));
+        assert!(lines.contains(&line.as_str()), "no line for depth {depth}");
     }
+    let cut = format!("{};[...];rec 12", rec_path(127));
+    assert!(lines.contains(&cut.as_str()), "{folded}");
 }
 
 #[test]

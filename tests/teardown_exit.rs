@@ -314,10 +314,22 @@ fn totals_now() -> [u64; 5] {
     ]
 }
 
-fn child_exit_report() {
-    // Hooks run in reverse order: `after_report` (registered first) runs last, after the
-    // exit report's hook (armed by the first tracked call), and `before_report` first.
-    extern "C" fn after_report() {
+/// Runs after every `atexit` hook, the exit report's included (which `ALLOC_TRACE` arms
+/// before `main`): `.fini_array` entries run when the C library finishes, after them.
+#[used]
+#[unsafe(link_section = ".fini_array")]
+static AFTER_REPORT: extern "C" fn() = after_report;
+
+extern "C" fn after_report() {
+    if BEFORE_REPORT_RAN.load(Ordering::Relaxed) {
+        child_after_report();
+    }
+}
+
+static BEFORE_REPORT_RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn child_after_report() {
+    {
         hook(|| {
             // First thing after the exit report's hook.
             let after = totals_now();
@@ -333,8 +345,14 @@ fn child_exit_report() {
             eprintln!("AFTER-REPORT moved={moved:?}");
         });
     }
+}
+
+fn child_exit_report() {
+    // Hooks run in reverse order of registration, and the exit report's was registered
+    // before `main`: `before_report` runs just before it.
     extern "C" fn before_report() {
         hook(|| {
+            BEFORE_REPORT_RAN.store(true, Ordering::Relaxed);
             eprintln!("BEFORE-REPORT");
             // Last thing before the exit report's hook runs.
             let now = totals_now();
@@ -343,7 +361,6 @@ fn child_exit_report() {
             }
         });
     }
-    at_exit(after_report);
     teardown_at_exit();
     at_exit(before_report);
 }

@@ -41,10 +41,11 @@ fn assert_churned(report: &Report, name: &str, calls: u64) {
     assert_eq!(s.inclusive, churned(calls), "{name}: inclusive");
     assert_eq!(
         s.exclusive,
-        AllocStats {
+        (AllocStats {
             peak_bytes: 0,
             ..churned(calls)
-        },
+        })
+        .counts(),
         "{name}: exclusive"
     );
     assert_eq!(s.max_allocs_per_call, 1, "{name}: max_allocs_per_call");
@@ -318,10 +319,11 @@ fn trait_impls_and_default_methods() {
     );
     assert_eq!(
         describe.exclusive,
-        AllocStats {
+        (AllocStats {
             peak_bytes: 0,
             ..churned(2)
-        }
+        })
+        .counts()
     );
     assert_eq!(describe.max_allocs_per_call, 2);
     let later = site(&report, "track_allocs_kinds::describe_later");
@@ -329,10 +331,11 @@ fn trait_impls_and_default_methods() {
     assert_eq!(later.inclusive, churned(2));
     assert_eq!(
         later.exclusive,
-        AllocStats {
+        (AllocStats {
             peak_bytes: 0,
             ..churned(1)
-        }
+        })
+        .counts()
     );
 }
 
@@ -376,10 +379,11 @@ fn generic_instantiations_share_one_site() {
     assert_eq!(s.inclusive, expected);
     assert_eq!(
         s.exclusive,
-        AllocStats {
+        (AllocStats {
             peak_bytes: 0,
             ..expected
-        }
+        })
+        .counts()
     );
     assert_eq!(s.max_allocs_per_call, 1);
 }
@@ -549,8 +553,9 @@ fn async_fns_count_every_poll_and_the_call_once() {
 /// A future that is never polled is no call; one dropped after a poll is.
 #[test]
 fn async_call_counts_when_polled() {
+    // A future never polled is not a call: the capture does not list the function.
     let ((), report) = capture(|| drop(async_fn(2)));
-    assert_eq!(site(&report, "track_allocs_kinds::async_fn").calls, 0);
+    assert!(report.site("track_allocs_kinds::async_fn").is_none());
     let ((), report) = capture(|| {
         let mut future = Box::pin(async_fn(2));
         let mut cx = Context::from_waker(Waker::noop());

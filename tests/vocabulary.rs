@@ -124,10 +124,11 @@ fn the_site_and_the_capture_totals() {
     assert_eq!(s.inclusive, EXPECTED);
     assert_eq!(
         s.exclusive,
-        AllocStats {
+        (AllocStats {
             peak_bytes: 0,
             ..EXPECTED
-        }
+        })
+        .counts()
     );
     assert_eq!(s.max_allocs_per_call, ALLOCS);
     assert_eq!(s.allocs_per_call(), ALLOCS as f64);

@@ -249,19 +249,32 @@ fn instrument(sig: &Signature, body: &mut Body, args: &Args, short_name: &str) {
     } else {
         // Pinned, because the runtime links each call's frame to its caller's.
         let guard = format_ident!("__alloc_trace_guard", span = Span::mixed_site());
-        // Budgeted sites snapshot nested sites for their failure message; others stay lean.
-        let guard_type = if args.max_allocs.is_some() || args.max_bytes.is_some() {
-            quote!(BudgetGuard)
-        } else {
-            quote!(CallGuard)
-        };
+        let value = format_ident!("__alloc_trace_value", span = Span::mixed_site());
         // The function keeps its own braces, which rustc's messages and lints about the
         // body (a missing tail expression, `dead_code`) rely on. See `body` for why the
         // leading items go first and the final expression gets a local.
         let body::Split { items, stmts, tail } = body::split(stmts);
-        let tail = match (tail, return_type(&sig.output, fn_span)) {
+        let ret = return_type(&sig.output, fn_span);
+        if args.max_allocs.is_some() || args.max_bytes.is_some() {
+            // A budget is checked before the call returns, while its value is still a
+            // local (so a call over budget drops it as it unwinds): every `return` and `?`
+            // of the body goes through one exit, the end of a closure called at once.
+            let on = quote!({ ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE });
+            let annotation = ret.as_ref().map(|(ty, _)| quote!(-> #ty));
+            body.stmts = quote! {
+                #items
+                let mut #guard = ::core::pin::pin!(#private::BudgetGuard::<#on>::new({ #define_site &#site }));
+                #private::BudgetGuard::enter(#guard.as_mut());
+                #[allow(clippy::redundant_closure_call, unreachable_code)]
+                let #value = (move || #annotation { #stmts #tail })();
+                #private::BudgetGuard::check(#guard.as_ref());
+                #[allow(unreachable_code, clippy::needless_return)]
+                return #value;
+            };
+            return;
+        }
+        let tail = match (tail, ret) {
             (Some(tail), Some((ty, _))) => {
-                let value = format_ident!("__alloc_trace_value", span = Span::mixed_site());
                 // A `return` statement rather than a tail, so that the lints a diverging
                 // final expression (`todo!()`) sets off can be allowed on statements.
                 quote! {
@@ -275,8 +288,8 @@ fn instrument(sig: &Signature, body: &mut Body, args: &Args, short_name: &str) {
         };
         body.stmts = quote! {
             #items
-            let #guard = ::core::pin::pin!(#private::#guard_type::new({ #define_site &#site }));
-            #private::#guard_type::enter(#guard);
+            let #guard = ::core::pin::pin!(#private::CallGuard::new({ #define_site &#site }));
+            #private::CallGuard::enter(#guard);
             #stmts
             #tail
         };

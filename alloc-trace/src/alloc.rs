@@ -3,7 +3,8 @@
 use core::alloc::{GlobalAlloc, Layout};
 use std::alloc::System;
 
-use crate::counters;
+use crate::per_thread::{self, PerThread};
+use crate::thread_exit;
 
 /// A global allocator that counts every request on the calling thread, then forwards it to
 /// an inner allocator (`System` by default).
@@ -25,9 +26,9 @@ use crate::counters;
 /// Counting touches only a `const`-initialised thread-local with no destructor: five
 /// counters and a peak in `Cell`s. No lock, no atomic read-modify-write, no allocation and
 /// no panic path; a failed (null) request is forwarded but not counted. Per call, the
-/// added cost is a handful of instructions (see `BENCHMARKS.md`). The counts reach other
-/// threads only when a thread exits (its totals are folded into the process-wide ones) or
-/// when it publishes them at the end of a tracked call.
+/// added cost is a handful of instructions (see `BENCHMARKS.md`). A report on another
+/// thread reads the counters as they are when it is built; a thread's first allocation
+/// lists it where reports find it, and its exit folds it into the process-wide totals.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CountingAlloc<A = System> {
     inner: A,
@@ -55,6 +56,16 @@ impl<A> CountingAlloc<A> {
     }
 }
 
+/// Counts an allocation on this thread; arms its exit hook on its first one.
+#[inline(always)]
+fn count_alloc(size: usize) {
+    let _ = per_thread::with(|t| {
+        if t.counters.on_alloc(size) {
+            thread_exit::arm(t);
+        }
+    });
+}
+
 /// The end of a thread's first free (see `CountingAlloc::dealloc`).
 ///
 /// # Safety
@@ -63,9 +74,15 @@ impl<A> CountingAlloc<A> {
 #[cold]
 #[inline(never)]
 unsafe fn first_dealloc<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
-    counters::on_first_dealloc();
+    let _ = per_thread::with(thread_exit::arm);
     // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract for `inner`.
     unsafe { inner.dealloc(ptr, layout) }
+}
+
+/// Counts a free; true on the thread's first.
+#[inline(always)]
+fn count_dealloc(size: usize) -> bool {
+    per_thread::with(|t: &PerThread| t.counters.on_dealloc(size)).unwrap_or(false)
 }
 
 // SAFETY: every method forwards to `inner` with the caller's arguments unchanged and
@@ -78,7 +95,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract for `layout`.
         let ptr = unsafe { self.inner.alloc(layout) };
         if !ptr.is_null() {
-            counters::on_alloc(layout.size());
+            count_alloc(layout.size());
         }
         ptr
     }
@@ -88,7 +105,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: the caller upholds `GlobalAlloc::alloc_zeroed`'s contract for `layout`.
         let ptr = unsafe { self.inner.alloc_zeroed(layout) };
         if !ptr.is_null() {
-            counters::on_alloc(layout.size());
+            count_alloc(layout.size());
         }
         ptr
     }
@@ -98,7 +115,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // PERF: counted before forwarding (a free cannot fail), and the thread's first
         // free finished in a cold function that forwards too, so that both forwarding
         // calls are tail calls: no stack frame, no register kept across a call.
-        if counters::on_dealloc(layout.size()) {
+        if count_dealloc(layout.size()) {
             // SAFETY: as below.
             return unsafe { first_dealloc(&self.inner, ptr, layout) };
         }
@@ -113,7 +130,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // `inner` as above.
         let new = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !new.is_null() {
-            counters::on_realloc(layout.size(), new_size);
+            let _ = per_thread::with(|t| {
+                if t.counters.on_realloc(layout.size(), new_size) {
+                    thread_exit::arm(t);
+                }
+            });
         }
         new
     }

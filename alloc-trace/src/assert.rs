@@ -8,7 +8,6 @@ use core::fmt;
 use core::panic::Location;
 
 use crate::AllocStats;
-use crate::counters;
 use crate::gather::capture_hidden;
 use crate::report::Report;
 
@@ -381,7 +380,7 @@ pub fn check_allocs<R>(
     let (result, report) = capture_hidden(f);
     let stats = report.capture_stats();
     if conditions.iter().all(|c| c.holds(&stats)) {
-        counters::untracked(|| drop(report));
+        crate::per_thread::uncounted(|| drop(report));
         return result;
     }
     failed(macro_name, expr, conditions, report, Location::caller())
@@ -407,7 +406,7 @@ fn failed(
         location,
     }
     .to_string();
-    counters::untracked(|| drop(report));
+    crate::per_thread::uncounted(|| drop(report));
     panic!("{message}");
 }
 

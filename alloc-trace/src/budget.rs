@@ -1,85 +1,57 @@
-//! Allocation budgets of `#[track_allocs(max_allocs = N, max_bytes = N)]`, checked when a
-//! call ends: in the call guard's drop (or, for an `async fn`, when its future completes),
-//! never inside the allocator and never while the thread is already panicking.
+//! Allocation budgets of `#[track_allocs(max_allocs = N, max_bytes = N)]`: checked before
+//! a synchronous call returns its value (`BudgetGuard::check`), or when an `async fn`'s
+//! future completes; never inside the allocator and never while the thread is already
+//! panicking.
 //!
-//! A budgeted call also snapshots this thread's site table when it starts, so that a
-//! failure can say which nested tracked functions the call ran and what they allocated.
-//! Unbudgeted calls skip all of this: one predictable branch on the site's budget.
-
-// Without `tracking` no call is tracked, so nothing here is reached.
-#![cfg_attr(not(feature = "tracking"), allow(dead_code))]
+//! A budgeted call keeps a journal of the entries its nested tracked calls touch (see
+//! `record`), so that a failure can say which of them it ran and what they allocated.
+//! Unbudgeted calls have none of this, and in builds where budgets are off neither do
+//! budgeted ones.
 
 use core::fmt;
 
-use crate::counters;
-use crate::frame;
+use crate::paths;
+use crate::record::Touched;
 use crate::site::{self, Site};
-use crate::slots::{CallNumbers, SiteValues};
+use crate::slots::CallNumbers;
+use crate::stats::Totals;
 
-/// This thread's per-site numbers when a budgeted call started.
-///
-/// WARNING: allocated inside `counters::untracked`, so it is also freed there (in `Drop`):
-/// the call it belongs to must not see it.
-#[derive(Debug)]
-pub(crate) struct NestedBefore(Box<[SiteValues]>);
-
-impl Drop for NestedBefore {
-    fn drop(&mut self) {
-        // An empty boxed slice does not allocate.
-        let table = core::mem::take(&mut self.0);
-        counters::untracked(|| drop(table));
-    }
-}
-
-/// At the start of a call of `site`: a snapshot if the site has a budget.
+/// Whether `call` went over `site`'s budget.
 #[inline]
-pub(crate) fn on_enter(site: &'static Site) -> Option<NestedBefore> {
-    if site.budget.is_set() {
-        Some(snapshot())
-    } else {
-        None
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn snapshot() -> NestedBefore {
-    counters::untracked(|| {
-        NestedBefore(frame::with_own_tables(|sites, _| {
-            sites.iter().map(|s| s.load()).collect()
-        }))
-    })
-}
-
-/// Panics if the finished call of `site` went over its budget. `nested` is the snapshot
-/// taken when the call started (none for `async fn` calls, whose polls may run on
-/// several threads).
-#[inline]
-pub(crate) fn check(site: &'static Site, call: &CallNumbers, nested: Option<&NestedBefore>) {
+pub(crate) fn is_over(site: &Site, call: &CallNumbers) -> bool {
     let budget = site.budget;
-    if !budget.is_set() {
-        return;
-    }
-    let allocs = call.inclusive.requests();
-    let bytes = call.inclusive.bytes_allocated;
-    let over_allocs = budget.max_allocs.is_some_and(|max| allocs > max);
-    let over_bytes = budget.max_bytes.is_some_and(|max| bytes > max);
-    if (over_allocs || over_bytes) && !std::thread::panicking() {
-        exceeded(site, call, nested);
+    budget.max_allocs.is_some_and(|max| call.allocs() > max)
+        || budget
+            .max_bytes
+            .is_some_and(|max| call.bytes_allocated() > max)
+}
+
+/// The check of an `async fn` call, when its future completes (its polls may have run on
+/// several threads, so nested calls are not listed).
+#[inline]
+#[track_caller]
+pub(crate) fn check_async(site: &'static Site, call: &CallNumbers) {
+    if site.budget.is_set() && is_over(site, call) && !std::thread::panicking() {
+        exceeded(site, call, None);
     }
 }
 
+/// Panics with the failure message. `touched` is the call's journal (none for `async fn`
+/// calls).
 #[cold]
 #[inline(never)]
-fn exceeded(site: &'static Site, call: &CallNumbers, nested: Option<&NestedBefore>) -> ! {
+#[track_caller]
+pub(crate) fn exceeded(site: &'static Site, call: &CallNumbers, touched: Option<&Touched>) -> ! {
     // The message is ordinary, counted memory: it travels with the panic.
-    let nested = nested.map(|before| nested_calls(site, before));
+    let nested = touched.map(|t| nested_calls(site, t));
     panic!(
         "{}",
         Exceeded {
             site,
             call,
-            nested: nested.as_deref()
+            nested: nested
+                .as_ref()
+                .map(|(sites, total)| (sites.as_slice(), *total)),
         }
     );
 }
@@ -87,61 +59,88 @@ fn exceeded(site: &'static Site, call: &CallNumbers, nested: Option<&NestedBefor
 /// One nested site's numbers during the budgeted call.
 struct NestedSite {
     site: &'static Site,
-    values: SiteValues,
+    calls: u64,
+    /// What its calls did, nested calls included.
+    inclusive: Totals,
 }
 
-/// What every other site did on this thread since `before` was taken, busiest first.
-fn nested_calls(own: &'static Site, before: &NestedBefore) -> Vec<NestedSite> {
-    let before = &before.0;
+/// What every other site did during the call, busiest first, and what they did together.
+fn nested_calls(own: &'static Site, touched: &Touched) -> (Vec<NestedSite>, Totals) {
     let own_id = own.assigned_id();
-    let mut nested: Vec<NestedSite> = site::all_sites()
-        .filter_map(|site| {
-            let id = site.assigned_id()?;
-            if Some(id) == own_id {
-                return None;
-            }
-            let now = frame::with_own_tables(|sites, _| sites.get(id as usize).map(|s| s.load()))?;
-            let values = now.since(before.get(id as usize).unwrap_or(&SiteValues::default()));
-            (values.calls > 0).then_some(NestedSite { site, values })
+    let mut nested: Vec<NestedSite> = touched
+        .sites
+        .as_slice()
+        .iter()
+        .filter(|(id, v)| Some(*id) != own_id && v.calls > 0)
+        .filter_map(|&(id, v)| {
+            Some(NestedSite {
+                site: site::by_id(id)?,
+                calls: v.calls,
+                inclusive: Totals::ZERO,
+            })
         })
         .collect();
+    // Inclusive numbers: every path's exclusive numbers count for each site on it, below
+    // the budgeted call (the nearest frame of its own site).
+    let mut all_nested = Totals::ZERO;
+    for &(path, exclusive) in touched.paths.as_slice() {
+        let mut seen: [u32; 16] = [0; 16];
+        let mut seen_len = 0;
+        let mut cursor = path;
+        while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
+            if Some(site_id) == own_id {
+                if cursor != path {
+                    all_nested = all_nested.plus(exclusive);
+                }
+                break;
+            }
+            if !seen[..seen_len].contains(&site_id) {
+                if seen_len < seen.len() {
+                    seen[seen_len] = site_id;
+                    seen_len += 1;
+                }
+                if let Some(n) = nested
+                    .iter_mut()
+                    .find(|n| n.site.assigned_id() == Some(site_id))
+                {
+                    n.inclusive = n.inclusive.plus(exclusive);
+                }
+            }
+            cursor = parent;
+        }
+    }
     nested.sort_by(|a, b| {
-        let key = |n: &NestedSite| {
-            (
-                n.values.inclusive.requests(),
-                n.values.inclusive.bytes_allocated,
-            )
-        };
+        let key = |n: &NestedSite| (n.inclusive.requests(), n.inclusive.bytes_allocated);
         key(b)
             .cmp(&key(a))
-            .then_with(|| a.site.name.cmp(b.site.name))
+            .then_with(|| a.site.name().to_string().cmp(&b.site.name().to_string()))
     });
-    nested
+    (nested, all_nested)
 }
 
 /// The budget panic's message.
 struct Exceeded<'a> {
     site: &'static Site,
     call: &'a CallNumbers,
-    nested: Option<&'a [NestedSite]>,
+    /// The nested sites, and what they did together.
+    nested: Option<(&'a [NestedSite], Totals)>,
 }
 
 impl fmt::Display for Exceeded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (site, call) = (self.site, self.call);
         let budget = site.budget;
-        let stats = call.inclusive.with_peak(call.peak);
         writeln!(
             f,
             "alloc-trace: `{}` ({}:{}) exceeded its allocation budget ({}): {}",
-            site.name,
+            site.name(),
             site.file,
             site.line,
             BudgetText(site),
-            stats
+            call.stats(),
         )?;
         if let Some(max) = budget.max_allocs {
-            let allocs = call.inclusive.requests();
+            let allocs = call.allocs();
             let verdict = if allocs > max { "<- OVER" } else { "ok" };
             writeln!(
                 f,
@@ -149,35 +148,36 @@ impl fmt::Display for Exceeded<'_> {
             )?;
         }
         if let Some(max) = budget.max_bytes {
-            let bytes = call.inclusive.bytes_allocated;
+            let bytes = call.bytes_allocated();
             let verdict = if bytes > max { "<- OVER" } else { "ok" };
             writeln!(
                 f,
                 "  max_bytes = {max}: the call allocated {bytes} bytes (nested calls included)  {verdict}"
             )?;
         }
-        let own = call.exclusive.counts();
-        writeln!(
-            f,
-            "  the function itself: {} allocs ({} reallocs), {} bytes allocated (nested tracked calls excluded)",
-            own.allocs, own.reallocs, own.bytes_allocated
-        )?;
+        if let Some((_, nested)) = self.nested {
+            let own = call.done.minus(nested).counts();
+            writeln!(
+                f,
+                "  the function itself: {} allocs ({} reallocs), {} bytes allocated (nested tracked calls excluded)",
+                own.allocs, own.reallocs, own.bytes_allocated
+            )?;
+        }
         match self.nested {
             None => writeln!(f, "  nested tracked calls: not listed for `async fn` calls"),
-            Some([]) => writeln!(f, "  nested tracked calls: none"),
-            Some(nested) => {
+            Some(([], _)) => writeln!(f, "  nested tracked calls: none"),
+            Some((nested, _)) => {
                 writeln!(f, "  nested tracked calls during this call:")?;
                 for n in nested {
-                    let v = &n.values;
-                    let i = v.inclusive.counts();
+                    let i = n.inclusive.counts();
                     writeln!(
                         f,
                         "    {} ({}:{}): {} call{}, {} allocs ({} reallocs), {} bytes allocated",
-                        n.site.name,
+                        n.site.name(),
                         n.site.file,
                         n.site.line,
-                        v.calls,
-                        if v.calls == 1 { "" } else { "s" },
+                        n.calls,
+                        if n.calls == 1 { "" } else { "s" },
                         i.allocs,
                         i.reallocs,
                         i.bytes_allocated

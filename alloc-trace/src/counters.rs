@@ -1,126 +1,96 @@
 //! The per-thread counters that [`CountingAlloc`](crate::CountingAlloc) updates: the only
 //! state on the allocator's hot path.
 //!
-//! They live in the crate's one thread-local (see `per_thread`). Every field is a `Cell`
-//! written only by its own thread: no atomics, no locks, no shared cache lines. Other
-//! threads learn these numbers only when they are folded into process-wide totals (see
-//! `threads`).
+//! They live in the thread's [`PerThread`](crate::per_thread::PerThread). Only their own
+//! thread writes them, with relaxed stores (plain moves on x86-64 and AArch64: no `lock`
+//! prefix, no contended cache line); other threads read them with relaxed loads when a
+//! report is built, so a live thread counts exactly up to the moment it is read. The owner
+//! reads its own counters without atomics ([`Owned::get`]), which cannot race: no other
+//! thread ever writes them.
+//!
+//! This module calls nothing: the first allocation, reallocation or free of a thread is
+//! returned as a flag, and the caller (`alloc.rs`) arms the thread's exit hook.
 
 use core::cell::Cell;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::per_thread::THREAD;
-use crate::{AllocCounts, AllocStats};
+use crate::stats::Totals;
 
-/// Monotonic per-thread totals, as the allocator counts them: `allocs` are `alloc` and
-/// `alloc_zeroed` calls only, `deallocs` are `dealloc` calls only (reallocs are apart).
-/// [`Totals::counts`] turns them into the public vocabulary. `live = bytes_allocated -
-/// bytes_freed` is derived, never stored, so the hot path keeps one counter fewer.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Totals {
-    pub allocs: u64,
-    pub reallocs: u64,
-    pub deallocs: u64,
-    pub bytes_allocated: u64,
-    pub bytes_freed: u64,
-}
+/// A counter written only by the thread that owns it, readable by every thread.
+#[derive(Debug)]
+#[repr(transparent)]
+pub(crate) struct Owned(AtomicU64);
 
-impl Totals {
-    pub(crate) const ZERO: Self = Self {
-        allocs: 0,
-        reallocs: 0,
-        deallocs: 0,
-        bytes_allocated: 0,
-        bytes_freed: 0,
-    };
-
-    /// Requests for a block, in the public sense: allocs + reallocs.
-    #[inline]
-    pub(crate) const fn requests(&self) -> u64 {
-        self.allocs.wrapping_add(self.reallocs)
+impl Owned {
+    pub(crate) const fn new(v: u64) -> Self {
+        Self(AtomicU64::new(v))
     }
 
-    #[inline]
-    pub(crate) const fn minus(self, o: Self) -> Self {
-        Self {
-            allocs: self.allocs.wrapping_sub(o.allocs),
-            reallocs: self.reallocs.wrapping_sub(o.reallocs),
-            deallocs: self.deallocs.wrapping_sub(o.deallocs),
-            bytes_allocated: self.bytes_allocated.wrapping_sub(o.bytes_allocated),
-            bytes_freed: self.bytes_freed.wrapping_sub(o.bytes_freed),
+    /// The value, read by its owning thread.
+    ///
+    /// Every `Owned` is written only by the thread that owns it (its `PerThread`, or a
+    /// table of that thread); callers are that thread.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> u64 {
+        // SAFETY: only the owning thread (the caller) writes this value, so a plain read
+        // cannot race: other threads only ever read it, atomically.
+        unsafe { *self.0.as_ptr() }
+    }
+
+    /// The value, read by any thread.
+    #[inline(always)]
+    pub(crate) fn read(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+
+    /// Sets the value (owning thread only).
+    #[inline(always)]
+    pub(crate) fn set(&self, v: u64) {
+        self.0.store(v, Relaxed);
+    }
+
+    /// Adds `by` (owning thread only). PERF: a load and a store that compilers fold into
+    /// one read-modify-write instruction on memory (not a `lock`ed one), which a signal
+    /// handler cannot split.
+    #[inline(always)]
+    pub(crate) fn add(&self, by: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(by), Relaxed);
+    }
+
+    /// Raises the value to `to` if it is higher (owning thread only).
+    #[inline(always)]
+    pub(crate) fn raise(&self, to: u64) {
+        if to > self.get() {
+            self.set(to);
         }
-    }
-
-    #[inline]
-    pub(crate) const fn plus(self, o: Self) -> Self {
-        Self {
-            allocs: self.allocs.wrapping_add(o.allocs),
-            reallocs: self.reallocs.wrapping_add(o.reallocs),
-            deallocs: self.deallocs.wrapping_add(o.deallocs),
-            bytes_allocated: self.bytes_allocated.wrapping_add(o.bytes_allocated),
-            bytes_freed: self.bytes_freed.wrapping_add(o.bytes_freed),
-        }
-    }
-
-    /// In the public vocabulary (see [`AllocStats`]): a realloc is one of the `allocs` and
-    /// one of the `frees`.
-    pub(crate) const fn counts(self) -> AllocCounts {
-        AllocCounts {
-            allocs: self.allocs.wrapping_add(self.reallocs),
-            reallocs: self.reallocs,
-            frees: self.deallocs.wrapping_add(self.reallocs),
-            bytes_allocated: self.bytes_allocated,
-            bytes_freed: self.bytes_freed,
-        }
-    }
-
-    pub(crate) const fn with_peak(self, peak_bytes: u64) -> AllocStats {
-        self.counts().with_peak(peak_bytes)
-    }
-}
-
-impl From<AllocCounts> for Totals {
-    fn from(c: AllocCounts) -> Self {
-        Self {
-            allocs: c.allocs.wrapping_sub(c.reallocs),
-            reallocs: c.reallocs,
-            deallocs: c.frees.wrapping_sub(c.reallocs),
-            bytes_allocated: c.bytes_allocated,
-            bytes_freed: c.bytes_freed,
-        }
-    }
-}
-
-impl From<AllocStats> for Totals {
-    fn from(s: AllocStats) -> Self {
-        s.counts().into()
     }
 }
 
 /// Where a thread's `bytes_allocated` starts. PERF: so that its live bytes, which are
 /// negative on a thread that frees more than it allocates (memory sent from other
 /// threads), stay positive: a frame can then lower the running peak to 0, a one-instruction
-/// store, rather than to its own live level (see [`open_frame_peak`]). Only differences of
-/// `bytes_allocated` leave this module, so the bias is never seen.
+/// store, rather than to its own live level (see [`Counters::open_frame_peak`]). Only
+/// differences of `bytes_allocated` leave this module, so the bias is never seen.
 const BYTES_BIAS: u64 = 1 << 62;
 
-/// The counters exactly as stored (reallocs and deallocs counted down, bytes allocated
-/// from [`BYTES_BIAS`]): what a frame copies at entry. Converted to [`Totals`] only when
-/// the frame allocated.
-#[derive(Clone, Copy, Debug, Default)]
+/// The counters exactly as stored (bytes allocated from [`BYTES_BIAS`]): what a frame
+/// copies at entry. Differences of two are [`Totals`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Raw {
     allocs: u64,
-    reallocs_countdown: u64,
-    deallocs_countdown: u64,
+    reallocs: u64,
+    deallocs: u64,
     bytes_allocated: u64,
     bytes_freed: u64,
 }
 
 impl Raw {
-    pub(crate) const ZERO: Self = Self {
+    /// The counters of a thread that has done nothing.
+    pub(crate) const START: Self = Self {
         allocs: 0,
-        reallocs_countdown: 0,
-        deallocs_countdown: 0,
-        bytes_allocated: 0,
+        reallocs: 0,
+        deallocs: 0,
+        bytes_allocated: BYTES_BIAS,
         bytes_freed: 0,
     };
 
@@ -129,15 +99,16 @@ impl Raw {
     pub(crate) const fn since(&self, earlier: &Self) -> Totals {
         Totals {
             allocs: self.allocs.wrapping_sub(earlier.allocs),
-            reallocs: earlier
-                .reallocs_countdown
-                .wrapping_sub(self.reallocs_countdown),
-            deallocs: earlier
-                .deallocs_countdown
-                .wrapping_sub(self.deallocs_countdown),
+            reallocs: self.reallocs.wrapping_sub(earlier.reallocs),
+            deallocs: self.deallocs.wrapping_sub(earlier.deallocs),
             bytes_allocated: self.bytes_allocated.wrapping_sub(earlier.bytes_allocated),
             bytes_freed: self.bytes_freed.wrapping_sub(earlier.bytes_freed),
         }
+    }
+
+    /// Everything since the thread started (or was last folded).
+    pub(crate) const fn totals(&self) -> Totals {
+        self.since(&Self::START)
     }
 
     /// Live bytes plus [`BYTES_BIAS`]: positive unless the thread freed 4 EiB more than
@@ -147,277 +118,244 @@ impl Raw {
         self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
     }
 
-    /// True if the allocator was not called since this snapshot, given the current
-    /// `(bytes_allocated, bytes_freed)`: every alloc and realloc adds at least one byte to
-    /// the first and every dealloc one to the second, because `GlobalAlloc` is never asked
-    /// for zero bytes.
+    /// True if the allocator was not called between `self` and `other`: every alloc and
+    /// realloc adds at least one byte to `bytes_allocated` and every dealloc one to
+    /// `bytes_freed`, because `GlobalAlloc` is never asked for zero bytes.
+    #[inline(always)]
+    pub(crate) const fn same_bytes(&self, other: &Self) -> bool {
+        self.bytes_allocated == other.bytes_allocated && self.bytes_freed == other.bytes_freed
+    }
+
+    /// True if `self` was taken no later than `other` (both of one thread: its counters
+    /// only grow, so of two snapshots one is at or before the other in every field).
     #[inline]
-    pub(crate) const fn same_bytes(&self, bytes: (u64, u64)) -> bool {
-        self.bytes_allocated == bytes.0 && self.bytes_freed == bytes.1
+    pub(crate) const fn not_after(&self, other: &Self) -> bool {
+        self.bytes_allocated <= other.bytes_allocated && self.bytes_freed <= other.bytes_freed
     }
 }
 
-pub(crate) struct ThreadCounters {
-    allocs: Cell<u64>,
-    /// `1 - reallocs` and `1 - deallocs`, counted down: the first realloc or free of a
-    /// thread takes the counter to zero, which the decrement itself flags (`dec; je`), so
-    /// spotting a thread's first free costs one branch and no extra load.
-    reallocs_countdown: Cell<u64>,
-    deallocs_countdown: Cell<u64>,
-    bytes_allocated: Cell<u64>,
-    bytes_freed: Cell<u64>,
-    /// The highest `live` seen since the innermost open [`PeakWindow`] (or thread start), or
-    /// the level the window opened at if higher (a frame's window opens at 0, below any
-    /// live level).
-    peak: Cell<i64>,
-    /// Whether this thread's counters will be folded into the process-wide totals when it
-    /// exits. Checked only off the common path (on a new peak or a first free).
-    exit_hook: Cell<bool>,
-}
+/// A [`Raw`] snapshot kept where other threads can read it (a thread's mark, see
+/// `frame`). Written by its owner only.
+#[derive(Debug)]
+pub(crate) struct SharedRaw([Owned; 5]);
 
-/// This thread's counters. It cannot fail (see `per_thread`); callers still handle the
-/// error rather than unwrap, so that no panic path exists.
-#[inline(always)]
-fn with<R>(f: impl FnOnce(&ThreadCounters) -> R) -> Result<R, std::thread::AccessError> {
-    THREAD.try_with(|t| f(&t.counters))
-}
-
-impl ThreadCounters {
+impl SharedRaw {
     pub(crate) const fn new() -> Self {
-        Self {
-            allocs: Cell::new(0),
-            reallocs_countdown: Cell::new(1),
-            deallocs_countdown: Cell::new(1),
-            bytes_allocated: Cell::new(BYTES_BIAS),
-            bytes_freed: Cell::new(0),
-            peak: Cell::new(0),
-            exit_hook: Cell::new(false),
+        Self([
+            Owned::new(Raw::START.allocs),
+            Owned::new(Raw::START.reallocs),
+            Owned::new(Raw::START.deallocs),
+            Owned::new(Raw::START.bytes_allocated),
+            Owned::new(Raw::START.bytes_freed),
+        ])
+    }
+
+    /// Read by the owner.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Raw {
+        let [a, r, d, ba, bf] = &self.0;
+        Raw {
+            allocs: a.get(),
+            reallocs: r.get(),
+            deallocs: d.get(),
+            bytes_allocated: ba.get(),
+            bytes_freed: bf.get(),
         }
     }
 
-    fn raw(&self) -> Raw {
+    /// Read by any thread.
+    pub(crate) fn read(&self) -> Raw {
+        let [a, r, d, ba, bf] = &self.0;
+        Raw {
+            allocs: a.read(),
+            reallocs: r.read(),
+            deallocs: d.read(),
+            bytes_allocated: ba.read(),
+            bytes_freed: bf.read(),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set(&self, raw: &Raw) {
+        let [a, r, d, ba, bf] = &self.0;
+        a.set(raw.allocs);
+        r.set(raw.reallocs);
+        d.set(raw.deallocs);
+        ba.set(raw.bytes_allocated);
+        bf.set(raw.bytes_freed);
+    }
+}
+
+/// A thread's counters.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    allocs: Owned,
+    reallocs: Owned,
+    deallocs: Owned,
+    bytes_allocated: Owned,
+    bytes_freed: Owned,
+    /// The highest `live` seen since the innermost open peak window (or thread start), or
+    /// the level the window opened at if higher (a frame's window opens at 0, below any
+    /// live level). Read only by the owner.
+    peak: Cell<i64>,
+    /// Whether the exit hook is armed (see `thread_exit`). Checked on a new peak, and on
+    /// every free and realloc (a thread that only frees memory sent from elsewhere never
+    /// sets a peak).
+    armed: Cell<bool>,
+}
+
+impl Counters {
+    pub(crate) const fn new() -> Self {
+        Self {
+            allocs: Owned::new(Raw::START.allocs),
+            reallocs: Owned::new(Raw::START.reallocs),
+            deallocs: Owned::new(Raw::START.deallocs),
+            bytes_allocated: Owned::new(Raw::START.bytes_allocated),
+            bytes_freed: Owned::new(Raw::START.bytes_freed),
+            peak: Cell::new(0),
+            armed: Cell::new(false),
+        }
+    }
+
+    /// Counts a successful `alloc`. True if the caller must arm the exit hook.
+    ///
+    /// PERF: the hot path. A thread's first allocation always sets a new peak, so the
+    /// armed flag is checked only there.
+    #[inline(always)]
+    pub(crate) fn on_alloc(&self, size: usize) -> bool {
+        self.allocs.add(1);
+        let allocated = self.bytes_allocated.get().wrapping_add(size as u64);
+        self.bytes_allocated.set(allocated);
+        let live = allocated.wrapping_sub(self.bytes_freed.get()) as i64;
+        if live > self.peak.get() {
+            self.peak.set(live);
+            return !self.armed.get();
+        }
+        false
+    }
+
+    /// Counts a `dealloc`. True if the caller must arm the exit hook: the thread's first
+    /// free, if it never allocated (memory sent from elsewhere). The rare work is left to
+    /// the caller so that its own forwarding call can stay a tail call.
+    #[inline(always)]
+    pub(crate) fn on_dealloc(&self, size: usize) -> bool {
+        self.deallocs.add(1);
+        self.bytes_freed.add(size as u64);
+        !self.armed.get()
+    }
+
+    /// Counts a successful `realloc`. True if the caller must arm the exit hook.
+    #[inline(always)]
+    pub(crate) fn on_realloc(&self, old_size: usize, new_size: usize) -> bool {
+        self.reallocs.add(1);
+        let allocated = self.bytes_allocated.get().wrapping_add(new_size as u64);
+        self.bytes_allocated.set(allocated);
+        let freed = self.bytes_freed.get().wrapping_add(old_size as u64);
+        self.bytes_freed.set(freed);
+        let live = allocated.wrapping_sub(freed) as i64;
+        if live > self.peak.get() {
+            self.peak.set(live);
+        }
+        !self.armed.get()
+    }
+
+    /// Whether the exit hook still has to be armed; marks it armed.
+    #[cold]
+    pub(crate) fn take_arming(&self) -> bool {
+        !self.armed.replace(true)
+    }
+
+    /// Called after this thread's counts were folded into the process totals: they start
+    /// again from zero, and the hook is disarmed, so whatever the thread does from here on
+    /// (in destructors that run after the exit hook) re-arms it: an allocation (always a
+    /// new peak after the reset), a reallocation or a free.
+    pub(crate) fn restart(&self) {
+        self.set_raw(Raw::START);
+        self.peak.set(0);
+        self.armed.set(false);
+    }
+
+    /// The counters as stored, read by the owner.
+    #[inline(always)]
+    pub(crate) fn raw(&self) -> Raw {
         Raw {
             allocs: self.allocs.get(),
-            reallocs_countdown: self.reallocs_countdown.get(),
-            deallocs_countdown: self.deallocs_countdown.get(),
+            reallocs: self.reallocs.get(),
+            deallocs: self.deallocs.get(),
             bytes_allocated: self.bytes_allocated.get(),
             bytes_freed: self.bytes_freed.get(),
         }
     }
 
-    fn totals(&self) -> Totals {
-        self.raw().since(&Raw {
-            reallocs_countdown: 1,
-            deallocs_countdown: 1,
-            bytes_allocated: BYTES_BIAS,
-            ..Raw::ZERO
-        })
+    /// The counters as stored, read by another thread while the owner may be counting:
+    /// each field is read once, atomically; a request being counted meanwhile may be in
+    /// some fields and not yet in others.
+    pub(crate) fn read_raw(&self) -> Raw {
+        Raw {
+            allocs: self.allocs.read(),
+            reallocs: self.reallocs.read(),
+            deallocs: self.deallocs.read(),
+            bytes_allocated: self.bytes_allocated.read(),
+            bytes_freed: self.bytes_freed.read(),
+        }
     }
 
-    fn set_totals(&self, t: Totals) {
-        self.allocs.set(t.allocs);
-        self.reallocs_countdown.set(1u64.wrapping_sub(t.reallocs));
-        self.deallocs_countdown.set(1u64.wrapping_sub(t.deallocs));
-        self.bytes_allocated
-            .set(BYTES_BIAS.wrapping_add(t.bytes_allocated));
-        self.bytes_freed.set(t.bytes_freed);
+    /// Puts the counters back to `raw` (owner only): the end of an uncounted section.
+    pub(crate) fn set_raw(&self, raw: Raw) {
+        self.allocs.set(raw.allocs);
+        self.reallocs.set(raw.reallocs);
+        self.deallocs.set(raw.deallocs);
+        self.bytes_allocated.set(raw.bytes_allocated);
+        self.bytes_freed.set(raw.bytes_freed);
     }
-}
 
-// The three tallies below are the allocator's hot path. They use `try_with` (which cannot
-// fail for a const thread-local without `Drop`, and compiles to nothing) and wrapping
-// arithmetic, so no panic path exists even in debug builds.
-
-#[inline(always)]
-pub(crate) fn on_alloc(size: usize) {
-    let _ = with(|c| {
-        c.allocs.set(c.allocs.get().wrapping_add(1));
-        let allocated = c.bytes_allocated.get().wrapping_add(size as u64);
-        c.bytes_allocated.set(allocated);
-        let live = allocated.wrapping_sub(c.bytes_freed.get()) as i64;
-        if live > c.peak.get() {
-            c.peak.set(live);
-            // A thread's first allocation always sets a new peak: that is where its exit
-            // hook is armed, without a separate check on every allocation.
-            if !c.exit_hook.get() {
-                arm_exit_hook(c);
-            }
-        }
-    });
-}
-
-/// Counts a free. Returns true on the thread's first free, when the caller must call
-/// [`on_first_dealloc`]: the rare work is left to the caller so that its own forwarding
-/// call can stay a tail call (see `CountingAlloc::dealloc`).
-#[inline(always)]
-pub(crate) fn on_dealloc(size: usize) -> bool {
-    with(|c| {
-        let countdown = c.deallocs_countdown.get().wrapping_sub(1);
-        c.deallocs_countdown.set(countdown);
-        c.bytes_freed
-            .set(c.bytes_freed.get().wrapping_add(size as u64));
-        // A thread that only frees (memory sent from elsewhere) never sets a peak.
-        countdown == 0
-    })
-    .unwrap_or(false)
-}
-
-/// The rest of a thread's first [`on_dealloc`].
-#[cold]
-#[inline(never)]
-pub(crate) fn on_first_dealloc() {
-    let _ = with(first_free_or_realloc);
-}
-
-#[inline(always)]
-pub(crate) fn on_realloc(old_size: usize, new_size: usize) {
-    let _ = with(|c| {
-        let countdown = c.reallocs_countdown.get().wrapping_sub(1);
-        c.reallocs_countdown.set(countdown);
-        let allocated = c.bytes_allocated.get().wrapping_add(new_size as u64);
-        c.bytes_allocated.set(allocated);
-        let freed = c.bytes_freed.get().wrapping_add(old_size as u64);
-        c.bytes_freed.set(freed);
-        let live = allocated.wrapping_sub(freed) as i64;
-        if live > c.peak.get() {
-            c.peak.set(live);
-        }
-        if countdown == 0 {
-            first_free_or_realloc(c);
-        }
-    });
-}
-
-#[cold]
-#[inline(never)]
-fn first_free_or_realloc(c: &ThreadCounters) {
-    if !c.exit_hook.get() {
-        arm_exit_hook(c);
+    /// `(bytes_allocated, bytes_freed)` as a `Raw` comparison needs them.
+    #[inline(always)]
+    pub(crate) fn same_bytes_as(&self, snapshot: &Raw) -> bool {
+        self.bytes_allocated.get() == snapshot.bytes_allocated
+            && self.bytes_freed.get() == snapshot.bytes_freed
     }
-}
 
-#[cold]
-#[inline(never)]
-fn arm_exit_hook(c: &ThreadCounters) {
-    c.exit_hook.set(true);
-    crate::threads::arm_exit_hook();
-}
+    /// Opens a frame's peak window: lowers the running peak to 0 (below any live level,
+    /// see [`BYTES_BIAS`]) and returns the enclosing window's peak. PERF: 0 rather than the
+    /// base level, which would have to be computed; [`Counters::close_peak`] measures from
+    /// the base, and every allocation in the window raises the peak to its own live level.
+    #[inline(always)]
+    pub(crate) fn open_frame_peak(&self) -> i64 {
+        self.peak.replace(0)
+    }
 
-/// Called by the exit hook once it has folded this thread into the process-wide totals:
-/// the thread's counts start again from zero, so whatever it does from here on (in
-/// destructors that run after the hook) begins with a first allocation (a new peak), a
-/// first reallocation or a first free, each of which arms the hook again; its next run
-/// folds just that. (Clearing only the armed flag would miss a late allocation below the
-/// thread's old peak, and every late free or reallocation.)
-pub(crate) fn restart_after_fold() {
-    let _ = with(|c| {
-        c.set_totals(Totals::ZERO);
-        c.peak.set(0);
-        c.exit_hook.set(false);
-    });
-}
-
-/// This thread's counters as stored, for frames.
-#[inline]
-pub(crate) fn raw() -> Raw {
-    with(ThreadCounters::raw).unwrap_or(Raw::ZERO)
-}
-
-/// This thread's `(bytes_allocated, bytes_freed)`: enough to tell whether anything
-/// happened since a [`Raw`] snapshot.
-#[inline]
-pub(crate) fn bytes() -> (u64, u64) {
-    with(|c| (c.bytes_allocated.get(), c.bytes_freed.get())).unwrap_or((0, 0))
-}
-
-/// This thread's totals so far.
-#[inline]
-pub(crate) fn totals() -> Totals {
-    with(ThreadCounters::totals).unwrap_or(Totals::ZERO)
-}
-
-/// A measurement of this thread's peak: opened at the start of a measured region and
-/// closed at its end, strictly nested (LIFO) like the regions themselves.
-///
-/// Opening lowers the running peak to the current live level, so that the region's own
-/// peak can be read at close; closing raises it back to the enclosing region's peak.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct PeakWindow {
-    base_live: i64,
-    outer_peak: i64,
-}
-
-impl PeakWindow {
+    /// Opens a window at the current live level (for measurements, whose base is not
+    /// otherwise known); returns `(base, outer peak)`.
     #[inline]
-    pub(crate) fn open() -> Self {
-        let base_live = raw().live();
-        Self {
-            base_live,
-            outer_peak: open_peak(base_live),
-        }
+    pub(crate) fn open_peak(&self) -> (i64, i64) {
+        let base = self.raw().live();
+        (base, self.peak.replace(base))
     }
 
-    /// Closes the window and returns its peak above `base_live`.
+    /// Closes a window in which nothing was allocated: the peak is the outer one again.
+    #[inline(always)]
+    pub(crate) fn close_peak_untouched(&self, outer: i64) {
+        self.peak.set(outer);
+    }
+
+    /// Closes a window: returns its peak above `base` and raises the running peak back to
+    /// the enclosing window's.
     #[inline]
-    pub(crate) fn close(self) -> u64 {
-        close_peak(self.outer_peak, self.base_live)
+    pub(crate) fn close_peak(&self, outer: i64, base: i64) -> u64 {
+        let peak = self.peak.get();
+        self.peak.set(peak.max(outer));
+        peak.saturating_sub(base).max(0) as u64
     }
-}
 
-/// [`PeakWindow::open`]: lowers the running peak to `base_live` and returns the
-/// enclosing window's peak.
-#[inline(always)]
-fn open_peak(base_live: i64) -> i64 {
-    with(|c| c.peak.replace(base_live)).unwrap_or(base_live)
-}
-
-/// [`PeakWindow::open`] for frames, which keep only the returned outer peak (the base
-/// level is derived from their counters snapshot). PERF: it lowers the running peak to 0
-/// (below any live level, see [`BYTES_BIAS`]) rather than to the base level, which would
-/// have to be computed. That reads the same at close: [`close_peak`] measures from the
-/// base, and every allocation in the window raises the peak to its own live level.
-#[inline(always)]
-pub(crate) fn open_frame_peak() -> i64 {
-    with(|c| c.peak.replace(0)).unwrap_or(0)
-}
-
-/// Closes a frame's window in which nothing was allocated: the peak is still the base.
-#[inline(always)]
-pub(crate) fn close_peak_untouched(outer_peak: i64) {
-    let _ = with(|c| c.peak.set(outer_peak));
-}
-
-/// [`PeakWindow::close`] for frames.
-#[inline]
-pub(crate) fn close_peak(outer_peak: i64, base_live: i64) -> u64 {
-    with(|c| {
-        let peak = c.peak.get();
-        c.peak.set(peak.max(outer_peak));
-        peak.saturating_sub(base_live).max(0) as u64
-    })
-    .unwrap_or(0)
-}
-
-/// Runs `f` without counting it on this thread: everything it allocates and frees is
-/// invisible to every measurement. Used around the crate's own bookkeeping.
-///
-/// WARNING: `f` must free what it allocates (or leave it to a later `untracked` call).
-/// Memory allocated here and freed outside would appear as bytes freed out of nowhere.
-pub(crate) fn untracked<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<(Totals, i64)>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            if let Some((t, peak)) = self.0 {
-                let _ = with(|c| {
-                    c.set_totals(t);
-                    c.peak.set(peak);
-                });
-            }
-        }
+    /// The running peak and its setter, for uncounted sections that restore it.
+    pub(crate) fn peak(&self) -> i64 {
+        self.peak.get()
     }
-    let saved = with(|c| (totals(), c.peak.get())).ok();
-    let _restore = Restore(saved);
-    f()
+
+    pub(crate) fn set_peak(&self, peak: i64) {
+        self.peak.set(peak);
+    }
 }
 
 #[cfg(test)]
@@ -426,50 +364,59 @@ mod tests {
 
     #[test]
     fn tallies_update_totals_and_peak() {
-        let start = totals();
-        let window = PeakWindow::open();
-        on_alloc(100);
-        on_realloc(100, 300);
-        on_dealloc(300);
-        on_alloc(10);
-        let done = totals().minus(start);
+        let c = Counters::new();
+        let start = c.raw();
+        let (base, outer) = c.open_peak();
+        assert!(c.on_alloc(100), "first allocation: arm");
+        assert!(c.take_arming());
+        assert!(!c.take_arming());
+        assert!(!c.on_realloc(100, 300), "armed");
+        assert!(!c.on_dealloc(300));
+        assert!(!c.on_alloc(10), "armed, and below the peak");
+        assert!(!c.on_dealloc(10));
+        let fresh = Counters::new();
+        assert!(fresh.on_dealloc(8), "a thread that only frees must arm too");
+        assert!(fresh.on_realloc(8, 16));
         assert_eq!(
-            done,
+            c.raw().since(&start),
             Totals {
                 allocs: 2,
                 reallocs: 1,
-                deallocs: 1,
+                deallocs: 2,
                 bytes_allocated: 410,
-                bytes_freed: 400
+                bytes_freed: 410
             }
         );
-        assert_eq!(window.close(), 300);
-        on_dealloc(10);
+        assert_eq!(c.close_peak(outer, base), 300);
+        assert_eq!(c.read_raw(), c.raw());
     }
 
     #[test]
-    fn nested_windows_restore_the_outer_peak() {
-        let outer = PeakWindow::open();
-        on_alloc(1000);
-        let inner = PeakWindow::open();
-        on_dealloc(1000);
-        on_alloc(10);
+    fn a_frame_window_lowers_the_peak_to_zero_and_restores_it() {
+        let c = Counters::new();
+        c.on_alloc(1000);
+        let entry = c.raw();
+        let outer = c.open_frame_peak();
+        c.on_dealloc(1000);
+        c.on_alloc(10);
         assert_eq!(
-            inner.close(),
+            c.close_peak(outer, entry.live()),
             0,
-            "inner never rose above its start of 1000 live"
+            "never above its start"
         );
-        on_dealloc(10);
-        assert_eq!(outer.close(), 1000);
+        assert_eq!(c.peak(), outer);
     }
 
     #[test]
-    fn untracked_work_is_invisible() {
-        let before = totals();
-        untracked(|| {
-            on_alloc(64);
-            on_dealloc(64);
-        });
-        assert_eq!(totals(), before);
+    fn order_of_snapshots() {
+        let c = Counters::new();
+        let a = c.raw();
+        c.on_alloc(8);
+        let b = c.raw();
+        c.on_dealloc(8);
+        let d = c.raw();
+        assert!(a.not_after(&b) && b.not_after(&d) && a.not_after(&a));
+        assert!(!d.not_after(&b));
+        assert!(a.same_bytes(&a) && !a.same_bytes(&b));
     }
 }

@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::counters;
 use crate::gather::report;
 use crate::report::{FoldedWeight, Report};
 
@@ -32,7 +31,6 @@ pub const ENV_VAR: &str = "ALLOC_TRACE";
 static DONE: AtomicBool = AtomicBool::new(false);
 /// Set when a guard exists: the atexit hook then prints even without `ALLOC_TRACE`.
 static GUARD_CREATED: AtomicBool = AtomicBool::new(false);
-static ARM_FROM_ENV: Once = Once::new();
 static ARM_ATEXIT: Once = Once::new();
 
 /// Prints the process-wide [`Report`] when dropped: hold it for the whole of `main`.
@@ -102,17 +100,41 @@ impl Drop for ExitReport {
     }
 }
 
-/// Called once per site, on its first call (off the hot path): arms the `atexit` hook
-/// the first time, if `ALLOC_TRACE` asks for a report.
-pub(crate) fn on_first_site() {
-    ARM_FROM_ENV.call_once(|| {
-        let wanted = counters::untracked(|| {
-            matches!(setting(), Some(Setting::Print(..) | Setting::Invalid(_)))
-        });
-        if wanted {
-            arm_atexit();
+/// Arms the `atexit` hook if `ALLOC_TRACE` is set, when the program starts (a constructor,
+/// run before `main`: so a program with no tracked function reports too). It reads the
+/// variable with `getenv`, which allocates nothing.
+#[cfg(unix)]
+mod at_start {
+    extern "C" fn arm_if_asked() {
+        const NAME: &core::ffi::CStr = c"ALLOC_TRACE";
+        // SAFETY: `NAME` is NUL-terminated; nothing modifies the environment while
+        // constructors run.
+        let value = unsafe { libc::getenv(NAME.as_ptr()) };
+        // SAFETY: a non-null result is a NUL-terminated string owned by the environment.
+        if !value.is_null() && unsafe { *value } != 0 {
+            super::arm_atexit();
         }
-    });
+    }
+
+    #[used]
+    #[cfg_attr(
+        any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly",
+            target_os = "illumos",
+            target_os = "solaris"
+        ),
+        unsafe(link_section = ".init_array")
+    )]
+    #[cfg_attr(
+        target_vendor = "apple",
+        unsafe(link_section = "__DATA,__mod_init_func")
+    )]
+    static ARM_IF_ASKED: extern "C" fn() = arm_if_asked;
 }
 
 fn arm_atexit() {
@@ -194,7 +216,7 @@ fn print_once() {
 
 /// Prints the report as `forced` or else `ALLOC_TRACE` says.
 fn print_now(forced: Option<&Setting>) {
-    counters::untracked(|| {
+    crate::per_thread::uncounted(|| {
         let setting = match forced.cloned().or_else(setting) {
             Some(setting) => setting,
             // A guard without the variable: the table on stderr. The hook armed by a

@@ -1,143 +1,169 @@
 //! `TrackedFuture`: the call of a tracked `async fn`, measured across all its polls.
 
+use core::cell::Cell;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+use crate::frame::{Ending, Frame};
+use crate::guard::{NoSelf, SelfType, slot_cold};
+use crate::per_thread::{self, PerThread};
 use crate::site::Site;
-
-#[cfg(feature = "tracking")]
-use {
-    crate::frame::{Ending, Frame, FrameState},
-    crate::slots::CallNumbers,
-    core::cell::Cell,
-};
+use crate::slots::{CallNumbers, SiteSlot};
 
 /// The future of a `#[track_allocs] async fn` call.
 ///
 /// Every poll is a frame on the thread that runs it, so the call's numbers are the sum of
 /// its polls wherever they ran (a multi-threaded runtime may move it between workers). The
-/// call is counted once, when it completes (or is dropped after being polled). Its peak is
-/// the highest of its polls' peaks: live bytes of different polls on different threads
-/// cannot be added up.
+/// call is counted once, when it completes (or is dropped after being polled); between
+/// its first poll and then, it is in flight. Its peak is the highest of its polls' peaks:
+/// live bytes of polls on different threads cannot be added up.
+///
+/// It adds 40 bytes to the future it wraps (the site, and the call's numbers so far).
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
-pub struct TrackedFuture<F> {
+pub struct TrackedFuture<F, N: SelfType = NoSelf> {
     inner: F,
-    // Without the `tracking` feature the wrapper is `inner` alone: no size, no work.
-    #[cfg(feature = "tracking")]
     site: &'static Site,
-    #[cfg(feature = "tracking")]
     call: CallSoFar,
+    self_type: N,
 }
 
-#[cfg(feature = "tracking")]
 #[derive(Debug, Default, Clone, Copy)]
 struct CallSoFar {
-    polled: bool,
-    finished: bool,
-    numbers: crate::slots::CallNumbers,
+    numbers: CallNumbers,
+    state: State,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum State {
+    #[default]
+    Fresh,
+    Polled,
+    Done,
 }
 
 impl<F> TrackedFuture<F> {
     pub(crate) fn new(site: &'static Site, inner: F) -> Self {
-        #[cfg(not(feature = "tracking"))]
-        let _ = site;
+        Self::with_type(site, inner, NoSelf)
+    }
+}
+
+impl<F, N: SelfType> TrackedFuture<F, N> {
+    pub(crate) fn with_type(site: &'static Site, inner: F, self_type: N) -> Self {
         Self {
             inner,
-            #[cfg(feature = "tracking")]
             site,
-            #[cfg(feature = "tracking")]
             call: CallSoFar::default(),
+            self_type,
         }
     }
 }
 
-impl<F: Future> Future for TrackedFuture<F> {
+impl<F: Future, N: SelfType> Future for TrackedFuture<F, N> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and
         // `TrackedFuture` has no `Unpin` impl of its own that would let it move (it is
-        // `Unpin` only if `F` is). The other fields are plain data, never pinned.
+        // `Unpin` only if `F` and `N` are). The other fields are plain data, never pinned.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.inner` stays where it is for the rest of its life.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        #[cfg(feature = "tracking")]
-        {
-            let site = this.site;
-            let poll = {
-                let guard = core::pin::pin!(PollGuard {
-                    frame: Frame::new(site),
-                    site,
-                    call: &mut this.call,
-                    ready: Cell::new(false),
-                    numbers: Cell::new(None),
-                });
-                let guard = guard.into_ref();
-                // SAFETY: `frame` is structurally pinned: it is never moved out of the
-                // guard, which stays pinned until it is dropped at the end of this block.
-                unsafe { Pin::new_unchecked(&guard.get_ref().frame) }.enter();
-                let poll = inner.poll(cx);
-                guard.ready.set(poll.is_ready());
-                poll
-            };
-            if poll.is_ready() {
-                crate::budget::check(site, &this.call.numbers, None);
-            }
-            poll
+        let site = this.site;
+        let poll = {
+            let guard = core::pin::pin!(PollGuard {
+                frame: Frame::new(site),
+                call: Cell::from_mut(&mut this.call),
+                self_type: &this.self_type,
+            });
+            let guard = guard.into_ref();
+            // SAFETY: `frame` is structurally pinned: it is never moved out of the guard,
+            // which stays pinned until it is dropped at the end of this block.
+            unsafe { guard.map_unchecked(|g| &g.frame) }.enter();
+            inner.poll(cx)
+        };
+        if poll.is_ready() {
+            this.call.state = State::Done;
+            let numbers = this.call.numbers;
+            finish(site, &this.self_type, &numbers);
+            crate::budget::check_async(site, &numbers);
         }
-        #[cfg(not(feature = "tracking"))]
-        inner.poll(cx)
+        poll
     }
 }
 
-/// One poll of a tracked future: records what the poll did when it ends (also when the
-/// inner poll panics), and the call itself when the poll completed it.
-#[cfg(feature = "tracking")]
-struct PollGuard<'a> {
-    frame: Frame,
+/// Counts a finished (or cancelled) call on the calling thread.
+fn finish(site: &'static Site, self_type: &impl SelfType, numbers: &CallNumbers) {
+    let _ = per_thread::with(|t| {
+        if let Some(slot) = slot(t, site, self_type) {
+            slot.finish_call(numbers);
+        }
+    });
+}
+
+fn slot<'t>(
+    t: &'t PerThread,
     site: &'static Site,
-    call: &'a mut CallSoFar,
-    ready: Cell<bool>,
-    numbers: Cell<Option<CallNumbers>>,
-}
-
-#[cfg(feature = "tracking")]
-impl Ending for PollGuard<'_> {
-    fn untouched(&self, _: &FrameState) {}
-
-    fn allocated(&self, s: &FrameState, n: &CallNumbers) {
-        s.slot(self.site).add_numbers(n);
-        self.numbers.set(Some(*n));
+    self_type: &impl SelfType,
+) -> Option<&'t SiteSlot> {
+    match t.tables.site_slot(site) {
+        Some(slot) if !site.wants_type() => Some(slot),
+        _ => slot_cold(t, site, self_type),
     }
 }
 
-#[cfg(feature = "tracking")]
-impl Drop for PollGuard<'_> {
+/// One poll of a tracked future: what the poll did, added to the call's.
+struct PollGuard<'a, N: SelfType> {
+    frame: Frame,
+    call: &'a Cell<CallSoFar>,
+    self_type: &'a N,
+}
+
+impl<N: SelfType> PollGuard<'_, N> {
+    /// The call's first poll puts it in flight, on this thread's entry.
+    fn started(&self, t: &PerThread, site: &'static Site) {
+        let mut call = self.call.get();
+        if call.state == State::Fresh {
+            call.state = State::Polled;
+            self.call.set(call);
+            if let Some(slot) = slot(t, site, self.self_type) {
+                slot.started.add(1);
+            }
+        }
+    }
+}
+
+impl<N: SelfType> Ending for PollGuard<'_, N> {
+    fn untouched(&self, t: &PerThread, site: &'static Site) {
+        self.started(t, site);
+    }
+
+    fn allocated(&self, t: &PerThread, site: &'static Site, n: &CallNumbers) {
+        self.started(t, site);
+        // A call in flight shows the peak of its polls so far.
+        if let Some(slot) = slot(t, site, self.self_type) {
+            slot.peak.raise(n.peak);
+        }
+        let mut call = self.call.get();
+        call.numbers.accumulate(n);
+        self.call.set(call);
+    }
+}
+
+impl<N: SelfType> Drop for PollGuard<'_, N> {
     fn drop(&mut self) {
         let this = &*self;
         this.frame.exit(this);
-        if let Some(n) = self.numbers.take() {
-            self.call.numbers.accumulate(&n);
-        }
-        self.call.polled = true;
-        if self.ready.get() {
-            let allocs = self.call.numbers.inclusive.requests();
-            crate::frame::with_site_slot(self.site, |slot| slot.finish_call(allocs));
-            self.call.finished = true;
-        }
     }
 }
 
-#[cfg(feature = "tracking")]
-impl<F> Drop for TrackedFuture<F> {
+impl<F, N: SelfType> Drop for TrackedFuture<F, N> {
     fn drop(&mut self) {
         // A call cancelled after it started still counts once.
-        if self.call.polled && !self.call.finished {
-            crate::frame::with_site_slot(self.site, |slot| {
-                slot.finish_call(self.call.numbers.inclusive.requests());
-            });
+        if self.call.state == State::Polled {
+            self.call.state = State::Done;
+            finish(self.site, &self.self_type, &self.call.numbers);
         }
     }
 }

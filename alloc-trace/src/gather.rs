@@ -1,74 +1,122 @@
-//! Gathering the numbers of a [`Report`]: from every thread ([`report`]) or from one
-//! closure on the calling thread ([`capture`]).
+//! Gathering the numbers of a [`Report`]: from every thread ([`report()`](crate::report()), [`process_stats`])
+//! or from one closure on the calling thread ([`capture`]).
+//!
+//! The numbers are read first, into `System` memory (so reading them is not counted and
+//! changes nothing), then the report's rows are built, as ordinary counted memory.
+//!
+//! Threads book each allocation to one call path (see `frame`); here a function's
+//! exclusive numbers are the sum over the paths that end at it, and its inclusive numbers
+//! the sum over the paths it is on (once per path, so recursion counts each allocation
+//! once).
 
-use crate::AllocStats;
-use crate::counters::{self, Totals};
-use crate::frame;
+use core::sync::atomic::{Ordering, fence};
+
+use crate::counters::Raw;
 use crate::installed::assert_installed;
 use crate::measure::Measurement;
-use crate::report::{PathStats, Report, Scope, path_name, site_stats};
-use crate::site::{self, Site, SiteStats};
+use crate::paths;
+use crate::per_thread::{self, PerThread};
+use crate::record::{Journal, Touched};
+use crate::registry::{self, Everything};
+use crate::report::{PathStats, Report, Scope, SiteStats, Threads};
+use crate::site::{self, Site};
 use crate::slots::SiteValues;
-use crate::threads;
+use crate::stats::Totals;
+use crate::sys::SysVec;
+use crate::{AllocCounts, AllocStats};
 
 /// Every site's numbers, summed over all threads, since the program started.
 ///
-/// Exact for exited threads and the calling thread; a thread that is still running
-/// counts as of its last tracked call that allocated (see
-/// [`process_stats`](crate::process_stats)). Sites never called are listed with zeros.
-/// Building the report allocates on the calling thread like any other code; the numbers
-/// in it are taken before that.
+/// Exact at the moment it is built, for every thread, running or exited: a running
+/// thread's counters are read as they are, and the calls it has finished and those it is
+/// in (marked in [`SiteStats::in_flight`]) with it. Sites never called are listed with
+/// zeros. Building the report allocates on the calling thread like any other code; the
+/// numbers in it are read before that.
+///
+/// What a reader can see of a thread that is running meanwhile:
+/// - a request it is counting at that instant may be in some of the counts and not yet in
+///   others (its `allocs` but not its bytes, say): at most one request per thread;
+/// - what it did inside a tracked call since that call (or a nested one) last booked its
+///   allocations is in [`Report::unattributed`] until the call ends;
+/// - if it kept booking while being read, its rows may be off by what it did during the
+///   read, and the printed report says how many threads were read so.
 ///
 /// # Panics
 ///
 /// If [`CountingAlloc`](crate::CountingAlloc) is not the global allocator (the message
 /// shows the lines to add), like every function that returns numbers.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// #[alloc_trace::track_allocs]
+/// fn work() -> Vec<u8> {
+///     vec![0; 64]
+/// }
+///
+/// std::thread::spawn(|| drop(work())).join().unwrap();
+/// let report = alloc_trace::report();
+/// assert_eq!(report.site("work").unwrap().calls, 1);
+/// assert_eq!(report.site("work").unwrap().inclusive.bytes_allocated, 64);
+/// ```
 #[must_use]
 #[track_caller]
 pub fn report() -> Report {
     assert_installed();
-    let (own, own_tracked) = (counters::totals(), frame::tracked_totals());
-    let gathered = counters::untracked(|| {
-        let all = threads::everything();
-        let (totals, tracked) = threads::process_totals(&all, own, own_tracked);
-        let mut sites: Vec<SiteValues> = all.retired.sites.clone();
-        let mut path_totals: Vec<Totals> = all.retired.paths.clone();
-        for record in all.live.iter() {
-            // SAFETY: the registry lock is held (`all.live`).
-            let (slots, path_slots) =
-                unsafe { (record.0.sites.as_slice(), record.0.paths.as_slice()) };
-            merge_into(
-                &mut sites,
-                slots.iter().map(|s| s.load()),
-                SiteValues::merge,
-            );
-            merge_into(
-                &mut path_totals,
-                path_slots.iter().map(|p| p.load()),
-                |a, b| *a = a.plus(*b),
-            );
+    let mut g = Gathered::new();
+    match registry::everything() {
+        Some(all) => g.add_everything(&all),
+        // A report from a signal handler that interrupted a report on its own thread: the
+        // other threads cannot be read; this one can.
+        None => {
+            let _ = per_thread::with(|t| g.add_thread(t));
         }
-        Gathered {
-            totals,
-            tracked,
-            sites,
-            paths: path_totals,
-        }
-    });
-    let report = gathered.build(Scope::Process, None);
-    counters::untracked(|| drop(gathered));
-    report
+    }
+    let mut sites = site_list_all();
+    g.build(Scope::Process, None, paths::ROOT, &mut sites)
+}
+
+/// What every thread of the process has done so far: exact at the moment it is read for
+/// every thread, running or exited (a running thread's request being counted at that
+/// instant may be in some counts and not yet in others). It allocates nothing.
+///
+/// # Panics
+///
+/// If [`CountingAlloc`](crate::CountingAlloc) is not the global allocator.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// let before = alloc_trace::process_stats();
+/// std::thread::spawn(|| drop(std::hint::black_box(vec![0u8; 100]))).join().unwrap();
+/// let after = alloc_trace::process_stats();
+/// assert!(after.bytes_allocated - before.bytes_allocated >= 100);
+/// ```
+#[must_use]
+#[track_caller]
+pub fn process_stats() -> AllocCounts {
+    assert_installed();
+    let totals = match registry::everything() {
+        Some(all) => all.threads().fold(all.retired.totals, |sum, t| {
+            sum.plus(t.counters.read_raw().totals())
+        }),
+        None => per_thread::with(|t| t.counters.raw().totals()).unwrap_or(Totals::ZERO),
+    };
+    totals.counts()
 }
 
 /// Runs `f` and returns its result with the per-site numbers of what it did **on the
 /// calling thread**: which tracked functions it called, how often, and what they
 /// allocated. Parallel tests can assert per-function numbers without seeing each other.
 ///
-/// `totals()` of the report equals what [`measure`](crate::measure) gives for `f`.
+/// `totals()` of the report equals what [`measure`](crate::measure) gives for `f`. It
+/// costs in proportion to what `f` did, not to the number of tracked functions in the
+/// program: while `f` runs, each tracked call records the entries it touches.
 ///
 /// # Panics
 ///
-/// If `CountingAlloc` is not the global allocator, or if `f` panics.
+/// If `CountingAlloc` is not the global allocator, or if `f` panics (the thread's numbers
+/// stay consistent: the capture is closed as it unwinds).
 ///
 /// ```
 /// # #[global_allocator]
@@ -85,150 +133,306 @@ pub fn report() -> Report {
 /// ```
 #[track_caller]
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Report) {
-    run_captured(f, false)
-}
-
-/// [`capture`] for the crate's own assertions: the report is built inside
-/// `counters::untracked`, so a measurement around the assertion sees only what `f` did.
-///
-/// WARNING: the caller must drop the report inside `counters::untracked` too.
-#[track_caller]
-pub(crate) fn capture_hidden<R>(f: impl FnOnce() -> R) -> (R, Report) {
-    run_captured(f, true)
-}
-
-#[track_caller]
-fn run_captured<R>(f: impl FnOnce() -> R, hidden: bool) -> (R, Report) {
-    assert_installed();
-    let before = counters::untracked(Snapshot::take_and_reset_maxima);
-    let boundary = core::pin::pin!(frame::Boundary::new());
-    let boundary = boundary.into_ref();
-    boundary.enter();
-    let measurement = Measurement::start();
-    let result = f();
-    let totals = measurement.finish();
-    let tracked = boundary.finish();
-    let gathered = counters::untracked(|| before.finish(totals, tracked));
-    let build = || gathered.build(Scope::Capture, Some(totals.peak_bytes));
-    let report = if hidden {
-        counters::untracked(build)
-    } else {
-        build()
-    };
-    counters::untracked(|| drop(gathered));
+    let (result, gathered, totals) = run_captured(f);
+    let report = gathered.build_capture(totals);
     (result, report)
 }
 
-/// This thread's tables at the start of a `capture`.
-struct Snapshot {
-    sites: Vec<SiteValues>,
-    paths: Vec<Totals>,
-    maxima: Vec<(u64, u64)>,
+/// [`capture`] for the crate's own assertions: the same, but the report's rows are built
+/// without counting, so a measurement around the assertion sees only what `f` did.
+///
+/// WARNING: the caller must drop the report inside `per_thread::uncounted` too.
+#[track_caller]
+pub(crate) fn capture_hidden<R>(f: impl FnOnce() -> R) -> (R, Report) {
+    let (result, gathered, totals) = run_captured(f);
+    let report = per_thread::uncounted(|| gathered.build_capture(totals));
+    (result, report)
 }
 
-impl Snapshot {
-    fn take_and_reset_maxima() -> Self {
-        frame::with_own_tables(|sites, paths| Snapshot {
-            sites: sites.iter().map(|s| s.load()).collect(),
-            paths: paths.iter().map(|p| p.load()).collect(),
-            maxima: sites.iter().map(|s| s.reset_maxima()).collect(),
-        })
-    }
+/// A closed capture, before its rows are built.
+struct Captured {
+    touched: Touched,
+    base: u32,
+}
 
-    /// What happened since; restores the maxima the snapshot reset.
-    fn finish(self, totals: AllocStats, tracked: Totals) -> Gathered {
-        frame::with_own_tables(|sites, paths| {
-            let site_diff = sites
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    s.load()
-                        .since(self.sites.get(i).unwrap_or(&SiteValues::default()))
-                })
-                .collect();
-            for (slot, saved) in sites.iter().zip(&self.maxima) {
-                slot.restore_maxima(*saved);
+#[track_caller]
+fn run_captured<R>(f: impl FnOnce() -> R) -> (R, Captured, AllocStats) {
+    assert_installed();
+    /// Closes the journal if `f` unwinds.
+    struct Open<'a>(core::pin::Pin<&'a Journal>);
+    impl Drop for Open<'_> {
+        fn drop(&mut self) {
+            let _ = per_thread::with(|t| drop(t.tables.close_journal(&self.0)));
+        }
+    }
+    let journal = core::pin::pin!(Journal::new());
+    let journal = journal.into_ref();
+    let _ = per_thread::with(|t| t.tables.open(journal));
+    let open = Open(journal);
+    let measurement = Measurement::start();
+    let result = f();
+    let totals = measurement.finish();
+    let touched = per_thread::with(|t| t.tables.close_journal(&journal)).unwrap_or_default();
+    drop(open);
+    // The capture's own paths are those below the innermost frame it ran in.
+    let base = per_thread::with(crate::frame::current_path).unwrap_or(paths::ROOT);
+    (result, Captured { touched, base }, totals)
+}
+
+impl Captured {
+    fn build_capture(self, totals: AllocStats) -> Report {
+        let mut g = Gathered::new();
+        g.totals = Totals::from(totals);
+        g.threads.live = 1;
+        for &(id, v) in self.touched.sites.as_slice() {
+            g.add_site(id, &v);
+        }
+        for &(id, t) in self.touched.paths.as_slice() {
+            g.add_path(id, t);
+        }
+        let mut sites: SiteList = SysVec::new();
+        for &(id, _) in self.touched.sites.as_slice() {
+            if let Some(site) = site::by_id(id) {
+                let _ = sites.push(site);
             }
-            let path_diff = paths
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    p.load()
-                        .minus(self.paths.get(i).copied().unwrap_or_default())
-                })
-                .collect();
-            Gathered {
-                totals: Totals::from(totals),
-                tracked,
-                sites: site_diff,
-                paths: path_diff,
+        }
+        g.build(
+            Scope::Capture,
+            Some(totals.peak_bytes),
+            self.base,
+            &mut sites,
+        )
+    }
+}
+
+/// The sites a report lists.
+type SiteList = SysVec<&'static Site>;
+
+/// Every site linked into the program (by `inventory`) and every other site that ran.
+fn site_list_all() -> SiteList {
+    let mut list: SiteList = SysVec::new();
+    let mut seen: SysVec<bool> = SysVec::new();
+    let _ = seen.resize(site::max_id() as usize + 1, false);
+    for site in site::all_sites() {
+        if let Some(id) = site.assigned_id() {
+            if let Some(s) = seen.as_mut_slice().get_mut(id as usize) {
+                *s = true;
             }
-        })
+        }
+        let _ = list.push(site);
     }
+    for id in 1..=site::max_id() {
+        if !seen.as_slice().get(id as usize).copied().unwrap_or(true) {
+            if let Some(site) = site::by_id(id) {
+                let _ = list.push(site);
+            }
+        }
+    }
+    list
 }
 
-fn merge_into<T: Default>(
-    sum: &mut Vec<T>,
-    items: impl ExactSizeIterator<Item = T>,
-    add: impl Fn(&mut T, &T),
-) {
-    if sum.len() < items.len() {
-        sum.resize_with(items.len(), T::default);
-    }
-    for (total, item) in sum.iter_mut().zip(items) {
-        add(total, &item);
-    }
-}
-
-/// Raw numbers indexed by site and path id, before names are attached.
+/// Raw numbers indexed by site and path id, before names are attached (`System` memory).
 struct Gathered {
     totals: Totals,
-    tracked: Totals,
-    sites: Vec<SiteValues>,
-    paths: Vec<Totals>,
+    sites: SysVec<SiteValues>,
+    paths: SysVec<Totals>,
+    unattributed: Totals,
+    /// The innermost known paths of threads inside tracked calls: their sites are in
+    /// flight.
+    in_flight_paths: SysVec<u32>,
+    threads: Threads,
+}
+
+/// One live thread's numbers, read consistently.
+struct ThreadRead {
+    raw: Raw,
+    mark: Raw,
+    in_frame: bool,
+    published: u32,
+    sites: SysVec<SiteValues>,
+    paths: SysVec<Totals>,
 }
 
 impl Gathered {
-    fn build(&self, scope: Scope, peak: Option<u64>) -> Report {
-        let all: Vec<&'static Site> = site::all_sites().collect();
-        // PERF: ids are dense, so a table indexed by id beats a hash map (10,000 sites).
-        let mut by_id: Vec<Option<&'static Site>> = Vec::new();
-        for &site in &all {
-            if let Some(id) = site.assigned_id() {
-                let id = id as usize;
-                if by_id.len() <= id {
-                    by_id.resize(id + 1, None);
-                }
-                by_id[id] = Some(site);
+    fn new() -> Self {
+        Self {
+            totals: Totals::ZERO,
+            sites: SysVec::new(),
+            paths: SysVec::new(),
+            unattributed: Totals::ZERO,
+            in_flight_paths: SysVec::new(),
+            threads: Threads::default(),
+        }
+    }
+
+    fn add_everything(&mut self, all: &Everything<'_>) {
+        let retired = all.retired;
+        self.totals = self.totals.plus(retired.totals);
+        self.threads.exited = retired.threads;
+        for (id, v) in retired.sites.as_slice().iter().enumerate() {
+            self.add_site(id as u32, v);
+        }
+        for (id, t) in retired.paths.as_slice().iter().enumerate() {
+            self.add_path(id as u32, *t);
+        }
+        for t in all.threads() {
+            self.add_thread(t);
+        }
+    }
+
+    /// Adds a live thread, read as it is now.
+    fn add_thread(&mut self, t: &PerThread) {
+        let mut read = ThreadRead {
+            raw: Raw::START,
+            mark: Raw::START,
+            in_frame: false,
+            published: paths::ROOT,
+            sites: SysVec::new(),
+            paths: SysVec::new(),
+        };
+        if !read_thread(t, &mut read) {
+            self.threads.busy += 1;
+        }
+        self.threads.live += 1;
+        self.totals = self.totals.plus(read.raw.totals());
+        for (id, v) in read.sites.as_slice().iter().enumerate() {
+            self.add_site(id as u32, v);
+        }
+        for (id, p) in read.paths.as_slice().iter().enumerate() {
+            self.add_path(id as u32, *p);
+        }
+        // What happened since the thread last booked belongs to the frames active since:
+        // to the innermost one whose path is known, or, if none is, to no function yet.
+        // Outside every frame it is outside tracked code, which needs no booking.
+        if read.in_frame {
+            let pending = read.raw.since(&read.mark);
+            if read.published == paths::ROOT {
+                self.unattributed = self.unattributed.plus(pending);
+            } else {
+                self.add_path(read.published, pending);
+                let _ = self.in_flight_paths.push(read.published);
             }
         }
-        let mut sites: Vec<SiteStats> = all
-            .iter()
-            .map(|&site| {
-                let values = site
-                    .assigned_id()
-                    .and_then(|id| self.sites.get(id as usize))
-                    .copied()
-                    .unwrap_or_default();
-                site_stats(site, &values)
-            })
-            .collect();
-        sites.sort_by(|a, b| {
+    }
+
+    fn add_site(&mut self, id: u32, v: &SiteValues) {
+        let i = id as usize;
+        if self.sites.len() <= i && !self.sites.resize(i + 1, SiteValues::default()) {
+            return;
+        }
+        self.sites.as_mut_slice()[i].merge(v);
+    }
+
+    fn add_path(&mut self, id: u32, t: Totals) {
+        if t == Totals::ZERO {
+            return;
+        }
+        let i = id as usize;
+        if self.paths.len() <= i && !self.paths.resize(i + 1, Totals::ZERO) {
+            return;
+        }
+        let p = &mut self.paths.as_mut_slice()[i];
+        *p = p.plus(t);
+    }
+
+    /// The report's rows. `base` is the path the report is relative to (a capture's
+    /// enclosing frame): only paths below it count, and only their frames below it.
+    fn build(&self, scope: Scope, peak: Option<u64>, base: u32, sites: &mut SiteList) -> Report {
+        // Exclusive and inclusive numbers by site id, from the paths.
+        let len = (site::max_id() as usize + 1).max(self.sites.len());
+        let mut exclusive: SysVec<Totals> = SysVec::new();
+        let mut inclusive: SysVec<Totals> = SysVec::new();
+        let mut stamp: SysVec<u32> = SysVec::new();
+        let _ = exclusive.resize(len, Totals::ZERO);
+        let _ = inclusive.resize(len, Totals::ZERO);
+        let _ = stamp.resize(len, 0);
+        let mut in_tracked = Totals::ZERO;
+        let mut path_rows: Vec<PathStats> = Vec::new();
+        for (id, &t) in self.paths.as_slice().iter().enumerate() {
+            let id = id as u32;
+            if t == Totals::ZERO || id == base || !is_below(id, base) {
+                continue;
+            }
+            in_tracked = in_tracked.plus(t);
+            let mut cursor = id;
+            let mut innermost = true;
+            while cursor != base {
+                let Some((parent, site_id, _)) = paths::parent_and_site(cursor) else {
+                    break;
+                };
+                let s = site_id as usize;
+                if s < len {
+                    if innermost {
+                        exclusive.as_mut_slice()[s] = exclusive.as_slice()[s].plus(t);
+                    }
+                    if stamp.as_slice()[s] != id {
+                        stamp.as_mut_slice()[s] = id;
+                        inclusive.as_mut_slice()[s] = inclusive.as_slice()[s].plus(t);
+                    }
+                }
+                innermost = false;
+                cursor = parent;
+            }
+            path_rows.push(PathStats {
+                path: path_name(id),
+                exclusive: t.counts(),
+            });
+        }
+        // Calls in flight: async calls started and not finished, and the sites on the
+        // known paths of threads inside tracked calls.
+        let mut in_flight: SysVec<u64> = SysVec::new();
+        let _ = in_flight.resize(len, 0);
+        for &path in self.in_flight_paths.as_slice() {
+            let mut cursor = path;
+            while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
+                if let Some(n) = in_flight.as_mut_slice().get_mut(site_id as usize) {
+                    *n += 1;
+                }
+                cursor = parent;
+            }
+        }
+        let mut rows: Vec<SiteStats> = Vec::with_capacity(sites.len());
+        for &site in sites.as_slice() {
+            let id = site.assigned_id().map_or(usize::MAX, |id| id as usize);
+            let values = self.sites.as_slice().get(id).copied().unwrap_or_default();
+            let incl = inclusive
+                .as_slice()
+                .get(id)
+                .copied()
+                .unwrap_or(Totals::ZERO);
+            let excl = exclusive
+                .as_slice()
+                .get(id)
+                .copied()
+                .unwrap_or(Totals::ZERO);
+            // `started` counts only `async fn` calls, which are counted in `calls` when
+            // they finish.
+            let in_flight = values.started.saturating_sub(values.calls)
+                + in_flight.as_slice().get(id).copied().unwrap_or(0);
+            if scope == Scope::Capture
+                && values.calls == 0
+                && incl == Totals::ZERO
+                && in_flight == 0
+            {
+                continue;
+            }
+            rows.push(SiteStats {
+                name: site.name().to_string(),
+                file: site.file.to_owned(),
+                line: site.line,
+                calls: values.calls,
+                inclusive: incl.with_peak(values.peak),
+                exclusive: excl.counts(),
+                max_allocs_per_call: values.max_allocs,
+                in_flight,
+            });
+        }
+        rows.sort_by(|a, b| {
             (b.inclusive.allocs, b.inclusive.bytes_allocated, b.calls)
                 .cmp(&(a.inclusive.allocs, a.inclusive.bytes_allocated, a.calls))
                 .then_with(|| a.name.cmp(&b.name))
         });
-        let mut paths: Vec<PathStats> = self
-            .paths
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| **t != Totals::ZERO)
-            .map(|(id, t)| PathStats {
-                path: path_name(id as u32, &by_id),
-                exclusive: t.counts(),
-            })
-            .collect();
-        paths.sort_by(|a, b| {
+        path_rows.sort_by(|a, b| {
             (b.exclusive.allocs, b.exclusive.bytes_allocated)
                 .cmp(&(a.exclusive.allocs, a.exclusive.bytes_allocated))
                 .then_with(|| a.path.cmp(&b.path))
@@ -237,9 +441,80 @@ impl Gathered {
             scope,
             totals: self.totals.counts(),
             peak,
-            in_tracked: self.tracked.counts(),
-            sites,
-            paths,
+            in_tracked: in_tracked.counts(),
+            unattributed: self.unattributed.counts(),
+            sites: rows,
+            paths: path_rows,
+            threads: self.threads,
         }
     }
+}
+
+/// Reads a live thread's numbers: a consistent view of what it had booked and of its
+/// counters, unless it keeps booking while being read (false: the last read is kept).
+fn read_thread(t: &PerThread, r: &mut ThreadRead) -> bool {
+    for _ in 0..64 {
+        let before = t.frames.seq.read();
+        if before & 1 == 1 {
+            core::hint::spin_loop();
+            continue;
+        }
+        fence(Ordering::Acquire);
+        if read_once(t, r) {
+            fence(Ordering::Acquire);
+            if t.frames.seq.read() == before {
+                return true;
+            }
+        }
+    }
+    let _ = read_once(t, r);
+    false
+}
+
+fn read_once(t: &PerThread, r: &mut ThreadRead) -> bool {
+    r.mark = t.frames.mark.read();
+    r.published = t.frames.published_path.load(Ordering::Relaxed);
+    r.in_frame = !t.frames.current.load(Ordering::Relaxed).is_null();
+    r.raw = t.counters.read_raw();
+    r.sites.clear();
+    r.paths.clear();
+    // SAFETY: the caller holds the registry lock and `t` is listed (or is the caller).
+    let (sites, paths) = unsafe { t.tables.shared() };
+    sites.iter().all(|s| r.sites.push(s.read())) && paths.iter().all(|p| r.paths.push(p.read()))
+}
+
+/// Whether `path` is `base` or below it.
+fn is_below(path: u32, base: u32) -> bool {
+    if base == paths::ROOT {
+        return true;
+    }
+    let mut cursor = path;
+    loop {
+        if cursor == base {
+            return true;
+        }
+        match paths::parent_and_site(cursor) {
+            Some((parent, _, _)) => cursor = parent,
+            None => return false,
+        }
+    }
+}
+
+/// The name of a path: its sites from the outermost, joined by `;`, with `[...]` where
+/// frames were left out.
+fn path_name(id: u32) -> String {
+    if id == paths::OVERFLOW {
+        return crate::report::OVERFLOW_PATH.to_owned();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut cursor = id;
+    while let Some((parent, site_id, cut)) = paths::parent_and_site(cursor) {
+        parts.push(site::by_id(site_id).map_or_else(|| "?".to_owned(), |s| s.name().to_string()));
+        if cut {
+            parts.push("[...]".to_owned());
+        }
+        cursor = parent;
+    }
+    parts.reverse();
+    parts.join(";")
 }

@@ -3,7 +3,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-use crate::counters;
+use crate::per_thread;
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
@@ -39,10 +39,11 @@ pub fn is_installed() -> bool {
         return true;
     }
     // One probe allocation, hidden from every measurement.
-    let counted = counters::untracked(|| {
-        let before = counters::totals().allocs;
+    let allocs = || per_thread::with(|t| t.counters.raw().totals().allocs);
+    let counted = per_thread::uncounted(|| {
+        let before = allocs();
         drop(core::hint::black_box(Box::new(0u8)));
-        counters::totals().allocs != before
+        allocs() != before
     });
     if counted {
         INSTALLED.store(true, Relaxed);

@@ -33,7 +33,7 @@
 //! - [`CountingAlloc`] wraps the global allocator and counts on thread-local counters.
 //! - [`measure`] and [`capture`] report what a closure did on the calling thread only, so
 //!   tests running in parallel never see each other's allocations.
-//! - [`report`] and [`process_stats`] add up every thread.
+//! - [`report()`](crate::report()) and [`process_stats`] add up every thread.
 //!
 //! # Allocation budgets in tests
 //!
@@ -53,7 +53,7 @@
 //! ## Exact, and where it cannot be
 //!
 //! - **Threads.** Counts are exact per thread at every moment, and process-wide
-//!   ([`process_stats`], [`report`]) for the calling thread and every thread that has
+//!   ([`process_stats`], [`report()`](crate::report())) for the calling thread and every thread that has
 //!   exited. A thread that is still running is included as of the end of its last tracked
 //!   call that allocated: its counters are its own and are not read while it runs.
 //! - **Thread exit** (Unix). A pthread-key destructor folds an exiting thread into the
@@ -140,6 +140,8 @@
 // Without `tracking` the frames and sites are compiled but never used by the attribute.
 #![cfg_attr(not(feature = "tracking"), allow(dead_code, unused_imports))]
 
+// Layers, from the bottom (see "Architecture" above): each module imports only from the
+// ones listed before it.
 mod alloc;
 mod assert;
 mod budget;
@@ -148,19 +150,23 @@ mod exit_report;
 mod frame;
 mod future;
 mod gather;
+mod guard;
 pub mod guide;
 mod installed;
+mod lock;
 mod measure;
 mod paths;
 mod per_thread;
 mod record;
+mod registry;
 #[cfg(test)]
 mod reliability_tests;
 pub mod report;
 mod site;
 mod slots;
 mod stats;
-mod threads;
+mod sys;
+mod thread_exit;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -170,12 +176,11 @@ pub use alloc::CountingAlloc;
 #[doc = include_str!("track_allocs.md")]
 pub use alloc_trace_macros::track_allocs;
 pub use exit_report::report_on_exit;
-pub use gather::{capture, report};
+pub use gather::{capture, process_stats, report};
 pub use installed::is_installed;
 pub use measure::{allocs_per_run, measure};
 pub use report::Report;
 pub use stats::{AllocCounts, AllocStats};
-pub use threads::process_stats;
 
 #[cfg(test)]
 #[global_allocator]

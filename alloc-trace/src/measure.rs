@@ -1,36 +1,57 @@
 //! `measure` and `allocs_per_run`: exact numbers for a closure on the calling thread.
 
 use crate::AllocStats;
-use crate::counters::{self, PeakWindow, Totals};
+use crate::counters::Raw;
 use crate::installed::assert_installed;
+use crate::per_thread;
 
-/// An open measurement of the calling thread. Closing it on drop keeps the thread's peak
-/// consistent even when the measured code panics.
+/// An open measurement of the calling thread: a snapshot of its counters and a peak
+/// window. Closing it on drop keeps the thread's peak consistent even when the measured
+/// code panics.
 pub(crate) struct Measurement {
-    start: Totals,
-    window: Option<PeakWindow>,
+    start: Raw,
+    base: i64,
+    outer_peak: i64,
+    open: bool,
 }
 
 impl Measurement {
+    #[inline]
     pub(crate) fn start() -> Self {
-        let start = counters::totals();
-        Self {
-            start,
-            window: Some(PeakWindow::open()),
-        }
+        per_thread::with(|t| {
+            let start = t.counters.raw();
+            let (base, outer_peak) = t.counters.open_peak();
+            Self {
+                start,
+                base,
+                outer_peak,
+                open: true,
+            }
+        })
+        .unwrap_or(Self {
+            start: Raw::START,
+            base: 0,
+            outer_peak: 0,
+            open: false,
+        })
     }
 
+    /// What happened since the start (and the counters now).
+    #[inline]
     pub(crate) fn finish(mut self) -> AllocStats {
-        let now = counters::totals();
-        let peak = self.window.take().map_or(0, PeakWindow::close);
-        now.minus(self.start).with_peak(peak)
+        self.open = false;
+        per_thread::with(|t| {
+            let peak = t.counters.close_peak(self.outer_peak, self.base);
+            t.counters.raw().since(&self.start).with_peak(peak)
+        })
+        .unwrap_or_default()
     }
 }
 
 impl Drop for Measurement {
     fn drop(&mut self) {
-        if let Some(window) = self.window.take() {
-            window.close();
+        if self.open {
+            let _ = per_thread::with(|t| t.counters.close_peak(self.outer_peak, self.base));
         }
     }
 }

@@ -1,102 +1,241 @@
 //! Call paths: which chain of tracked functions led to an allocation
-//! (`main;handle;parse`), interned in a fixed, lock-free, process-wide table.
+//! (`main;handle;parse`), interned process-wide as `(parent path, site)` pairs with dense
+//! ids, so every thread and every report agrees on what an id means.
 //!
-//! A path is a `(parent path, site)` pair with a small integer id; id 0 is the root (no
-//! tracked frame). Interning never allocates. Two limits keep it bounded, both documented
-//! on [`Report::folded`](crate::Report::folded):
-//! - paths deeper than [`MAX_DEPTH`] frames are cut: deeper frames are counted at the
-//!   deepest path kept (deep recursion collapses into one line);
-//! - once [`CAPACITY`] distinct paths exist, new ones are counted under [`OVERFLOW`].
+//! Lookups never lock: they probe the current hash table, which is replaced (never freed)
+//! when it grows. Inserting a new path takes a lock, and happens once per path in the
+//! program's life; a thread's own caches (see `record`) make most lookups not reach this
+//! table at all. There is no cliff: a lookup costs the same with 10 paths or 10 million.
+//!
+//! Bounds, documented on [`Report::folded`](crate::Report::folded):
+//! - a path deeper than [`MAX_DEPTH`] frames keeps its outermost `MAX_DEPTH - 1` frames
+//!   and its innermost one, so a deep frame's allocations still count for its own
+//!   function;
+//! - past [`CAPACITY`] paths (or if a signal handler needs a new path while its own thread
+//!   is inserting one), a frame's path is [`OVERFLOW`].
 
-use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
-/// Distinct call paths kept.
-pub(crate) const CAPACITY: usize = 1 << 14;
-/// Frames kept in one path.
-pub(crate) const MAX_DEPTH: u8 = 64;
+use crate::lock::RawLock;
+use crate::sys;
+
 /// The root: no tracked frame active.
 pub(crate) const ROOT: u32 = 0;
-/// Where paths go once the table is full.
-pub(crate) const OVERFLOW: u32 = CAPACITY as u32 + 1;
-/// Length a per-thread path table needs to index every id.
-pub(crate) const ID_LIMIT: usize = CAPACITY + 2;
+/// Where frames go whose path could not be interned.
+pub(crate) const OVERFLOW: u32 = 1;
+/// Frames kept in one path.
+pub(crate) const MAX_DEPTH: u32 = 128;
+/// Distinct paths kept.
+pub(crate) const CAPACITY: u32 = 1 << 24;
 
-/// The hash table: `parent << 32 | site` per entry; 0 means free (site ids start at 1).
-static KEYS: [AtomicU64; CAPACITY] = [const { AtomicU64::new(0) }; CAPACITY];
-/// The id given to the key in the same entry of `KEYS` (0: being assigned).
-static IDS: [AtomicU32; CAPACITY] = [const { AtomicU32::new(0) }; CAPACITY];
-/// By id (minus one): the key and the depth of the path.
-static BY_ID: [AtomicU64; CAPACITY] = [const { AtomicU64::new(0) }; CAPACITY];
-static DEPTHS: [AtomicU8; CAPACITY] = [const { AtomicU8::new(0) }; CAPACITY];
-/// The next id to hand out. Ids are dense (1, 2, 3, ...) rather than hash positions, so
-/// a thread's path table (indexed by id, see `frame::grow_paths`) stays as small as the
-/// number of paths the program uses, not the size of this table.
-static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+/// In a key, marks a path whose middle was cut (see the module docs).
+const CUT: u64 = 1 << 31;
 
-fn depth(path: u32) -> u8 {
-    match path {
-        ROOT => 0,
-        OVERFLOW => MAX_DEPTH,
-        id => DEPTHS[id as usize - 1].load(Ordering::Acquire),
+/// One interned path, by id.
+struct Info {
+    /// `parent << 32 | site` (`| CUT`); 0 while not yet written.
+    key: AtomicU64,
+    depth: AtomicU32,
+}
+
+const CHUNK: usize = 1 << 12;
+const CHUNKS: usize = CAPACITY as usize / CHUNK;
+
+type InfoChunk = [Info; CHUNK];
+
+static INFO: [AtomicPtr<InfoChunk>; CHUNKS] = [const { AtomicPtr::new(ptr::null_mut()) }; CHUNKS];
+
+/// The next id to hand out (0 and 1 are the root and the overflow path).
+static NEXT_ID: AtomicU32 = AtomicU32::new(2);
+
+/// An open-addressing table of keys to ids, at most half full.
+struct Table {
+    mask: usize,
+    keys: NonNull<AtomicU64>,
+    ids: NonNull<AtomicU32>,
+}
+
+static TABLE: AtomicPtr<Table> = AtomicPtr::new(ptr::null_mut());
+static INSERT: RawLock = RawLock::new();
+
+fn info(id: u32) -> Option<&'static Info> {
+    let id = id as usize;
+    let chunk = INFO.get(id / CHUNK)?.load(Ordering::Acquire);
+    // SAFETY: published chunks are never freed; all-zero is a valid `Info`.
+    unsafe { chunk.as_ref() }.map(|c| &c[id % CHUNK])
+}
+
+/// Creates `id`'s chunk if needed. Called under `INSERT`.
+fn info_for_insert(id: u32) -> Option<&'static Info> {
+    let index = id as usize / CHUNK;
+    let slot = INFO.get(index)?;
+    if slot.load(Ordering::Acquire).is_null() {
+        slot.store(sys::zeroed::<InfoChunk>(1)?.as_ptr(), Ordering::Release);
+    }
+    info(id)
+}
+
+impl Table {
+    fn new(cap: usize) -> Option<&'static Table> {
+        let keys = sys::zeroed::<AtomicU64>(cap)?;
+        let Some(ids) = sys::zeroed::<AtomicU32>(cap) else {
+            // SAFETY: just allocated with this length.
+            unsafe { sys::free(keys, cap) };
+            return None;
+        };
+        let table = sys::zeroed::<Table>(1)?;
+        // SAFETY: `table` is valid for one `Table` and not yet shared. Tables are never
+        // freed: a reader may still be probing an old one.
+        unsafe {
+            table.as_ptr().write(Table {
+                mask: cap - 1,
+                keys,
+                ids,
+            });
+            Some(&*table.as_ptr())
+        }
+    }
+
+    fn key(&self, i: usize) -> &AtomicU64 {
+        // SAFETY: `i <= mask`, inside the `mask + 1` keys allocated.
+        unsafe { &*self.keys.as_ptr().add(i & self.mask) }
+    }
+
+    fn id(&self, i: usize) -> &AtomicU32 {
+        // SAFETY: as for `key`.
+        unsafe { &*self.ids.as_ptr().add(i & self.mask) }
+    }
+
+    fn find(&self, key: u64) -> Option<u32> {
+        let mut i = start(key);
+        loop {
+            match self.key(i).load(Ordering::Acquire) {
+                0 => return None,
+                k if k == key => return Some(self.id(i).load(Ordering::Relaxed)),
+                _ => i = i.wrapping_add(1),
+            }
+        }
+    }
+
+    /// Under `INSERT`, with room to spare.
+    fn insert(&self, key: u64, id: u32) {
+        let mut i = start(key);
+        while self.key(i).load(Ordering::Relaxed) != 0 {
+            i = i.wrapping_add(1);
+        }
+        self.id(i).store(id, Ordering::Relaxed);
+        self.key(i).store(key, Ordering::Release);
     }
 }
 
-/// The id of `site` called under `parent`.
+/// Fibonacci hashing spreads sequential ids over the table.
+fn start(key: u64) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) as usize
+}
+
+fn current_table() -> Option<&'static Table> {
+    // SAFETY: tables are published once written and never freed.
+    unsafe { TABLE.load(Ordering::Acquire).as_ref() }
+}
+
+/// The depth of a path (0 for the root).
+pub(crate) fn depth(path: u32) -> u32 {
+    match path {
+        ROOT => 0,
+        OVERFLOW => MAX_DEPTH,
+        id => info(id).map_or(MAX_DEPTH, |i| i.depth.load(Ordering::Acquire)),
+    }
+}
+
+/// The id of `site` called under `parent`, interned on first use.
 #[cold]
 #[inline(never)]
-pub(crate) fn intern(parent: u32, site: u32) -> u32 {
+pub(crate) fn child(parent: u32, site: u32) -> u32 {
     if parent == OVERFLOW {
         return OVERFLOW;
     }
     let parent_depth = depth(parent);
-    if parent_depth >= MAX_DEPTH {
-        return parent;
+    let (key, depth) = if parent_depth >= MAX_DEPTH {
+        // Keep the outermost MAX_DEPTH - 1 frames and this one.
+        let Some((prefix, _, _)) = parent_and_site(parent) else {
+            return OVERFLOW;
+        };
+        ((u64::from(prefix) << 32) | u64::from(site) | CUT, MAX_DEPTH)
+    } else {
+        (
+            (u64::from(parent) << 32) | u64::from(site),
+            parent_depth + 1,
+        )
+    };
+    if let Some(id) = current_table().and_then(|t| t.find(key)) {
+        return id;
     }
-    let key = (u64::from(parent) << 32) | u64::from(site);
-    // Fibonacci hashing spreads sequential ids over the table.
-    let start = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 50) as usize;
-    for probe in 0..CAPACITY {
-        let index = (start + probe) % CAPACITY;
-        let entry = &KEYS[index];
-        let mut current = entry.load(Ordering::Acquire);
-        if current == 0 {
-            match entry.compare_exchange(0, key, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => {
-                    // Each entry is claimed once, so at most CAPACITY ids are handed out.
-                    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-                    BY_ID[id as usize - 1].store(key, Ordering::Release);
-                    DEPTHS[id as usize - 1].store(parent_depth + 1, Ordering::Release);
-                    IDS[index].store(id, Ordering::Release);
-                    return id;
-                }
-                Err(winner) => current = winner,
+    insert(key, depth)
+}
+
+fn insert(key: u64, depth: u32) -> u32 {
+    // A signal handler that interrupted this thread's own insert cannot wait for it.
+    let Some(_guard) = INSERT.lock() else {
+        return OVERFLOW;
+    };
+    let mut table = current_table();
+    if let Some(id) = table.and_then(|t| t.find(key)) {
+        return id;
+    }
+    let id = NEXT_ID.load(Ordering::Relaxed);
+    if id >= CAPACITY {
+        return OVERFLOW;
+    }
+    let Some(info) = info_for_insert(id) else {
+        return OVERFLOW;
+    };
+    info.depth.store(depth, Ordering::Relaxed);
+    info.key.store(key, Ordering::Release);
+    // Keep the table at most half full: grow (rehash every path) when it would not be.
+    let needed = 2 * (id as usize + 1);
+    if table.is_none_or(|t| t.mask + 1 < needed) {
+        let cap = needed.next_power_of_two().max(1024);
+        let Some(bigger) = Table::new(cap) else {
+            return OVERFLOW;
+        };
+        for old in 2..id {
+            if let Some(k) = self::info(old).map(|i| i.key.load(Ordering::Relaxed)) {
+                bigger.insert(k, old);
             }
         }
-        if current == key {
-            return wait_for_id(index);
-        }
+        TABLE.store(ptr::from_ref(bigger).cast_mut(), Ordering::Release);
+        table = Some(bigger);
     }
-    OVERFLOW
+    if let Some(t) = table {
+        t.insert(key, id);
+    }
+    NEXT_ID.store(id + 1, Ordering::Release);
+    id
 }
 
-/// The id of an entry another thread has just claimed: it is published right after the
-/// claim (a few instructions), so this waits only if that thread was preempted there.
-fn wait_for_id(index: usize) -> u32 {
-    loop {
-        match IDS[index].load(Ordering::Acquire) {
-            0 => std::thread::yield_now(),
-            id => return id,
-        }
-    }
-}
-
-/// `(parent, site)` of an interned path; `None` for the root and the overflow path.
-pub(crate) fn parent_and_site(path: u32) -> Option<(u32, u32)> {
+/// `(parent, site, cut)` of an interned path; `None` for the root and the overflow path.
+/// `cut` says frames between the parent and this one were left out.
+pub(crate) fn parent_and_site(path: u32) -> Option<(u32, u32, bool)> {
     if path == ROOT || path == OVERFLOW {
         return None;
     }
-    let key = BY_ID[path as usize - 1].load(Ordering::Acquire);
-    (key != 0).then_some(((key >> 32) as u32, key as u32))
+    let key = info(path)?.key.load(Ordering::Acquire);
+    (key != 0).then_some((
+        (key >> 32) as u32,
+        (key as u32) & !(CUT as u32),
+        key & CUT != 0,
+    ))
+}
+
+/// Holds the insert lock across `fork` (see `registry`).
+pub(crate) fn lock_for_fork() {
+    INSERT.lock_for_fork();
+}
+
+/// Releases it after `fork`, in the parent and in the child.
+pub(crate) fn unlock_after_fork() {
+    INSERT.force_unlock();
 }
 
 #[cfg(test)]
@@ -105,34 +244,52 @@ mod tests {
 
     #[test]
     fn interning_is_stable_and_decodable() {
-        let a = intern(ROOT, 90_001);
-        let b = intern(a, 90_002);
-        assert_eq!(intern(ROOT, 90_001), a);
-        assert_eq!(intern(a, 90_002), b);
+        let a = child(ROOT, 90_001);
+        let b = child(a, 90_002);
+        assert_eq!(child(ROOT, 90_001), a);
+        assert_eq!(child(a, 90_002), b);
         assert_ne!(a, b);
-        assert_eq!(parent_and_site(b), Some((a, 90_002)));
-        assert_eq!(parent_and_site(a), Some((ROOT, 90_001)));
+        assert_eq!(parent_and_site(b), Some((a, 90_002, false)));
+        assert_eq!(parent_and_site(a), Some((ROOT, 90_001, false)));
         assert_eq!(depth(b), 2);
     }
 
     #[test]
-    fn ids_are_dense() {
-        // A new path gets the next free id (other tests may intern meanwhile), not a
-        // position anywhere in the table: per-thread tables indexed by id stay small.
-        let before = NEXT_ID.load(Ordering::Relaxed);
-        let a = intern(ROOT, 90_201);
-        let after = NEXT_ID.load(Ordering::Relaxed);
-        assert!((before..after).contains(&a), "{a} not in {before}..{after}");
-        assert_eq!(intern(ROOT, 90_201), a);
+    fn many_paths_grow_the_table_without_losing_any() {
+        let ids: Vec<u32> = (0..5000).map(|i| child(ROOT, 80_000 + i)).collect();
+        for (i, &id) in ids.iter().enumerate() {
+            assert_eq!(child(ROOT, 80_000 + i as u32), id);
+            assert_eq!(parent_and_site(id), Some((ROOT, 80_000 + i as u32, false)));
+        }
     }
 
     #[test]
-    fn deep_paths_collapse_at_max_depth() {
+    fn deep_paths_keep_their_innermost_site() {
         let mut path = ROOT;
-        for _ in 0..u32::from(MAX_DEPTH) + 10 {
-            path = intern(path, 90_100);
+        let mut at_limit = ROOT;
+        for level in 0..MAX_DEPTH + 10 {
+            path = child(path, 70_000 + level);
+            if level + 1 == MAX_DEPTH - 1 {
+                at_limit = path;
+            }
         }
         assert_eq!(depth(path), MAX_DEPTH);
-        assert_eq!(intern(path, 90_100), path);
+        let (prefix, site, cut) = parent_and_site(path).unwrap();
+        assert_eq!(
+            (prefix, site, cut),
+            (at_limit, 70_000 + MAX_DEPTH + 9, true)
+        );
+        assert_eq!(child(OVERFLOW, 5), OVERFLOW);
+    }
+
+    #[test]
+    fn threads_agree_on_ids() {
+        let ids: Vec<Vec<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..500).map(|i| child(ROOT, 60_000 + i)).collect()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.windows(2).all(|w| w[0] == w[1]));
     }
 }

@@ -1,24 +1,103 @@
-//! The crate's one thread-local: this thread's allocation counters and its frame state.
+//! The crate's one thread-local, [`THREAD`]: a thread's counters, its frame state, its
+//! tables and its place in the registry of threads.
 //!
 //! PERF: `const`-initialised with no `Drop`, so reaching it is a plain `%fs`-relative
 //! access: no lazy initialisation, no destructor registration, no allocation, and it stays
 //! usable until the thread's very last instruction (including inside other thread-locals'
 //! destructors), so `try_with` never fails. One thread-local rather than one per module
-//! means one base address for a tracked call, which touches both parts.
+//! means one base address for a tracked call, which touches several parts.
+//!
+//! Other threads reach a thread's `PerThread` through the registry (see `registry`) and
+//! read only its atomic fields, while the registry lock guarantees it is alive.
 
-use crate::counters::ThreadCounters;
-use crate::frame::FrameState;
+use core::cell::Cell;
+use core::sync::atomic::{AtomicPtr, AtomicU32};
 
+use crate::counters::{Counters, Owned, SharedRaw};
+use crate::record::Tables;
+
+/// Everything the crate keeps per thread.
 pub(crate) struct PerThread {
-    pub(crate) counters: ThreadCounters,
+    pub(crate) counters: Counters,
     pub(crate) frames: FrameState,
+    pub(crate) tables: Tables,
+    pub(crate) links: Links,
+}
+
+/// The frame stack's shared state (the frames themselves live on the stack; see `frame`).
+pub(crate) struct FrameState {
+    /// The innermost active frame (a `frame::Frame`; null: none). Other threads only test
+    /// it for null.
+    pub(crate) current: AtomicPtr<()>,
+    /// The counters when allocations were last attributed to a call path: what happened
+    /// since belongs to the frames active since.
+    pub(crate) mark: SharedRaw,
+    /// The path of the innermost active frame whose path is known (0: none), where a
+    /// reader books what happened since `mark`.
+    pub(crate) published_path: AtomicU32,
+    /// Odd while the owner is attributing allocations to paths (moving `mark` and adding
+    /// to path entries): a reader retries.
+    pub(crate) seq: Owned,
+}
+
+/// A thread's links in the registry's list, used under the registry lock.
+pub(crate) struct Links {
+    pub(crate) next: AtomicPtr<PerThread>,
+    pub(crate) prev: AtomicPtr<PerThread>,
+    /// Listed in the registry (owner's flag; changed under the lock).
+    pub(crate) listed: Cell<bool>,
+    /// Folded at least once (the thread is exiting): never listed again, since its memory
+    /// goes away after its last exit-hook round.
+    pub(crate) exiting: Cell<bool>,
 }
 
 thread_local! {
     pub(crate) static THREAD: PerThread = const {
         PerThread {
-            counters: ThreadCounters::new(),
-            frames: FrameState::new(),
+            counters: Counters::new(),
+            frames: FrameState {
+                current: AtomicPtr::new(core::ptr::null_mut()),
+                mark: SharedRaw::new(),
+                published_path: AtomicU32::new(0),
+                seq: Owned::new(0),
+            },
+            tables: Tables::new(),
+            links: Links {
+                next: AtomicPtr::new(core::ptr::null_mut()),
+                prev: AtomicPtr::new(core::ptr::null_mut()),
+                listed: Cell::new(false),
+                exiting: Cell::new(false),
+            },
         }
     };
+}
+
+/// Runs `f` on this thread's state. It cannot fail (see the module docs); callers still
+/// handle the error rather than unwrap, so that no panic path exists.
+#[inline(always)]
+pub(crate) fn with<R>(f: impl FnOnce(&PerThread) -> R) -> Option<R> {
+    THREAD.try_with(f).ok()
+}
+
+/// Runs `f` without counting it on this thread: its allocations and frees are undone in
+/// the counters when it returns (or unwinds). For the few places where the crate must use
+/// the global allocator for itself (the probe that checks `CountingAlloc` is installed,
+/// the exit report, which no one reads afterwards).
+///
+/// WARNING: `f` must free what it allocates, and must not make tracked calls. A reader on
+/// another thread may see the transient counts while `f` runs.
+pub(crate) fn uncounted<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<(crate::counters::Raw, i64)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some((raw, peak)) = self.0 {
+                let _ = with(|t| {
+                    t.counters.set_raw(raw);
+                    t.counters.set_peak(peak);
+                });
+            }
+        }
+    }
+    let _restore = Restore(with(|t| (t.counters.raw(), t.counters.peak())));
+    f()
 }

@@ -1,91 +1,508 @@
-//! `ThreadRecord`: a thread's site and call-path tables, shared with reports.
+//! A thread's tables: one entry per site (indexed by site id) and one per call path
+//! (indexed by path id), found by the owner through a cached pointer and length, and read
+//! by reports on other threads through a published pointer.
 //!
-//! A record is created by a thread's first tracked call, listed in the registry (see
-//! `threads`) so reports can read it, and folded into the process-wide numbers and freed
-//! when the thread exits. Only the owning thread writes it or replaces its tables; other
-//! threads read it only while holding the registry lock, which table replacement also
-//! takes, so a reader never sees a freed table.
+//! Growing a table copies it into a larger zeroed one and publishes that; the old one is
+//! kept until the thread exits, so a report that loaded the old pointer reads valid (if
+//! slightly older) memory, and growing needs no lock. Tables are `System` memory (see
+//! `sys`): never counted.
+//!
+//! While a [`Journal`] is open (a `capture`, or a budgeted call), every entry the thread
+//! touches is recorded with its values at first touch, so that what the closure did can
+//! be read back from the entries it touched only, whatever the size of the tables. The
+//! owner's cached site-table length is 0 meanwhile, which sends every tracked call to the
+//! out-of-line path that records it: calls outside a journal pay nothing for this.
 
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
+use core::cell::Cell;
+use core::pin::Pin;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering, compiler_fence};
 
-use crate::slots::{AtomicTotals, PathSlot, SiteSlot};
+use crate::site::{SLOT_SHIFT, Site};
+use crate::slots::{PathSlot, SiteSlot, SiteValues};
+use crate::stats::Totals;
+use crate::sys::{self, SysVec};
 
-/// A growable array whose pointer readers may load under the registry lock.
-#[derive(Debug)]
-pub(crate) struct Table<T> {
-    ptr: AtomicPtr<T>,
-    len: AtomicUsize,
+/// A table as published to readers.
+struct Buf<T> {
+    len: usize,
+    data: NonNull<T>,
+    /// The table this one replaced, freed with it.
+    older: *mut Buf<T>,
 }
 
-impl<T> Table<T> {
+/// A growable table readable by other threads.
+pub(crate) struct Published<T> {
+    buf: AtomicPtr<Buf<T>>,
+}
+
+impl<T> Published<T> {
     const fn empty() -> Self {
         Self {
-            ptr: AtomicPtr::new(ptr::null_mut()),
-            len: AtomicUsize::new(0),
+            buf: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
-    /// The current slots.
+    /// The entries, for a reader.
     ///
     /// # Safety
     ///
-    /// The caller is the owning thread, or holds the registry lock (so the owner cannot
-    /// replace and free the table meanwhile).
-    pub(crate) unsafe fn as_slice(&self) -> &[T] {
-        let (ptr, len) = (self.ptr.load(Relaxed), self.len.load(Relaxed));
-        if ptr.is_null() {
-            return &[];
+    /// The table's thread has not freed its tables yet (it frees them at exit under the
+    /// registry lock, which the caller holds), or the caller is that thread.
+    pub(crate) unsafe fn entries(&self) -> &[T] {
+        // SAFETY: a published `Buf` is fully written before it is published (Release /
+        // Acquire) and stays allocated until `free_all`, which the contract excludes.
+        unsafe {
+            match self.buf.load(Ordering::Acquire).as_ref() {
+                Some(buf) => core::slice::from_raw_parts(buf.data.as_ptr(), buf.len),
+                None => &[],
+            }
         }
-        // SAFETY: `ptr`/`len` describe the live boxed slice last installed by `replace`,
-        // which stays allocated until the next `replace` or drop; the caller's contract
-        // excludes both for the lifetime of the returned borrow.
-        unsafe { &*ptr::slice_from_raw_parts(ptr, len) }
     }
 
-    /// Installs `new`; returns a pointer to its first slot (for the owner's cache: it is
-    /// derived from the installed box, so it stays valid until the next `replace`) and the
-    /// previous table, for the caller to free.
+    /// Replaces the table by a zeroed one of `len >= current` entries holding a copy of
+    /// the current ones; returns its entries. Owner only.
+    fn grow(&self, len: usize, copy: impl Fn(&T, &T)) -> Option<&[T]> {
+        let data = sys::zeroed::<T>(len)?;
+        let Some(header) = sys::zeroed::<Buf<T>>(1) else {
+            // SAFETY: just allocated with this length.
+            unsafe { sys::free(data, len) };
+            return None;
+        };
+        let old = self.buf.load(Ordering::Relaxed);
+        // SAFETY: the owner is the only writer; `old` is null or a live `Buf`.
+        let old_entries = unsafe { self.entries() };
+        // SAFETY: `data` holds `len >= old_entries.len()` zeroed entries, not yet shared.
+        let new_entries = unsafe { core::slice::from_raw_parts(data.as_ptr(), len) };
+        for (from, to) in old_entries.iter().zip(new_entries) {
+            copy(from, to);
+        }
+        // SAFETY: `header` is valid for one `Buf`, not yet shared.
+        unsafe {
+            header.as_ptr().write(Buf {
+                len,
+                data,
+                older: old,
+            });
+        }
+        self.buf.store(header.as_ptr(), Ordering::Release);
+        Some(new_entries)
+    }
+
+    /// Frees every table this one ever had.
     ///
-    /// The caller holds the registry lock (or no other thread can see this table yet).
-    pub(crate) fn replace(&self, new: Box<[T]>) -> (*const T, Option<Box<[T]>>) {
-        let len = new.len();
-        let new = Box::into_raw(new).cast::<T>();
-        let old = self.ptr.swap(new, Relaxed);
-        let old_len = self.len.swap(len, Relaxed);
-        let old = (!old.is_null()).then(|| {
-            // SAFETY: `old`/`old_len` came from `Box::into_raw` of a boxed slice in an
-            // earlier `replace`, and the swap above made this the only owner.
-            unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(old, old_len)) }
-        });
-        (new, old)
+    /// # Safety
+    ///
+    /// No reader can be reading them (the registry lock is held and the thread is no
+    /// longer listed) and the owner's caches are cleared.
+    unsafe fn free_all(&self) {
+        let mut buf = self.buf.swap(ptr::null_mut(), Ordering::AcqRel);
+        while let Some(b) = NonNull::new(buf) {
+            // SAFETY: every `Buf` in the chain came from `grow`, with `len` entries, and
+            // nothing refers to it any more (the contract).
+            unsafe {
+                let Buf { len, data, older } = b.as_ptr().read();
+                sys::free(data, len);
+                sys::free(b, 1);
+                buf = older;
+            }
+        }
     }
 }
 
-impl<T> Drop for Table<T> {
-    fn drop(&mut self) {
-        drop(self.replace(Box::new([])).1);
-    }
+/// A thread's tables, and its own cached view of them.
+pub(crate) struct Tables {
+    sites: Published<SiteSlot>,
+    paths: Published<PathSlot>,
+    sites_base: Cell<*const SiteSlot>,
+    /// The length of the sites table in bytes, compared with a site's byte offset; 0 while
+    /// a journal is open (see the module docs).
+    sites_bytes: Cell<usize>,
+    /// The real length in bytes.
+    sites_len_bytes: Cell<usize>,
+    paths_base: Cell<*const PathSlot>,
+    paths_len: Cell<usize>,
+    /// The innermost open journal (null: none).
+    journal: Cell<*const Journal>,
+    last_epoch: Cell<u32>,
+    /// Set once this thread was found to run without `CountingAlloc`: no table is made.
+    disabled: Cell<bool>,
 }
 
-/// One thread's tables plus the totals it last published.
-#[derive(Debug)]
-pub(crate) struct ThreadRecord {
-    /// The thread's counters as of its last tracked call that allocated.
-    pub published: AtomicTotals,
-    /// Its root-level tracked totals at that time (what was inside tracked code).
-    pub published_tracked: AtomicTotals,
-    pub sites: Table<SiteSlot>,
-    pub paths: Table<PathSlot>,
-}
-
-impl ThreadRecord {
+impl Tables {
     pub(crate) const fn new() -> Self {
         Self {
-            published: AtomicTotals::new(),
-            published_tracked: AtomicTotals::new(),
-            sites: Table::empty(),
-            paths: Table::empty(),
+            sites: Published::empty(),
+            paths: Published::empty(),
+            sites_base: Cell::new(ptr::null()),
+            sites_bytes: Cell::new(0),
+            sites_len_bytes: Cell::new(0),
+            paths_base: Cell::new(ptr::null()),
+            paths_len: Cell::new(0),
+            journal: Cell::new(ptr::null()),
+            last_epoch: Cell::new(0),
+            disabled: Cell::new(false),
         }
     }
+
+    /// Counts a call of `site` that allocated nothing, if the entry is at hand; false if
+    /// the caller must take the out-of-line path ([`Tables::site_slot_cold`]).
+    ///
+    /// PERF: the common path of every tracked call: a load, a compare, an increment.
+    #[inline(always)]
+    pub(crate) fn try_count_call(&self, site: &Site) -> bool {
+        let offset = site.slot_offset() as usize;
+        if offset < self.sites_bytes.get() {
+            // SAFETY: `offset` is `id << SLOT_SHIFT` and below the table's size in bytes,
+            // so it is the offset of entry `id` of the cached table, which stays allocated
+            // while this thread runs (see `Published::grow`).
+            unsafe { &*self.sites_base.get().byte_add(offset) }
+                .calls
+                .add(1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The entry of `site`, if the fast path has it.
+    #[inline(always)]
+    pub(crate) fn site_slot(&self, site: &Site) -> Option<&SiteSlot> {
+        let offset = site.slot_offset() as usize;
+        (offset < self.sites_bytes.get()).then(|| {
+            // SAFETY: as in `try_count_call`.
+            unsafe { &*self.sites_base.get().byte_add(offset) }
+        })
+    }
+
+    /// The entry of `site`: grows the table, records the entry in the open journal, or
+    /// finds that nothing is counted on this thread (`None`).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn site_slot_cold(&self, site: &'static Site) -> Option<&SiteSlot> {
+        let id = site.id() as usize;
+        let offset = id.checked_shl(SLOT_SHIFT)?;
+        if offset >= self.sites_len_bytes.get() {
+            if !self.may_allocate_tables() {
+                return None;
+            }
+            let len = (id + 1)
+                .max(2 * (self.sites_len_bytes.get() >> SLOT_SHIFT))
+                .max(64);
+            let entries = self.sites.grow(len, copy_site)?;
+            self.sites_base.set(entries.as_ptr());
+            self.sites_len_bytes.set(len << SLOT_SHIFT);
+            if self.journal.get().is_null() {
+                self.sites_bytes.set(len << SLOT_SHIFT);
+            }
+        }
+        // SAFETY: `offset` is inside the cached table (just checked or grown).
+        let slot = unsafe { &*self.sites_base.get().byte_add(offset) };
+        if let Some(journal) = self.open_journal() {
+            journal.touch_site(id as u32, slot);
+        }
+        Some(slot)
+    }
+
+    /// The entry of call path `path`.
+    #[inline]
+    pub(crate) fn path_slot(&self, path: u32) -> Option<&PathSlot> {
+        let index = path as usize;
+        let slot = if index < self.paths_len.get() {
+            // SAFETY: in bounds of the cached table, which stays allocated while this
+            // thread runs.
+            unsafe { &*self.paths_base.get().add(index) }
+        } else {
+            self.grow_paths(index)?
+        };
+        if let Some(journal) = self.open_journal() {
+            journal.touch_path(path, slot);
+        }
+        Some(slot)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_paths(&self, index: usize) -> Option<&PathSlot> {
+        if !self.may_allocate_tables() {
+            return None;
+        }
+        let len = (index + 1).max(2 * self.paths_len.get()).max(64);
+        let entries = self.paths.grow(len, copy_path)?;
+        self.paths_base.set(entries.as_ptr());
+        self.paths_len.set(len);
+        entries.get(index)
+    }
+
+    /// Tables are made only on a thread whose allocations are counted: a thread of a
+    /// program without `CountingAlloc` (whose frames never see a counter move) would
+    /// otherwise keep tables that no exit hook frees.
+    fn may_allocate_tables(&self) -> bool {
+        if self.disabled.get() {
+            return false;
+        }
+        let on = crate::installed::is_installed();
+        self.disabled.set(!on);
+        on
+    }
+
+    fn open_journal(&self) -> Option<&Journal> {
+        // SAFETY: an open journal is pinned on the stack of the code that opened it and
+        // closed (unlinked) before it is dropped, also when unwinding (`JournalGuard`).
+        unsafe { self.journal.get().as_ref() }
+    }
+
+    /// The site entries, read by the owner.
+    pub(crate) fn own_sites(&self) -> &[SiteSlot] {
+        // SAFETY: the owner reads its own tables.
+        unsafe { self.sites.entries() }
+    }
+
+    /// The path entries, read by the owner.
+    pub(crate) fn own_paths(&self) -> &[PathSlot] {
+        // SAFETY: the owner reads its own tables.
+        unsafe { self.paths.entries() }
+    }
+
+    /// The site and path entries, read by another thread.
+    ///
+    /// # Safety
+    ///
+    /// As [`Published::entries`]: the caller holds the registry lock and this thread is
+    /// listed in the registry.
+    pub(crate) unsafe fn shared(&self) -> (&[SiteSlot], &[PathSlot]) {
+        // SAFETY: per the contract.
+        unsafe { (self.sites.entries(), self.paths.entries()) }
+    }
+
+    /// Frees the tables and clears the caches; a later tracked call starts new ones.
+    ///
+    /// # Safety
+    ///
+    /// Called by the owner, with the registry lock held, after the thread was taken out
+    /// of the registry (so no reader can see the tables).
+    pub(crate) unsafe fn free(&self) {
+        self.sites_base.set(ptr::null());
+        self.sites_bytes.set(0);
+        self.sites_len_bytes.set(0);
+        self.paths_base.set(ptr::null());
+        self.paths_len.set(0);
+        // SAFETY: per the contract.
+        unsafe {
+            self.sites.free_all();
+            self.paths.free_all();
+        }
+    }
+
+    /// Opens `journal` (pinned by the caller, and closed with [`Tables::close_journal`]
+    /// before it moves or is dropped).
+    pub(crate) fn open(&self, journal: Pin<&Journal>) {
+        let j = journal.get_ref();
+        let epoch = self.last_epoch.get().wrapping_add(1).max(1);
+        self.last_epoch.set(epoch);
+        j.epoch.set(epoch);
+        j.parent.set(self.journal.get());
+        self.journal.set(j);
+        self.sites_bytes.set(0);
+    }
+
+    /// Closes `journal`, which must be the innermost open one: returns what every entry it
+    /// recorded did since, and gives the entries back to the enclosing journal (or their
+    /// maxima back to the table).
+    pub(crate) fn close_journal(&self, journal: &Journal) -> Touched {
+        let mut touched = Touched::default();
+        if !ptr::eq(self.journal.get(), journal) {
+            return touched; // closed already
+        }
+        // SAFETY: the parent is open (journals nest on one stack), as in `open_journal`.
+        let parent = unsafe { journal.parent.get().as_ref() };
+        let (sites, paths) = (self.own_sites(), self.own_paths());
+        journal.busy.set(true);
+        compiler_fence(Ordering::SeqCst);
+        // SAFETY: entries are pushed only by this thread, and not while `busy` is set.
+        for e in unsafe { (*journal.sites.get()).as_slice() } {
+            let Some(slot) = sites.get(e.id as usize) else {
+                continue;
+            };
+            let now = slot.get();
+            let _ = touched.sites.push((
+                e.id,
+                SiteValues {
+                    calls: now.calls.wrapping_sub(e.before.calls),
+                    max_allocs: now.max_allocs,
+                    peak: now.peak,
+                    started: now.started.wrapping_sub(e.before.started),
+                },
+            ));
+            match parent {
+                // The enclosing journal has not seen this entry: it takes it over, with
+                // the maxima of this period standing for its own so far.
+                Some(p) if e.prior_epoch != p.epoch.get() => {
+                    p.push_site(*e);
+                    slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
+                }
+                _ => {
+                    slot.max_allocs.raise(e.before.max_allocs);
+                    slot.peak.raise(e.before.peak);
+                    slot.epoch.store(e.prior_epoch, Ordering::Relaxed);
+                }
+            }
+        }
+        // SAFETY: as above.
+        for e in unsafe { (*journal.paths.get()).as_slice() } {
+            let Some(slot) = paths.get(e.id as usize) else {
+                continue;
+            };
+            let _ = touched.paths.push((e.id, slot.get().minus(e.before)));
+            match parent {
+                Some(p) if e.prior_epoch != p.epoch.get() => {
+                    p.push_path(*e);
+                    slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
+                }
+                _ => slot.epoch.store(e.prior_epoch, Ordering::Relaxed),
+            }
+        }
+        compiler_fence(Ordering::SeqCst);
+        journal.busy.set(false);
+        touched.complete = !journal.lost.get();
+        self.journal.set(journal.parent.get());
+        if parent.is_none() {
+            self.sites_bytes.set(self.sites_len_bytes.get());
+        }
+        touched
+    }
+}
+
+fn copy_site(from: &SiteSlot, to: &SiteSlot) {
+    let v = from.get();
+    to.calls.set(v.calls);
+    to.max_allocs.set(v.max_allocs);
+    to.peak.set(v.peak);
+    to.started.set(v.started);
+    for (a, b) in [
+        (&from.cached_parent, &to.cached_parent),
+        (&from.cached_path, &to.cached_path),
+        (&from.epoch, &to.epoch),
+    ] {
+        b.store(a.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+fn copy_path(from: &PathSlot, to: &PathSlot) {
+    to.add(from.get());
+    for (a, b) in [
+        (&from.child_site, &to.child_site),
+        (&from.child_path, &to.child_path),
+        (&from.epoch, &to.epoch),
+    ] {
+        b.store(a.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SiteEntry {
+    id: u32,
+    prior_epoch: u32,
+    before: SiteValues,
+}
+
+#[derive(Clone, Copy)]
+struct PathEntry {
+    id: u32,
+    prior_epoch: u32,
+    before: Totals,
+}
+
+/// The entries a `capture` or a budgeted call touched. Pin it while open.
+pub(crate) struct Journal {
+    parent: Cell<*const Journal>,
+    epoch: Cell<u32>,
+    sites: core::cell::UnsafeCell<SysVec<SiteEntry>>,
+    paths: core::cell::UnsafeCell<SysVec<PathEntry>>,
+    /// An entry could not be recorded (out of memory, or a signal handler's tracked call
+    /// while the journal was being written): the journal's numbers are partial.
+    lost: Cell<bool>,
+    /// Set while the entries are being written or read, so that a signal handler that
+    /// interrupts this thread there records nothing rather than corrupting them.
+    busy: Cell<bool>,
+    _pinned: core::marker::PhantomPinned,
+}
+
+impl Journal {
+    pub(crate) const fn new() -> Self {
+        Self {
+            parent: Cell::new(ptr::null()),
+            epoch: Cell::new(0),
+            sites: core::cell::UnsafeCell::new(SysVec::new()),
+            paths: core::cell::UnsafeCell::new(SysVec::new()),
+            lost: Cell::new(false),
+            busy: Cell::new(false),
+            _pinned: core::marker::PhantomPinned,
+        }
+    }
+
+    fn touch_site(&self, id: u32, slot: &SiteSlot) {
+        let prior_epoch = slot.epoch.load(Ordering::Relaxed);
+        if prior_epoch == self.epoch.get() {
+            return;
+        }
+        self.push_site(SiteEntry {
+            id,
+            prior_epoch,
+            before: slot.get(),
+        });
+        // Maxima are kept per period: the journal reads its own.
+        slot.max_allocs.set(0);
+        slot.peak.set(0);
+        slot.epoch.store(self.epoch.get(), Ordering::Relaxed);
+    }
+
+    fn touch_path(&self, id: u32, slot: &PathSlot) {
+        let prior_epoch = slot.epoch.load(Ordering::Relaxed);
+        if prior_epoch == self.epoch.get() {
+            return;
+        }
+        self.push_path(PathEntry {
+            id,
+            prior_epoch,
+            before: slot.get(),
+        });
+        slot.epoch.store(self.epoch.get(), Ordering::Relaxed);
+    }
+
+    /// Runs `f` on the entries unless they are in use (a signal handler that
+    /// interrupted the writer): then the entry is lost.
+    fn write(&self, f: impl FnOnce() -> bool) {
+        if self.busy.replace(true) {
+            self.lost.set(true);
+            return;
+        }
+        compiler_fence(Ordering::SeqCst);
+        if !f() {
+            self.lost.set(true);
+        }
+        compiler_fence(Ordering::SeqCst);
+        self.busy.set(false);
+    }
+
+    fn push_site(&self, e: SiteEntry) {
+        // SAFETY: only this thread touches the entries, and `write` excludes a
+        // re-entrant (signal handler) access.
+        self.write(|| unsafe { (*self.sites.get()).push(e) });
+    }
+
+    fn push_path(&self, e: PathEntry) {
+        // SAFETY: as in `push_site`.
+        self.write(|| unsafe { (*self.paths.get()).push(e) });
+    }
+}
+
+/// What the entries of a closed journal did: `(site id, values)` (calls and `started`
+/// as differences, maxima of the period) and `(path id, exclusive totals)`.
+#[derive(Default)]
+pub(crate) struct Touched {
+    pub sites: SysVec<(u32, SiteValues)>,
+    pub paths: SysVec<(u32, Totals)>,
+    /// False if an entry was lost (memory ran out while recording it).
+    pub complete: bool,
 }

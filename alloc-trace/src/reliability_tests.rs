@@ -124,7 +124,17 @@ fn nesting_deeper_than_the_path_limit() {
     let site = report.site("reliability_tests::deep").unwrap();
     assert_eq!(site.calls, u64::from(DEPTH));
     assert_eq!(site.inclusive.allocs, u64::from(DEPTH));
-    assert_eq!(report.paths().len(), 64);
+    // Paths of 1 to MAX_DEPTH frames, then one more for every deeper frame: the outermost
+    // MAX_DEPTH - 1 frames and the innermost one, with the middle cut.
+    let max = crate::paths::MAX_DEPTH;
+    assert_eq!(report.paths().len(), max as usize + 1);
+    let cut = report
+        .paths()
+        .iter()
+        .find(|p| p.path.contains("[...]"))
+        .unwrap();
+    assert_eq!(cut.exclusive.allocs, u64::from(DEPTH - max));
+    assert_eq!(cut.path.matches(';').count() as u32, max);
 }
 
 /// Pending once, waking nobody (the test polls by hand).

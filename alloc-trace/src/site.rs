@@ -1,10 +1,14 @@
-//! Call sites: one `static Site` per `#[track_allocs]` function, and the numbers a report
-//! gives for it.
+//! Call sites: one `static Site` per `#[track_allocs]` function, its name, its budget, and
+//! the dense id that indexes per-thread tables.
+//!
+//! Ids are handed out on a site's first call, in call order, and recorded in a lock-free
+//! process-wide table ([`by_id`]) so that reports can name every site that ran, whether
+//! `inventory` knows it or not.
 
-use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::OnceLock;
 
-use crate::AllocStats;
-use crate::slots::SiteSlot;
+use crate::sys;
 
 /// One instrumented function. `#[track_allocs]` puts a `static Site` in the function's
 /// body and registers it with `inventory`, so a report knows every site, even those never
@@ -12,18 +16,31 @@ use crate::slots::SiteSlot;
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Site {
-    pub(crate) name: &'static str,
+    name: Name,
     pub(crate) file: &'static str,
     pub(crate) line: u32,
     pub(crate) budget: Budget,
     /// Dense index into per-thread tables, assigned on first call ([`UNASSIGNED`]: not
     /// yet).
     id: AtomicU32,
-    /// `id` times the size of a table entry, once assigned ([`UNASSIGNED`] before, and if
-    /// it does not fit). PERF: a call that allocated nothing finds its entry without a
-    /// multiplication, and unassigned is larger than any table, so one bounds check
-    /// covers both.
+    /// `id << SLOT_SHIFT`: the byte offset of the site's entry in a per-thread table, once
+    /// assigned ([`UNASSIGNED`] before, and if it does not fit). PERF: one load finds the
+    /// entry, and unassigned is larger than any table, so one bounds check covers both.
     slot_offset: AtomicU32,
+}
+
+#[derive(Debug)]
+enum Name {
+    /// The whole name: `module::function`, `module::Type::method`, `<module::T as Tr>::m`,
+    /// or the `name = "..."` given.
+    Fixed(&'static str),
+    /// A method whose type the attribute could not see: `module::Type::method`, with the
+    /// type taken from the first call.
+    Method {
+        module: &'static str,
+        method: &'static str,
+        self_type: OnceLock<&'static str>,
+    },
 }
 
 /// Allocation budget of a site, checked at the end of every call.
@@ -39,15 +56,43 @@ impl Budget {
     }
 }
 
-static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+/// Per-thread table entries are `1 << SLOT_SHIFT` bytes (checked where they are defined).
+pub(crate) const SLOT_SHIFT: u32 = 6;
 
 /// `Site::id` before the first call.
 pub(crate) const UNASSIGNED: u32 = u32::MAX;
+
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 impl Site {
     /// A site named `name`, defined at `file:line`.
     #[must_use]
     pub const fn new(name: &'static str, file: &'static str, line: u32) -> Self {
+        Self::with_name(Name::Fixed(name), file, line)
+    }
+
+    /// A method's site whose type is known only at run time: named
+    /// `module::Type::method` once the first call has given the type (see
+    /// `CallGuard::for_method`).
+    #[must_use]
+    pub const fn method(
+        module: &'static str,
+        method: &'static str,
+        file: &'static str,
+        line: u32,
+    ) -> Self {
+        Self::with_name(
+            Name::Method {
+                module,
+                method,
+                self_type: OnceLock::new(),
+            },
+            file,
+            line,
+        )
+    }
+
+    const fn with_name(name: Name, file: &'static str, line: u32) -> Self {
         Self {
             name,
             file,
@@ -79,10 +124,30 @@ impl Site {
         self
     }
 
-    /// This site's index into per-thread tables.
+    /// The site's name as reports print it.
+    pub(crate) fn name(&self) -> SiteName<'_> {
+        SiteName(self)
+    }
+
+    /// Records the type of a method site (the first call's `type_name::<Self>()`, generic
+    /// arguments and the module path dropped); does nothing for other sites.
+    #[cold]
+    pub(crate) fn learn_type(&self, type_name: impl FnOnce() -> &'static str) {
+        if let Name::Method { self_type, .. } = &self.name {
+            self_type.get_or_init(|| short_type_name(type_name()));
+        }
+    }
+
+    /// Whether a call must tell the site its type ([`Site::learn_type`]).
     #[inline]
-    pub(crate) fn id(&self) -> u32 {
-        match self.id.load(Relaxed) {
+    pub(crate) fn wants_type(&self) -> bool {
+        matches!(&self.name, Name::Method { self_type, .. } if self_type.get().is_none())
+    }
+
+    /// This site's index into per-thread tables, assigned now if it has none.
+    #[inline]
+    pub(crate) fn id(&'static self) -> u32 {
+        match self.id.load(Ordering::Relaxed) {
             UNASSIGNED => self.assign_id(),
             id => id,
         }
@@ -91,12 +156,12 @@ impl Site {
     /// The byte offset of this site's entry in a per-thread table, or [`UNASSIGNED`].
     #[inline(always)]
     pub(crate) fn slot_offset(&self) -> u32 {
-        self.slot_offset.load(Relaxed)
+        self.slot_offset.load(Ordering::Relaxed)
     }
 
     /// The id, or `None` if the site was never entered.
     pub(crate) fn assigned_id(&self) -> Option<u32> {
-        match self.id.load(Relaxed) {
+        match self.id.load(Ordering::Relaxed) {
             UNASSIGNED => None,
             id => Some(id),
         }
@@ -104,23 +169,60 @@ impl Site {
 
     #[cold]
     #[inline(never)]
-    fn assign_id(&self) -> u32 {
-        crate::exit_report::on_first_site();
-        let fresh = NEXT_ID.fetch_add(1, Relaxed);
+    fn assign_id(&'static self) -> u32 {
+        let fresh = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         // Two threads may race to a site's first call; the loser's id is simply unused.
         match self
             .id
-            .compare_exchange(UNASSIGNED, fresh, Relaxed, Relaxed)
+            .compare_exchange(UNASSIGNED, fresh, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => {
-                let offset = u32::try_from(fresh as usize * size_of::<SiteSlot>());
+                table::record(fresh, self);
+                let offset = fresh
+                    .checked_shl(SLOT_SHIFT)
+                    .filter(|o| o >> SLOT_SHIFT == fresh);
                 self.slot_offset
-                    .store(offset.unwrap_or(UNASSIGNED), Relaxed);
+                    .store(offset.unwrap_or(UNASSIGNED), Ordering::Relaxed);
                 fresh
             }
             Err(winner) => winner,
         }
     }
+}
+
+/// `Display` of a site's name (a method's is assembled from its parts).
+pub(crate) struct SiteName<'a>(&'a Site);
+
+impl core::fmt::Display for SiteName<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.0.name {
+            Name::Fixed(name) => f.write_str(name),
+            Name::Method {
+                module,
+                method,
+                self_type,
+            } => match self_type.get() {
+                Some(ty) => write!(f, "{module}::{ty}::{method}"),
+                None => write!(f, "{module}::{method}"),
+            },
+        }
+    }
+}
+
+/// `Parser` for `my_crate::parse::Parser<'a, T>`, `&mut my_crate::Parser` or `Box<Parser>`
+/// (the outermost type's last path segment); the text as given if it has no path
+/// (`(u8, u16)`, `[u8]`).
+fn short_type_name(full: &'static str) -> &'static str {
+    let head = full.trim_start_matches(['&', '*']);
+    let head = head
+        .strip_prefix("mut ")
+        .or_else(|| head.strip_prefix("const "))
+        .unwrap_or(head);
+    if head.starts_with(['(', '[']) {
+        return full;
+    }
+    let head = head.split('<').next().unwrap_or(head);
+    head.rsplit("::").next().unwrap_or(head)
 }
 
 /// Registers a [`Site`] with `inventory`. Not public API.
@@ -135,79 +237,96 @@ pub(crate) fn all_sites() -> impl Iterator<Item = &'static Site> {
     inventory::iter::<SiteRegistration>.into_iter().map(|r| r.0)
 }
 
-/// What one `#[track_allocs]` function did, summed over its calls.
-///
-/// `inclusive` counts everything a call did, nested calls included; `exclusive` subtracts
-/// what nested tracked calls did, so the exclusive numbers of all sites add up to the
-/// allocations made inside tracked code. Under recursion, `inclusive` counts each
-/// allocation once, at the outermost active call of the site; `calls` counts every call.
-///
-/// `inclusive.peak_bytes` is the highest live-bytes level any call reached above its entry
-/// level; `exclusive.peak_bytes` the highest it reached while the call's own code ran (no
-/// nested tracked call active), so for a function without nested tracked calls the two are
-/// equal.
-///
-/// ```
-/// # #[global_allocator]
-/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-/// #[alloc_trace::track_allocs]
-/// fn leaf() -> usize {
-///     std::hint::black_box(vec![0u8; 160]).len()
-/// }
-///
-/// let (_, report) = alloc_trace::capture(leaf);
-/// let site = report.site("leaf").unwrap();
-/// assert_eq!((site.calls, site.inclusive.allocs, site.inclusive.peak_bytes), (1, 1, 160));
-/// assert_eq!(site.inclusive, site.exclusive);
-/// assert_eq!(site.allocs_per_call(), 1.0);
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub struct SiteStats {
-    /// `module::path::function`, `module::Type::method`, or the `name = "..."` given.
-    pub name: String,
-    /// Source file of the function.
-    pub file: String,
-    /// Line of the function's name.
-    pub line: u32,
-    /// Completed calls (an `async fn` call counts once, however often it was polled).
-    pub calls: u64,
-    /// Everything the calls did, nested calls included.
-    pub inclusive: AllocStats,
-    /// What the calls did themselves: `inclusive` minus nested tracked calls.
-    pub exclusive: AllocStats,
-    /// The most `allocs` any single call made, nested calls included.
-    pub max_allocs_per_call: u64,
+/// The site that was given `id`.
+pub(crate) fn by_id(id: u32) -> Option<&'static Site> {
+    table::get(id)
 }
 
-impl SiteStats {
-    /// Mean `allocs` per call, nested calls included: the allocation *rate*, Go's
-    /// `allocs/op`. 0 for a function never called.
-    #[must_use]
-    pub fn allocs_per_call(&self) -> f64 {
-        per_call(self.inclusive.allocs as f64, self.calls)
+/// The highest id handed out so far (ids are `1..=max_id()`).
+pub(crate) fn max_id() -> u32 {
+    NEXT_ID.load(Ordering::Relaxed).saturating_sub(1)
+}
+
+mod table {
+    //! Id to site, without a lock: chunks of pointers allocated on first use.
+
+    use super::{AtomicPtr, Ordering, Site, sys};
+
+    const CHUNK: usize = 1024;
+    const CHUNKS: usize = 4096;
+
+    type Chunk = [AtomicPtr<Site>; CHUNK];
+
+    static CHUNKS_TABLE: [AtomicPtr<Chunk>; CHUNKS] =
+        [const { AtomicPtr::new(core::ptr::null_mut()) }; CHUNKS];
+
+    fn chunk(index: usize, create: bool) -> Option<&'static Chunk> {
+        let slot = CHUNKS_TABLE.get(index)?;
+        let mut ptr = slot.load(Ordering::Acquire);
+        if ptr.is_null() && create {
+            let fresh = sys::zeroed::<Chunk>(1)?.as_ptr();
+            match slot.compare_exchange(
+                core::ptr::null_mut(),
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => ptr = fresh,
+                Err(winner) => {
+                    // SAFETY: `fresh` came from `zeroed::<Chunk>(1)` and was never shared.
+                    unsafe { sys::free(core::ptr::NonNull::new_unchecked(fresh), 1) };
+                    ptr = winner;
+                }
+            }
+        }
+        // SAFETY: a published chunk is never freed; all-zero is a valid `Chunk` (null
+        // pointers).
+        unsafe { ptr.as_ref() }
     }
 
-    /// Mean bytes allocated per call, nested calls included (Go's `B/op`).
-    #[must_use]
-    pub fn bytes_per_call(&self) -> f64 {
-        per_call(self.inclusive.bytes_allocated as f64, self.calls)
+    pub(super) fn record(id: u32, site: &'static Site) {
+        let id = id as usize;
+        if let Some(chunk) = chunk(id / CHUNK, true) {
+            chunk[id % CHUNK].store(core::ptr::from_ref(site).cast_mut(), Ordering::Release);
+        }
     }
 
-    /// Mean `net_bytes` per call (allocated minus freed, nested calls included): near zero
-    /// for churn, positive for a call that leaves memory behind (a returned value, a cache,
-    /// a leak).
-    #[must_use]
-    pub fn net_bytes_per_call(&self) -> f64 {
-        per_call(self.inclusive.net_bytes() as f64, self.calls)
+    pub(super) fn get(id: u32) -> Option<&'static Site> {
+        let id = id as usize;
+        let ptr = chunk(id / CHUNK, false)?[id % CHUNK].load(Ordering::Acquire);
+        // SAFETY: only `&'static Site`s are stored.
+        unsafe { ptr.as_ref() }
     }
 }
 
-fn per_call(total: f64, calls: u64) -> f64 {
-    if calls == 0 {
-        0.0
-    } else {
-        total / calls as f64
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_names() {
+        assert_eq!(short_type_name("my_crate::parse::Parser<'_, u8>"), "Parser");
+        assert_eq!(short_type_name("&mut my_crate::Parser"), "Parser");
+        assert_eq!(short_type_name("alloc::boxed::Box<my::T>"), "Box");
+        assert_eq!(short_type_name("Handler"), "Handler");
+        assert_eq!(short_type_name("(u8, u16)"), "(u8, u16)");
+        assert_eq!(short_type_name("[u8]"), "[u8]");
+    }
+
+    #[test]
+    fn ids_are_recorded() {
+        static A: Site = Site::new("site_tests::a", file!(), 1);
+        static M: Site = Site::method("site_tests", "run", file!(), 2);
+        let id = A.id();
+        assert_eq!(A.id(), id);
+        assert!(core::ptr::eq(by_id(id).unwrap(), &A));
+        assert!(max_id() >= id);
+        assert_eq!(A.slot_offset(), id << SLOT_SHIFT);
+        assert_eq!(M.name().to_string(), "site_tests::run");
+        assert!(M.wants_type());
+        M.learn_type(|| "my::Handler<u8>");
+        M.learn_type(|| "other::Ignored");
+        assert_eq!(M.name().to_string(), "site_tests::Handler::run");
+        assert!(!M.wants_type());
     }
 }

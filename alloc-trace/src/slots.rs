@@ -1,261 +1,198 @@
-//! Per-thread accumulators for sites and call paths.
+//! The entries of a thread's tables: one per site ([`SiteSlot`]) and one per call path
+//! ([`PathSlot`]), and the numbers a finished call or poll hands to its site.
 //!
-//! A slot is written only by the thread that owns it, with relaxed atomic loads and
-//! stores (plain moves on x86-64 and AArch64: no `lock` prefix, no contended cache line);
-//! a report on another thread reads it under the registry lock. While the owner runs, a
-//! reader may see one call's numbers half-added; once the thread has exited (and been
-//! folded) or stopped making tracked calls, the numbers are exact.
+//! Only the owning thread writes an entry ([`Owned`] values); reports on other threads
+//! read them atomically. All-zero is a valid, empty entry, so tables start as zeroed
+//! memory, which large tables get lazily from the system.
 
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-use crate::counters::Totals;
+use crate::counters::{Owned, Raw};
+use crate::site::SLOT_SHIFT;
+use crate::stats::Totals;
 
-/// `v += by` on a value only this thread writes.
-#[inline]
-fn bump(v: &AtomicU64, by: u64) {
-    v.store(v.load(Relaxed).wrapping_add(by), Relaxed);
-}
-
-#[inline]
-fn raise(v: &AtomicU64, to: u64) {
-    if to > v.load(Relaxed) {
-        v.store(to, Relaxed);
-    }
-}
-
-/// A `u32` only the owning thread reads or writes (an atomic only so the slot is `Sync`).
+/// What a site's calls did on one thread, beyond the allocations themselves (those are in
+/// the path entries, by call path).
 #[derive(Debug)]
-pub(crate) struct OwnerU32(AtomicU32);
-
-impl OwnerU32 {
-    pub(crate) fn get(&self) -> u32 {
-        self.0.load(Relaxed)
-    }
-
-    pub(crate) fn set(&self, v: u32) {
-        self.0.store(v, Relaxed);
-    }
+#[repr(C, align(64))]
+pub(crate) struct SiteSlot {
+    /// Completed calls.
+    pub(crate) calls: Owned,
+    /// The most `allocs` (public sense: reallocs included) one call made.
+    pub(crate) max_allocs: Owned,
+    /// The most live bytes one call reached above its start.
+    pub(crate) peak: Owned,
+    /// Calls of an `async fn` polled for the first time on this thread (their completion
+    /// may be counted on another): `started - calls` over all threads is what is in flight.
+    pub(crate) started: Owned,
+    /// One-entry cache of the call path this site gets under a parent path: the parent
+    /// plus one (0: empty), and the path.
+    pub(crate) cached_parent: AtomicU32,
+    pub(crate) cached_path: AtomicU32,
+    /// The journal (see `record`) that last recorded this entry.
+    pub(crate) epoch: AtomicU32,
 }
 
-/// [`Totals`] in owner-written atomics.
-#[derive(Debug, Default)]
-pub(crate) struct AtomicTotals {
-    allocs: AtomicU64,
-    reallocs: AtomicU64,
-    deallocs: AtomicU64,
-    bytes_allocated: AtomicU64,
-    bytes_freed: AtomicU64,
+const _: () = assert!(size_of::<SiteSlot>() == 1 << SLOT_SHIFT);
+
+/// What a call path's frames did themselves, on one thread: the exclusive numbers of the
+/// innermost function of the path when called along it.
+#[derive(Debug)]
+#[repr(C, align(64))]
+pub(crate) struct PathSlot {
+    /// Differences of raw counters (see [`Raw::since`]), added up.
+    allocs: Owned,
+    reallocs: Owned,
+    deallocs: Owned,
+    bytes_allocated: Owned,
+    bytes_freed: Owned,
+    /// One-entry cache of the child path last interned under this path: its site id plus
+    /// one (0: empty), and the path. (For recursion, which the site's cache cannot hold.)
+    pub(crate) child_site: AtomicU32,
+    pub(crate) child_path: AtomicU32,
+    /// The journal that last recorded this entry.
+    pub(crate) epoch: AtomicU32,
 }
 
-impl AtomicTotals {
-    pub(crate) const fn new() -> Self {
-        Self {
-            allocs: AtomicU64::new(0),
-            reallocs: AtomicU64::new(0),
-            deallocs: AtomicU64::new(0),
-            bytes_allocated: AtomicU64::new(0),
-            bytes_freed: AtomicU64::new(0),
-        }
+const _: () = assert!(size_of::<PathSlot>() == 64);
+
+impl PathSlot {
+    /// Adds what happened between two snapshots of the owner's counters.
+    #[inline(always)]
+    pub(crate) fn add_between(&self, from: &Raw, to: &Raw) {
+        self.add(to.since(from));
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self, t: Totals) {
-        bump(&self.allocs, t.allocs);
-        bump(&self.reallocs, t.reallocs);
-        bump(&self.deallocs, t.deallocs);
-        bump(&self.bytes_allocated, t.bytes_allocated);
-        bump(&self.bytes_freed, t.bytes_freed);
+        self.allocs.add(t.allocs);
+        self.reallocs.add(t.reallocs);
+        self.deallocs.add(t.deallocs);
+        self.bytes_allocated.add(t.bytes_allocated);
+        self.bytes_freed.add(t.bytes_freed);
     }
 
-    pub(crate) fn store(&self, t: Totals) {
-        self.allocs.store(t.allocs, Relaxed);
-        self.reallocs.store(t.reallocs, Relaxed);
-        self.deallocs.store(t.deallocs, Relaxed);
-        self.bytes_allocated.store(t.bytes_allocated, Relaxed);
-        self.bytes_freed.store(t.bytes_freed, Relaxed);
-    }
-
-    pub(crate) fn load(&self) -> Totals {
+    /// Read by the owner.
+    pub(crate) fn get(&self) -> Totals {
         Totals {
-            allocs: self.allocs.load(Relaxed),
-            reallocs: self.reallocs.load(Relaxed),
-            deallocs: self.deallocs.load(Relaxed),
-            bytes_allocated: self.bytes_allocated.load(Relaxed),
-            bytes_freed: self.bytes_freed.load(Relaxed),
+            allocs: self.allocs.get(),
+            reallocs: self.reallocs.get(),
+            deallocs: self.deallocs.get(),
+            bytes_allocated: self.bytes_allocated.get(),
+            bytes_freed: self.bytes_freed.get(),
+        }
+    }
+
+    /// Read by any thread.
+    pub(crate) fn read(&self) -> Totals {
+        Totals {
+            allocs: self.allocs.read(),
+            reallocs: self.reallocs.read(),
+            deallocs: self.deallocs.read(),
+            bytes_allocated: self.bytes_allocated.read(),
+            bytes_freed: self.bytes_freed.read(),
         }
     }
 }
 
-/// One site's numbers: a snapshot of a [`SiteSlot`], or a sum of several.
+/// One site's numbers on one thread (or summed over threads), without the allocations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SiteValues {
     pub calls: u64,
-    pub inclusive: Totals,
-    pub exclusive: Totals,
-    pub max_allocs_per_call: u64,
+    pub max_allocs: u64,
     pub peak: u64,
+    pub started: u64,
 }
 
 impl SiteValues {
     /// Adds another thread's (or period's) numbers: sums, and maxima of maxima.
     pub(crate) fn merge(&mut self, o: &Self) {
         self.calls = self.calls.wrapping_add(o.calls);
-        self.inclusive = self.inclusive.plus(o.inclusive);
-        self.exclusive = self.exclusive.plus(o.exclusive);
-        self.max_allocs_per_call = self.max_allocs_per_call.max(o.max_allocs_per_call);
+        self.max_allocs = self.max_allocs.max(o.max_allocs);
         self.peak = self.peak.max(o.peak);
-    }
-
-    /// What happened between snapshot `before` and `self` on one thread. Maxima cannot be
-    /// subtracted: `capture` resets them instead, so `self`'s maxima are the period's.
-    pub(crate) fn since(&self, before: &Self) -> Self {
-        Self {
-            calls: self.calls.wrapping_sub(before.calls),
-            inclusive: self.inclusive.minus(before.inclusive),
-            exclusive: self.exclusive.minus(before.exclusive),
-            max_allocs_per_call: self.max_allocs_per_call,
-            peak: self.peak,
-        }
-    }
-}
-
-/// What a finished call (or one poll of an async call) did.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CallNumbers {
-    pub inclusive: Totals,
-    pub exclusive: Totals,
-    pub peak: u64,
-    /// False for a recursive call inside an active call of the same site: its allocations
-    /// are already in the outer call's inclusive numbers.
-    pub outermost: bool,
-}
-
-impl CallNumbers {
-    /// Adds one poll's numbers to an async call's running total.
-    pub(crate) fn accumulate(&mut self, poll: &Self) {
-        if poll.outermost {
-            self.inclusive = self.inclusive.plus(poll.inclusive);
-        }
-        self.exclusive = self.exclusive.plus(poll.exclusive);
-        self.peak = self.peak.max(poll.peak);
-        self.outermost = true;
-    }
-}
-
-/// A site's accumulator on one thread.
-#[derive(Debug)]
-pub(crate) struct SiteSlot {
-    calls: AtomicU64,
-    inclusive: AtomicTotals,
-    exclusive: AtomicTotals,
-    max_allocs_per_call: AtomicU64,
-    peak: AtomicU64,
-    /// One-entry cache of the call path this site gets under a parent path.
-    pub(crate) cached_parent: OwnerU32,
-    pub(crate) cached_path: OwnerU32,
-}
-
-impl Default for SiteSlot {
-    fn default() -> Self {
-        Self {
-            calls: AtomicU64::new(0),
-            inclusive: AtomicTotals::default(),
-            exclusive: AtomicTotals::default(),
-            max_allocs_per_call: AtomicU64::new(0),
-            peak: AtomicU64::new(0),
-            cached_parent: OwnerU32(AtomicU32::new(u32::MAX)),
-            cached_path: OwnerU32(AtomicU32::new(0)),
-        }
+        self.started = self.started.wrapping_add(o.started);
     }
 }
 
 impl SiteSlot {
-    /// A copy for a larger table; the call-state fields move along.
-    pub(crate) fn duplicate(&self) -> Self {
-        let copy = Self::default();
-        copy.set(&self.load());
-        copy.cached_parent.set(self.cached_parent.get());
-        copy.cached_path.set(self.cached_path.get());
-        copy
-    }
-
-    /// A call that allocated nothing.
-    #[inline]
-    pub(crate) fn count_call(&self) {
-        bump(&self.calls, 1);
-    }
-
-    /// The part of a call's numbers that accumulates per poll (or per call).
-    #[inline]
-    pub(crate) fn add_numbers(&self, n: &CallNumbers) {
-        if n.outermost {
-            self.inclusive.add(n.inclusive);
-            raise(&self.peak, n.peak);
-        }
-        self.exclusive.add(n.exclusive);
-    }
-
-    /// Records the end of one call whose inclusive allocations were `call_allocs`.
-    #[inline]
-    pub(crate) fn finish_call(&self, call_allocs: u64) {
-        bump(&self.calls, 1);
-        raise(&self.max_allocs_per_call, call_allocs);
-    }
-
-    pub(crate) fn load(&self) -> SiteValues {
+    /// Read by any thread.
+    pub(crate) fn read(&self) -> SiteValues {
         SiteValues {
-            calls: self.calls.load(Relaxed),
-            inclusive: self.inclusive.load(),
-            exclusive: self.exclusive.load(),
-            max_allocs_per_call: self.max_allocs_per_call.load(Relaxed),
-            peak: self.peak.load(Relaxed),
+            calls: self.calls.read(),
+            max_allocs: self.max_allocs.read(),
+            peak: self.peak.read(),
+            started: self.started.read(),
         }
     }
 
-    fn set(&self, v: &SiteValues) {
-        self.calls.store(v.calls, Relaxed);
-        self.inclusive.store(v.inclusive);
-        self.exclusive.store(v.exclusive);
-        self.max_allocs_per_call
-            .store(v.max_allocs_per_call, Relaxed);
-        self.peak.store(v.peak, Relaxed);
+    /// Read by the owner.
+    pub(crate) fn get(&self) -> SiteValues {
+        SiteValues {
+            calls: self.calls.get(),
+            max_allocs: self.max_allocs.get(),
+            peak: self.peak.get(),
+            started: self.started.get(),
+        }
     }
 
-    /// Starts a period whose maxima can be read alone; returns the maxima to restore.
-    pub(crate) fn reset_maxima(&self) -> (u64, u64) {
-        (
-            self.max_allocs_per_call.swap(0, Relaxed),
-            self.peak.swap(0, Relaxed),
-        )
+    /// The end of one call: `n` is what the whole call did.
+    #[inline]
+    pub(crate) fn finish_call(&self, n: &CallNumbers) {
+        self.calls.add(1);
+        self.max_allocs.raise(n.allocs());
+        self.peak.raise(n.peak);
     }
 
-    /// Ends such a period: the slot's maxima become the larger of both periods'.
-    pub(crate) fn restore_maxima(&self, (max_allocs, peak): (u64, u64)) {
-        raise(&self.max_allocs_per_call, max_allocs);
-        raise(&self.peak, peak);
+    pub(crate) fn cached_path(&self, parent: u32) -> Option<u32> {
+        (self.cached_parent.load(Relaxed) == parent.wrapping_add(1))
+            .then(|| self.cached_path.load(Relaxed))
     }
-}
 
-/// A call path's accumulator on one thread: what frames at exactly this path did
-/// themselves (exclusive numbers), the weight of a folded-stack line.
-#[derive(Debug, Default)]
-pub(crate) struct PathSlot {
-    exclusive: AtomicTotals,
+    pub(crate) fn cache_path(&self, parent: u32, path: u32) {
+        self.cached_parent.store(parent.wrapping_add(1), Relaxed);
+        self.cached_path.store(path, Relaxed);
+    }
 }
 
 impl PathSlot {
-    #[inline]
-    pub(crate) fn add(&self, t: Totals) {
-        self.exclusive.add(t);
+    pub(crate) fn cached_child(&self, site: u32) -> Option<u32> {
+        (self.child_site.load(Relaxed) == site.wrapping_add(1))
+            .then(|| self.child_path.load(Relaxed))
     }
 
-    pub(crate) fn load(&self) -> Totals {
-        self.exclusive.load()
+    pub(crate) fn cache_child(&self, site: u32, path: u32) {
+        self.child_site.store(site.wrapping_add(1), Relaxed);
+        self.child_path.store(path, Relaxed);
+    }
+}
+
+/// What a finished call (or one poll of an async call) did, nested calls included: what
+/// its site keeps per call, and what budgets check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CallNumbers {
+    pub done: Totals,
+    /// The most live bytes above the call's start.
+    pub peak: u64,
+}
+
+impl CallNumbers {
+    /// `allocs` in the public sense (reallocs included).
+    pub(crate) const fn allocs(&self) -> u64 {
+        self.done.requests()
     }
 
-    pub(crate) fn duplicate(&self) -> Self {
-        let copy = Self::default();
-        copy.exclusive.store(self.load());
-        copy
+    pub(crate) const fn bytes_allocated(&self) -> u64 {
+        self.done.bytes_allocated
+    }
+
+    /// In the public vocabulary.
+    pub(crate) const fn stats(&self) -> crate::AllocStats {
+        self.done.with_peak(self.peak)
+    }
+
+    /// Adds one poll's numbers to an async call's running total.
+    pub(crate) fn accumulate(&mut self, poll: &Self) {
+        self.done = self.done.plus(poll.done);
+        self.peak = self.peak.max(poll.peak);
     }
 }

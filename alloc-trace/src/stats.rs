@@ -181,6 +181,91 @@ impl fmt::Display for AllocCounts {
     }
 }
 
+/// Monotonic per-thread totals, as the allocator counts them: `allocs` are `alloc` and
+/// `alloc_zeroed` calls only, `deallocs` are `dealloc` calls only (reallocs are apart).
+/// [`Totals::counts`] turns them into the public vocabulary. `live = bytes_allocated -
+/// bytes_freed` is derived, never stored, so the hot path keeps one counter fewer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) allocs: u64,
+    pub(crate) reallocs: u64,
+    pub(crate) deallocs: u64,
+    pub(crate) bytes_allocated: u64,
+    pub(crate) bytes_freed: u64,
+}
+
+impl Totals {
+    pub(crate) const ZERO: Self = Self {
+        allocs: 0,
+        reallocs: 0,
+        deallocs: 0,
+        bytes_allocated: 0,
+        bytes_freed: 0,
+    };
+
+    /// Requests for a block, in the public sense: allocs + reallocs.
+    #[inline]
+    pub(crate) const fn requests(&self) -> u64 {
+        self.allocs.wrapping_add(self.reallocs)
+    }
+
+    #[inline]
+    pub(crate) const fn minus(self, o: Self) -> Self {
+        Self {
+            allocs: self.allocs.wrapping_sub(o.allocs),
+            reallocs: self.reallocs.wrapping_sub(o.reallocs),
+            deallocs: self.deallocs.wrapping_sub(o.deallocs),
+            bytes_allocated: self.bytes_allocated.wrapping_sub(o.bytes_allocated),
+            bytes_freed: self.bytes_freed.wrapping_sub(o.bytes_freed),
+        }
+    }
+
+    #[inline]
+    pub(crate) const fn plus(self, o: Self) -> Self {
+        Self {
+            allocs: self.allocs.wrapping_add(o.allocs),
+            reallocs: self.reallocs.wrapping_add(o.reallocs),
+            deallocs: self.deallocs.wrapping_add(o.deallocs),
+            bytes_allocated: self.bytes_allocated.wrapping_add(o.bytes_allocated),
+            bytes_freed: self.bytes_freed.wrapping_add(o.bytes_freed),
+        }
+    }
+
+    /// In the public vocabulary (see [`AllocStats`]): a realloc is one of the `allocs` and
+    /// one of the `frees`.
+    pub(crate) const fn counts(self) -> AllocCounts {
+        AllocCounts {
+            allocs: self.allocs.wrapping_add(self.reallocs),
+            reallocs: self.reallocs,
+            frees: self.deallocs.wrapping_add(self.reallocs),
+            bytes_allocated: self.bytes_allocated,
+            bytes_freed: self.bytes_freed,
+        }
+    }
+
+    pub(crate) const fn with_peak(self, peak_bytes: u64) -> AllocStats {
+        self.counts().with_peak(peak_bytes)
+    }
+}
+
+impl From<AllocCounts> for Totals {
+    fn from(c: AllocCounts) -> Self {
+        Self {
+            allocs: c.allocs.wrapping_sub(c.reallocs),
+            reallocs: c.reallocs,
+            deallocs: c.frees.wrapping_sub(c.reallocs),
+            bytes_allocated: c.bytes_allocated,
+            bytes_freed: c.bytes_freed,
+        }
+    }
+}
+
+impl From<AllocStats> for Totals {
+    fn from(s: AllocStats) -> Self {
+        s.counts().into()
+    }
+}
+
 /// A byte count in B, KiB, MiB or GiB. Honours width and alignment (`{:>9}`) and never
 /// allocates, so tables can be printed while counting.
 #[derive(Clone, Copy, Debug)]

@@ -371,8 +371,12 @@ pub fn brief(c: AllocCounts) -> String {
 /// the whole, if every allocation is in exactly one row.
 pub fn rows_sum(report: &Report) -> (u64, u64) {
     let outside = report.outside_tracked();
+    let pending = report.unattributed();
     report.sites().iter().fold(
-        (outside.allocs, outside.bytes_allocated),
+        (
+            outside.allocs + pending.allocs,
+            outside.bytes_allocated + pending.bytes_allocated,
+        ),
         |(allocs, bytes), s| {
             (
                 allocs + s.exclusive.allocs,

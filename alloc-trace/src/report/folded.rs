@@ -51,18 +51,24 @@ impl Report {
     ///
     /// # Limits of the call-path table
     ///
-    /// Paths are kept in a fixed, lock-free, process-wide table, so recording them never
-    /// allocates: at most **64 frames** deep and **16384** distinct paths.
-    /// - Frames deeper than 64 are counted at the 64-frame path (deep recursion collapses
-    ///   into one line).
-    /// - Once 16384 distinct paths exist, calls along new paths are counted under the
-    ///   single path [`OVERFLOW_PATH`](crate::OVERFLOW_PATH); the paths already known keep
-    ///   counting exactly. Per-function numbers in the table are not affected.
+    /// Paths are interned in one process-wide table that grows as needed (up to 16
+    /// million paths). Two bounds keep it finite:
+    /// - A path keeps **128 frames**: a frame deeper than that is counted at a path made
+    ///   of the outermost 127 frames, a `[...]` frame for the ones left out, and the
+    ///   frame's own function, so deep recursion adds one line, not one per level, and
+    ///   the innermost function keeps its own numbers.
+    /// - Past 16 million paths (or for a signal handler that needs a new path while its
+    ///   thread is adding one), calls are counted under
+    ///   [`OVERFLOW_PATH`](crate::report::OVERFLOW_PATH).
+    ///
+    /// A function's own (exclusive) numbers are the sum of its paths' lines; its inclusive
+    /// numbers count every line it is on, once per line. Below a `[...]` cut, the
+    /// functions left out of the path miss that line in their inclusive numbers.
     ///
     /// # Examples
     ///
     /// ```
-    /// use alloc_trace::{track_allocs, FoldedWeight};
+    /// use alloc_trace::{track_allocs, report::FoldedWeight};
     /// # #[global_allocator]
     /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
     ///

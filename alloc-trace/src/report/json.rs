@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PathStats, Report, Scope};
-use crate::site::SiteStats;
+use super::{PathStats, Report, Scope, Threads};
+use crate::report::SiteStats;
 use crate::{AllocCounts, AllocStats};
 
 /// The version of the JSON schema [`Report::to_json`] writes. It changes whenever a field
@@ -25,6 +25,7 @@ impl Report {
     ///   "totals": Counts,                // everything (process-wide, or the closure's)
     ///   "peak_bytes": 4096 | null,       // the closure's peak for a capture; null process-wide
     ///   "in_tracked": Counts,            // inside tracked functions
+    ///   "unattributed": Counts,          // inside tracked calls in flight, function not known yet
     ///   "outside_tracked": Counts,       // totals - in_tracked
     ///   "outside_share": 0.042,          // outside allocs / total allocs (0..=1; 0 if none)
     ///   "sites": [                       // every tracked function, report order (most
@@ -32,7 +33,8 @@ impl Report {
     ///       "name": "app::handle", "file": "src/app.rs", "line": 12,
     ///       "calls": 1000,
     ///       "inclusive": Stats,          // nested tracked calls included
-    ///       "exclusive": Stats,          // nested tracked calls excluded
+    ///       "exclusive": Counts,         // nested tracked calls excluded
+    ///       "in_flight": 0,              // calls started and not finished
     ///       "max_allocs_per_call": 3,
     ///       "allocs_per_call": 3.0,      // inclusive.allocs / calls (0 if no call)
     ///       "bytes_per_call": 3072.0,    // inclusive.bytes_allocated / calls
@@ -42,7 +44,8 @@ impl Report {
     ///   ],
     ///   "paths": [                       // call paths, most allocs first
     ///     { "path": "app::main;app::handle", "exclusive": Counts }
-    ///   ]
+    ///   ],
+    ///   "threads": { "live": 3, "exited": 12, "busy": 0 } // busy: read while booking
     /// }
     /// Counts = {
     ///   "allocs", "reallocs", "frees", "bytes_allocated", "bytes_freed",
@@ -52,7 +55,7 @@ impl Report {
     /// ```
     ///
     /// The words mean what they mean everywhere in the crate (see
-    /// [`AllocStats`](crate::AllocStats)). Integers are exact (u64, `net_bytes` i64);
+    /// [`AllocStats`]). Integers are exact (u64, `net_bytes` i64);
     /// per-call means and shares are floats. The derived fields (`net_bytes`, `*_per_call`,
     /// `*_share`, `outside_tracked`) are for readers' convenience: [`Report::from_json`]
     /// ignores them and recomputes them from the rest.
@@ -85,7 +88,22 @@ impl Report {
     /// assert!(err.to_string().contains("schema version 1"), "{err}");
     /// ```
     pub fn from_json(json: &str) -> Result<Report, serde_json::Error> {
-        serde_json::from_str(json)
+        // The version first, so that another version's report is said to be one rather
+        // than reported as a missing or unexpected field.
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: Option<u32>,
+        }
+        let version: Version = serde_json::from_str(json)?;
+        match version.schema_version {
+            Some(JSON_SCHEMA_VERSION) => serde_json::from_str(json),
+            Some(other) => Err(serde::de::Error::custom(format_args!(
+                "alloc-trace: JSON schema version {other} is not supported (this build reads version {JSON_SCHEMA_VERSION})"
+            ))),
+            None => Err(serde::de::Error::custom(
+                "alloc-trace: not an alloc-trace report (no `schema_version`)",
+            )),
+        }
     }
 }
 
@@ -97,12 +115,14 @@ pub(crate) struct ReportJson {
     totals: CountsJson,
     peak_bytes: Option<u64>,
     in_tracked: CountsJson,
+    unattributed: CountsJson,
     #[serde(default, skip_deserializing)]
     outside_tracked: CountsJson,
     #[serde(default, skip_deserializing)]
     outside_share: f64,
     sites: Vec<SiteJson>,
     paths: Vec<PathJson>,
+    threads: Threads,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -112,8 +132,10 @@ struct SiteJson {
     line: u32,
     calls: u64,
     inclusive: StatsJson,
-    exclusive: StatsJson,
+    exclusive: CountsJson,
     max_allocs_per_call: u64,
+    #[serde(default)]
+    in_flight: u64,
     #[serde(default, skip_deserializing)]
     allocs_per_call: f64,
     #[serde(default, skip_deserializing)]
@@ -187,6 +209,7 @@ impl From<Report> for ReportJson {
                 inclusive: s.inclusive.into(),
                 exclusive: s.exclusive.into(),
                 max_allocs_per_call: s.max_allocs_per_call,
+                in_flight: s.in_flight,
             })
             .collect();
         let paths = r
@@ -203,10 +226,12 @@ impl From<Report> for ReportJson {
             totals: r.totals.into(),
             peak_bytes: r.peak,
             in_tracked: r.in_tracked.into(),
+            unattributed: r.unattributed.into(),
             outside_tracked: outside.into(),
             outside_share: ratio(outside.allocs as f64, all_allocs),
             sites,
             paths,
+            threads: r.threads,
         }
     }
 }
@@ -230,8 +255,9 @@ impl TryFrom<ReportJson> for Report {
                 line: s.line,
                 calls: s.calls,
                 inclusive: s.inclusive.stats,
-                exclusive: s.exclusive.stats,
+                exclusive: s.exclusive.counts,
                 max_allocs_per_call: s.max_allocs_per_call,
+                in_flight: s.in_flight,
             })
             .collect();
         let paths = j
@@ -247,8 +273,10 @@ impl TryFrom<ReportJson> for Report {
             totals: j.totals.counts,
             peak: j.peak_bytes,
             in_tracked: j.in_tracked.counts,
+            unattributed: j.unattributed.counts,
             sites,
             paths,
+            threads: j.threads,
         })
     }
 }

@@ -19,16 +19,14 @@
 //! println!("{}", report.table().sort_by(SortBy::Bytes).top(5));
 //! ```
 
-use crate::counters::Totals;
-use crate::paths;
-use crate::site::Site;
-use crate::slots::SiteValues;
+use crate::stats::Totals;
 use crate::{AllocCounts, AllocStats};
 
 mod cell;
 mod folded;
 #[cfg(feature = "json")]
 mod json;
+mod rows;
 mod table;
 
 pub use folded::{FoldedWeight, OUTSIDE_FRAME};
@@ -37,7 +35,7 @@ pub use json::JSON_SCHEMA_VERSION;
 pub use table::{SortBy, Table};
 
 pub use crate::exit_report::{ENV_VAR, ExitReport};
-pub use crate::site::SiteStats;
+pub use rows::{PathStats, SiteStats};
 
 /// Per-site allocation numbers: a mini heap profile.
 ///
@@ -67,8 +65,25 @@ pub struct Report {
     /// added up).
     pub(crate) peak: Option<u64>,
     pub(crate) in_tracked: AllocCounts,
+    /// Allocations of threads inside tracked calls in flight that cannot be given to a
+    /// function yet (see [`Report::unattributed`]).
+    pub(crate) unattributed: AllocCounts,
     pub(crate) sites: Vec<SiteStats>,
     pub(crate) paths: Vec<PathStats>,
+    pub(crate) threads: Threads,
+}
+
+/// How many threads a report covers, and how well.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct Threads {
+    /// Threads running when the report was built (for a capture: 1).
+    pub live: u64,
+    /// Threads that had exited.
+    pub exited: u64,
+    /// Live threads whose attributed numbers kept changing while they were read: their
+    /// per-function rows may be off by what they did during the read.
+    pub busy: u64,
 }
 
 /// What a [`Report`] covers.
@@ -77,22 +92,10 @@ pub struct Report {
 #[cfg_attr(feature = "json", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Scope {
-    /// Every thread since the program started ([`report`]).
+    /// Every thread since the program started ([`report()`](crate::report())).
     Process,
-    /// One closure on the calling thread ([`capture`]).
+    /// One closure on the calling thread ([`capture`](crate::capture)).
     Capture,
-}
-
-/// Allocations made by frames at one call path, e.g. `main;handle;parse`: what the last
-/// function of the path did itself (exclusive numbers) when called along that path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub struct PathStats {
-    /// Site names from the outermost tracked call to the innermost, joined by `;`.
-    pub path: String,
-    /// What calls at exactly this path did, nested tracked calls excluded.
-    pub exclusive: AllocCounts,
 }
 
 /// The text of the path that collects calls once the call-path table is full.
@@ -123,14 +126,14 @@ impl Report {
     }
 
     /// Everything that was allocated, inside tracked functions or not: process-wide for
-    /// [`report`], the closure's for [`capture`].
+    /// [`report()`](crate::report()), the closure's for [`capture`](crate::capture).
     #[must_use]
     pub const fn totals(&self) -> AllocCounts {
         self.totals
     }
 
-    /// The peak of live bytes above the start, for a [`capture`] (the same as
-    /// [`measure`](crate::measure) gives); `None` for a process-wide [`report`], whose
+    /// The peak of live bytes above the start, for a [`capture`](crate::capture) (the same as
+    /// [`measure`](crate::measure) gives); `None` for a process-wide [`report()`](crate::report()), whose
     /// threads' peaks cannot be added up.
     #[must_use]
     pub const fn peak_bytes(&self) -> Option<u64> {
@@ -144,12 +147,30 @@ impl Report {
     }
 
     /// What happened outside every tracked function: [`totals`](Self::totals) minus
-    /// [`in_tracked`](Self::in_tracked).
+    /// [`in_tracked`](Self::in_tracked) and [`unattributed`](Self::unattributed).
     #[must_use]
     pub fn outside_tracked(&self) -> AllocCounts {
         Totals::from(self.totals)
             .minus(Totals::from(self.in_tracked))
+            .minus(Totals::from(self.unattributed))
             .counts()
+    }
+
+    /// What threads did inside tracked calls in flight that the report cannot give to a
+    /// function yet: a running tracked call's allocations are booked to its function when
+    /// it ends or calls a tracked function that allocates; before that, a report on another
+    /// thread sees them only as this. 0 once every thread has left its tracked calls, and
+    /// always 0 for a [`capture`](crate::capture).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let (_, report) = alloc_trace::capture(|| std::hint::black_box(vec![1u8]));
+    /// assert_eq!(report.unattributed(), alloc_trace::AllocCounts::default());
+    /// ```
+    #[must_use]
+    pub const fn unattributed(&self) -> AllocCounts {
+        self.unattributed
     }
 
     /// Allocations per call path of tracked sites, most allocations first.
@@ -168,47 +189,4 @@ impl Report {
     pub const fn scope(&self) -> Scope {
         self.scope
     }
-}
-
-pub(crate) fn site_stats(site: &'static Site, v: &SiteValues) -> SiteStats {
-    SiteStats {
-        name: site.name.to_owned(),
-        file: site.file.to_owned(),
-        line: site.line,
-        calls: v.calls,
-        inclusive: v.inclusive.with_peak(v.peak),
-        exclusive: v.exclusive.with_peak(0),
-        max_allocs_per_call: v.max_allocs_per_call,
-    }
-}
-
-pub(crate) fn path_name(mut id: u32, by_id: &[Option<&'static Site>]) -> String {
-    if id == paths::OVERFLOW {
-        return OVERFLOW_PATH.to_owned();
-    }
-    // Paths are at most MAX_DEPTH frames deep: collect them on the stack, then build the
-    // string with one allocation.
-    let mut frames = [""; paths::MAX_DEPTH as usize];
-    let mut depth = 0;
-    while let Some((parent, site)) = paths::parent_and_site(id) {
-        if depth == frames.len() {
-            break;
-        }
-        frames[depth] = by_id
-            .get(site as usize)
-            .copied()
-            .flatten()
-            .map_or("?", |s| s.name);
-        depth += 1;
-        id = parent;
-    }
-    let frames = &frames[..depth];
-    let mut name = String::with_capacity(frames.iter().map(|f| f.len() + 1).sum());
-    for (i, frame) in frames.iter().rev().enumerate() {
-        if i > 0 {
-            name.push(';');
-        }
-        name.push_str(frame);
-    }
-    name
 }

@@ -11,7 +11,7 @@ use core::fmt::{self, Write as _};
 
 use super::cell::{Cell, Num};
 use super::{Report, Scope};
-use crate::site::SiteStats;
+use crate::report::SiteStats;
 
 /// The column that orders a [`Table`], largest first. Ties keep the report's order
 /// (most allocations, then most bytes, then most calls, then name).
@@ -74,16 +74,16 @@ impl SortBy {
 /// | `peak` | the most live bytes any one call reached above its starting level: residency |
 /// | `excl%` | this function's exclusive `allocs` (nested tracked calls excluded) as a share of every allocation counted by the report. The rows plus the outside line add up to 100% |
 ///
-/// Two more lines follow the rows: the report's totals (process-wide for [`report`], the
-/// closure's for [`capture`]) and what happened outside every tracked function.
+/// Two more lines follow the rows: the report's totals (process-wide for [`report()`](crate::report()), the
+/// closure's for [`capture`](crate::capture)) and what happened outside every tracked function.
 ///
-/// [`report`]: crate::report
-/// [`capture`]: crate::capture
+/// [`report()`](crate::report()): crate::report
+/// [`capture`](crate::capture): crate::capture
 ///
 /// # Examples
 ///
 /// ```
-/// use alloc_trace::SortBy;
+/// use alloc_trace::report::SortBy;
 /// # #[global_allocator]
 /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 ///
@@ -167,7 +167,7 @@ impl<'a> Table<'a> {
         let order = self.order.as_deref();
         (0..sites.len())
             .map(move |k| order.map_or(&sites[k], |order| &sites[order[k] as usize]))
-            .filter(|s| self.show_uncalled || s.calls > 0)
+            .filter(|s| self.show_uncalled || s.ran())
     }
 
     /// The rows shown.
@@ -203,6 +203,8 @@ const HEADERS: [&str; COLUMNS] = [
 struct Row<'s> {
     cells: [Cell<'s>; COLUMNS],
     name: &'s str,
+    /// Calls in flight, said after the name.
+    in_flight: u64,
 }
 
 impl<'s> Row<'s> {
@@ -210,6 +212,7 @@ impl<'s> Row<'s> {
         Row {
             cells: HEADERS.map(Cell::Text),
             name: "function",
+            in_flight: 0,
         }
     }
 
@@ -230,6 +233,7 @@ impl<'s> Row<'s> {
                 Num::percent(s.exclusive.allocs, all_allocs),
             ],
             name: &s.name,
+            in_flight: s.in_flight,
         }
     }
 
@@ -255,6 +259,7 @@ impl<'s> Row<'s> {
                 share.unwrap_or(blank),
             ],
             name,
+            in_flight: 0,
         }
     }
 
@@ -270,6 +275,9 @@ impl<'s> Row<'s> {
             f.write_str("  ")?;
         }
         f.write_str(self.name)?;
+        if self.in_flight > 0 {
+            write!(f, "  ({} in flight)", self.in_flight)?;
+        }
         f.write_char('\n')
     }
 }
@@ -323,10 +331,23 @@ impl fmt::Display for Table<'_> {
             "(outside tracked functions)",
         );
 
+        let pending = report.unattributed;
+        let unattributed = (pending != crate::AllocCounts::default()).then(|| {
+            Row::summary(
+                pending,
+                None,
+                Some(Num::percent(pending.allocs, all_allocs)),
+                "(in tracked calls in flight, not yet given to a function)",
+            )
+        });
+
         let mut widths = [0; COLUMNS];
         Row::header().widen(&mut widths);
         total.widen(&mut widths);
         outside.widen(&mut widths);
+        if let Some(row) = &unattributed {
+            row.widen(&mut widths);
+        }
         for site in self.rows() {
             Row::site(site, all_allocs).widen(&mut widths);
         }
@@ -348,6 +369,9 @@ impl fmt::Display for Table<'_> {
         writeln!(f)?;
         total.write(f, &widths)?;
         outside.write(f, &widths)?;
+        if let Some(row) = &unattributed {
+            row.write(f, &widths)?;
+        }
 
         let listed = self.ordered().count();
         if listed > shown {
@@ -358,8 +382,9 @@ impl fmt::Display for Table<'_> {
                 functions(more)
             )?;
         }
-        if !self.show_uncalled {
-            let uncalled = report.sites.iter().filter(|s| s.calls == 0).count();
+        // A capture lists only the functions its closure ran.
+        if !self.show_uncalled && report.scope == Scope::Process {
+            let uncalled = report.sites.iter().filter(|s| !s.ran()).count();
             if uncalled > 0 {
                 writeln!(
                     f,
@@ -367,6 +392,16 @@ impl fmt::Display for Table<'_> {
                     functions(uncalled)
                 )?;
             }
+        }
+        let busy = report.threads.busy;
+        if busy > 0 {
+            writeln!(
+                f,
+                "note: {busy} thread{} kept booking allocations while the report read {}: \
+                 its rows may be off by what it did meanwhile (totals are exact)",
+                if busy == 1 { "" } else { "s" },
+                if busy == 1 { "it" } else { "them" },
+            )?;
         }
         Ok(())
     }
@@ -395,11 +430,9 @@ mod tests {
             line: 1,
             calls,
             inclusive,
-            exclusive: AllocStats {
-                peak_bytes: 0,
-                ..exclusive
-            },
+            exclusive: exclusive.counts(),
             max_allocs_per_call: 0,
+            in_flight: 0,
         }
     }
 
@@ -413,6 +446,8 @@ mod tests {
             totals: stats(4200, 1000, 5_200_000, 5_100_000, 0).counts(),
             peak: None,
             in_tracked: stats(4010, 1000, 5_130_240, 5_120_000, 0).counts(),
+            unattributed: crate::AllocCounts::default(),
+            threads: super::super::Threads::default(),
             sites: vec![
                 site(
                     "app::handle",

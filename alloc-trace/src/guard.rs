@@ -1,0 +1,245 @@
+//! The guards a tracked synchronous call holds, pinned on its stack, and what they record
+//! when the call ends. Not public API: the code `#[track_allocs]` generates uses them
+//! through `__private`.
+
+use core::marker::PhantomData;
+use core::pin::Pin;
+
+use crate::frame::{Ending, Frame};
+use crate::per_thread::PerThread;
+use crate::record::Journal;
+use crate::site::Site;
+use crate::slots::{CallNumbers, SiteSlot};
+
+/// How a site learns the type of `Self` (for a method whose type the attribute could not
+/// see): nothing for most sites, a `type_name::<Self>()` closure for such methods.
+pub trait SelfType {
+    /// `type_name::<Self>()` of the method's `impl`, if this is such a site.
+    fn type_name(&self) -> Option<&'static str>;
+}
+
+/// No type to learn.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSelf;
+
+impl SelfType for NoSelf {
+    #[inline(always)]
+    fn type_name(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+/// A method's `|| type_name::<Self>()`.
+#[derive(Clone, Copy, Debug)]
+pub struct ForMethod<F>(F);
+
+pub(crate) const fn for_method<F>(f: F) -> ForMethod<F> {
+    ForMethod(f)
+}
+
+impl<F: Fn() -> &'static str> SelfType for ForMethod<F> {
+    #[inline(always)]
+    fn type_name(&self) -> Option<&'static str> {
+        Some((self.0)())
+    }
+}
+
+/// The guard of a tracked synchronous call:
+///
+/// ```ignore
+/// let guard = ::core::pin::pin!(CallGuard::new(&SITE));
+/// CallGuard::enter(guard.as_mut());
+/// ```
+///
+/// Dropped when the call returns, unwinds, or `?`/`return`s early.
+#[must_use]
+pub struct CallGuard<N: SelfType = NoSelf> {
+    frame: Frame,
+    self_type: N,
+    /// A frame belongs to the thread that opened it.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl CallGuard {
+    /// A guard for a call of `site`; it counts once pinned and entered.
+    #[inline(always)]
+    pub const fn new(site: &'static Site) -> Self {
+        Self {
+            frame: Frame::new(site),
+            self_type: NoSelf,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl<F: Fn() -> &'static str> CallGuard<ForMethod<F>> {
+    /// A guard for a call of the method site `site` (see `Site::method`); `self_type` is
+    /// `|| type_name::<Self>()`, called once, on the site's first call.
+    #[inline(always)]
+    pub const fn for_method(site: &'static Site, self_type: F) -> Self {
+        Self {
+            frame: Frame::new(site),
+            self_type: ForMethod(self_type),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl<N: SelfType> CallGuard<N> {
+    /// Starts the call.
+    #[inline(always)]
+    pub fn enter(self: Pin<&mut Self>) {
+        self.into_ref().frame().enter();
+    }
+
+    fn frame(self: Pin<&Self>) -> Pin<&Frame> {
+        // SAFETY: `frame` is structurally pinned: never moved out of the guard, which is
+        // `!Unpin` through it.
+        unsafe { self.map_unchecked(|g| &g.frame) }
+    }
+}
+
+impl<N: SelfType> Drop for CallGuard<N> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let this = &*self;
+        this.frame.exit(this);
+    }
+}
+
+/// The site's entry, the slow way: the site may need its type, its id, or a table.
+#[cold]
+#[inline(never)]
+pub(crate) fn slot_cold<'t>(
+    t: &'t PerThread,
+    site: &'static Site,
+    self_type: &impl SelfType,
+) -> Option<&'t SiteSlot> {
+    if site.wants_type() {
+        if let Some(name) = self_type.type_name() {
+            site.learn_type(|| name);
+        }
+    }
+    t.tables.site_slot_cold(site)
+}
+
+impl<N: SelfType> Ending for CallGuard<N> {
+    #[inline(always)]
+    fn untouched(&self, t: &PerThread, site: &'static Site) {
+        if !t.tables.try_count_call(site) {
+            if let Some(slot) = slot_cold(t, site, &self.self_type) {
+                slot.calls.add(1);
+            }
+        }
+    }
+
+    fn allocated(&self, t: &PerThread, site: &'static Site, n: &CallNumbers) {
+        let slot = match t.tables.site_slot(site) {
+            Some(slot) if !site.wants_type() => Some(slot),
+            _ => slot_cold(t, site, &self.self_type),
+        };
+        if let Some(slot) = slot {
+            slot.finish_call(n);
+        }
+    }
+}
+
+/// The guard of a tracked synchronous call with an allocation budget (`max_allocs`,
+/// `max_bytes`), checked before the call returns (`BudgetGuard::check`), so that a call
+/// over budget drops its return value as it unwinds. `ON` is false in builds where
+/// budgets are off: the guard is then a [`CallGuard`] and nothing more.
+///
+/// ```ignore
+/// let guard = ::core::pin::pin!(BudgetGuard::<{ ON }>::new(&SITE));
+/// BudgetGuard::enter(guard.as_mut());
+/// let value = (move || -> R { ..body.. })();
+/// BudgetGuard::check(guard.as_ref());
+/// return value;
+/// ```
+#[must_use]
+pub struct BudgetGuard<const ON: bool, N: SelfType = NoSelf> {
+    call: CallGuard<N>,
+    /// What nested tracked calls did, for the failure message.
+    journal: Journal,
+}
+
+impl<const ON: bool> BudgetGuard<ON> {
+    /// A guard for a call of `site`; it counts once pinned and entered.
+    #[inline(always)]
+    pub const fn new(site: &'static Site) -> Self {
+        Self {
+            call: CallGuard::new(site),
+            journal: Journal::new(),
+        }
+    }
+}
+
+impl<const ON: bool, F: Fn() -> &'static str> BudgetGuard<ON, ForMethod<F>> {
+    /// As [`CallGuard::for_method`].
+    #[inline(always)]
+    pub const fn for_method(site: &'static Site, self_type: F) -> Self {
+        Self {
+            call: CallGuard::for_method(site, self_type),
+            journal: Journal::new(),
+        }
+    }
+}
+
+impl<const ON: bool, N: SelfType> BudgetGuard<ON, N> {
+    /// Starts the call.
+    #[inline(always)]
+    pub fn enter(self: Pin<&mut Self>) {
+        let this = self.into_ref();
+        if ON {
+            let _ = crate::per_thread::with(|t| t.tables.open(this.journal()));
+        }
+        this.call().frame().enter();
+    }
+
+    /// Panics, with what the call and its nested tracked calls did, if the call went over
+    /// its budget so far. Called before the call returns its value.
+    #[inline(always)]
+    #[track_caller]
+    pub fn check(self: Pin<&Self>) {
+        if ON {
+            self.check_now();
+        }
+    }
+
+    #[inline(never)]
+    #[track_caller]
+    fn check_now(self: Pin<&Self>) {
+        let site = self.call.frame.site();
+        let call = self.call.frame.so_far();
+        if !crate::budget::is_over(site, &call) || std::thread::panicking() {
+            return;
+        }
+        let touched = crate::per_thread::with(|t| t.tables.close_journal(&self.journal));
+        // The call is over: recorded before the panic, whose message and unwinding
+        // allocate like any code after the call.
+        self.call.frame.end_now(&self.call);
+        crate::budget::exceeded(site, &call, touched.as_ref());
+    }
+
+    fn journal(self: Pin<&Self>) -> Pin<&Journal> {
+        // SAFETY: `journal` is structurally pinned, as `call` is.
+        unsafe { self.map_unchecked(|g| &g.journal) }
+    }
+
+    fn call(self: Pin<&Self>) -> Pin<&CallGuard<N>> {
+        // SAFETY: `call` is structurally pinned: never moved out of the guard, which is
+        // `!Unpin` through it.
+        unsafe { self.map_unchecked(|g| &g.call) }
+    }
+}
+
+impl<const ON: bool, N: SelfType> Drop for BudgetGuard<ON, N> {
+    fn drop(&mut self) {
+        if ON {
+            // Closed (and its entries handed to an enclosing journal) before the frame
+            // ends, and before the journal's memory goes.
+            let _ = crate::per_thread::with(|t| drop(t.tables.close_journal(&self.journal)));
+        }
+        // `call` then drops and ends the frame.
+    }
+}

@@ -1,0 +1,239 @@
+//! The registry: every live thread that has allocated, and what exited threads did.
+//!
+//! A thread is listed at its first allocation (from inside the allocator: listing takes a
+//! lock that never allocates and is never held while user code runs) and unlisted by its
+//! exit hook, which folds its counters and tables into [`Retired`] first. Reports take the
+//! lock and read every listed thread's counters and tables as they are at that moment:
+//! the lock only guarantees that no listed thread's memory goes away meanwhile; the
+//! threads themselves keep running and counting.
+//!
+//! # fork
+//!
+//! `pthread_atfork` handlers take the lock (and the call-path table's) before `fork` and
+//! release it after, in both processes; in the child, which has only the forking thread,
+//! every other thread is folded into the retired totals, so the child reports and tracks
+//! as usual, with the parent's history up to the fork.
+
+use core::cell::UnsafeCell;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+use crate::counters::Raw;
+use crate::lock::RawLock;
+use crate::per_thread::PerThread;
+use crate::slots::SiteValues;
+use crate::stats::Totals;
+use crate::sys::SysVec;
+
+static LOCK: RawLock = RawLock::new();
+/// The first listed thread (under `LOCK`).
+static HEAD: AtomicPtr<PerThread> = AtomicPtr::new(ptr::null_mut());
+
+/// What threads that exited (or were folded in a fork's child) did.
+pub(crate) struct Retired {
+    pub totals: Totals,
+    /// By site id.
+    pub sites: SysVec<SiteValues>,
+    /// Exclusive numbers by path id.
+    pub paths: SysVec<Totals>,
+    /// Threads folded so far.
+    pub threads: u64,
+}
+
+struct RetiredCell(UnsafeCell<Retired>);
+
+// SAFETY: the contents are only accessed under `LOCK`.
+unsafe impl Sync for RetiredCell {}
+
+static RETIRED: RetiredCell = RetiredCell(UnsafeCell::new(Retired {
+    totals: Totals::ZERO,
+    sites: SysVec::new(),
+    paths: SysVec::new(),
+    threads: 0,
+}));
+
+/// Lists this thread. Called from inside the allocator, on the thread's first
+/// allocation: no allocation, no panic.
+pub(crate) fn list(t: &PerThread) {
+    if t.links.listed.get() || t.links.exiting.get() {
+        return;
+    }
+    fork::install();
+    // `None`: this thread holds the lock already (a signal handler interrupted it while
+    // it was being listed or was reporting); it is listed, or will be, by the holder.
+    let Some(_guard) = LOCK.lock() else {
+        return;
+    };
+    let me = ptr::from_ref(t).cast_mut();
+    let head = HEAD.load(Ordering::Relaxed);
+    t.links.next.store(head, Ordering::Relaxed);
+    t.links.prev.store(ptr::null_mut(), Ordering::Relaxed);
+    // SAFETY: listed threads are alive while listed (the lock is held).
+    if let Some(h) = unsafe { head.as_ref() } {
+        h.links.prev.store(me, Ordering::Relaxed);
+    }
+    HEAD.store(me, Ordering::Relaxed);
+    t.links.listed.set(true);
+}
+
+/// Takes `t` out of the list. Under the lock.
+fn unlist(t: &PerThread) {
+    if !t.links.listed.replace(false) {
+        return;
+    }
+    let (next, prev) = (
+        t.links.next.load(Ordering::Relaxed),
+        t.links.prev.load(Ordering::Relaxed),
+    );
+    // SAFETY: listed threads are alive while listed (the lock is held).
+    unsafe {
+        match prev.as_ref() {
+            Some(p) => p.links.next.store(next, Ordering::Relaxed),
+            None => HEAD.store(next, Ordering::Relaxed),
+        }
+        if let Some(n) = next.as_ref() {
+            n.links.prev.store(prev, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Folds the calling (exiting) thread into the retired numbers, takes it out of the list
+/// and frees its tables; its counters then start again from zero (see
+/// `Counters::restart`), and it is never listed again.
+pub(crate) fn fold_exiting(t: &PerThread) {
+    let Some(_guard) = LOCK.lock() else {
+        return;
+    };
+    unlist(t);
+    t.links.exiting.set(true);
+    // SAFETY: under the lock.
+    let retired = unsafe { &mut *RETIRED.0.get() };
+    fold_into(retired, t, &t.counters.raw());
+    // SAFETY: the owner, with the lock held, after unlisting.
+    unsafe { t.tables.free() };
+    t.counters.restart();
+    t.frames.mark.set(&Raw::START);
+    t.frames.published_path.store(0, Ordering::Relaxed);
+}
+
+/// Adds `t`'s counters (`raw`) and tables to `retired`.
+fn fold_into(retired: &mut Retired, t: &PerThread, raw: &Raw) {
+    retired.totals = retired.totals.plus(raw.totals());
+    retired.threads += 1;
+    // SAFETY: `t` is the caller or a thread frozen by fork; the lock is held.
+    let (sites, paths) = unsafe { t.tables.shared() };
+    add_values(
+        &mut retired.sites,
+        sites.iter().map(|s| s.read()),
+        SiteValues::merge,
+    );
+    add_values(
+        &mut retired.paths,
+        paths.iter().map(|p| p.read()),
+        |a, b| {
+            *a = a.plus(*b);
+        },
+    );
+}
+
+fn add_values<T: Copy + Default>(
+    sum: &mut SysVec<T>,
+    items: impl ExactSizeIterator<Item = T>,
+    add: impl Fn(&mut T, &T),
+) {
+    if sum.len() < items.len() {
+        let _ = sum.resize(items.len(), T::default());
+    }
+    for (total, item) in sum.as_mut_slice().iter_mut().zip(items) {
+        add(total, &item);
+    }
+}
+
+/// A consistent view for reports: the retired numbers and every listed thread, alive
+/// while the view is.
+pub(crate) struct Everything<'a> {
+    _guard: crate::lock::Guard<'a>,
+    pub retired: &'a Retired,
+}
+
+impl Everything<'_> {
+    /// Every listed thread.
+    pub(crate) fn threads(&self) -> impl Iterator<Item = &PerThread> {
+        // SAFETY: listed threads stay alive while the lock (held by `self`) is held.
+        let first = unsafe { HEAD.load(Ordering::Relaxed).as_ref() };
+        core::iter::successors(first, |t| {
+            // SAFETY: as above.
+            unsafe { t.links.next.load(Ordering::Relaxed).as_ref() }
+        })
+    }
+}
+
+/// Locks the registry for a report. `None` if this thread holds it already (a report from
+/// a signal handler that interrupted a report).
+pub(crate) fn everything() -> Option<Everything<'static>> {
+    let guard = LOCK.lock()?;
+    // SAFETY: under the lock, and only read through the view.
+    let retired = unsafe { &*RETIRED.0.get() };
+    Some(Everything {
+        _guard: guard,
+        retired,
+    })
+}
+
+mod fork {
+    //! `pthread_atfork` handlers (see the module docs of `registry`).
+
+    use super::{AtomicBool, LOCK, Ordering, PerThread, RETIRED, fold_into, unlist};
+
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+    pub(super) fn install() {
+        if INSTALLED.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        #[cfg(unix)]
+        // SAFETY: the three handlers are `extern "C" fn()`s that never unwind.
+        unsafe {
+            libc::pthread_atfork(Some(prepare), Some(parent), Some(child));
+        }
+    }
+
+    extern "C" fn prepare() {
+        LOCK.lock_for_fork();
+        crate::paths::lock_for_fork();
+    }
+
+    extern "C" fn parent() {
+        crate::paths::unlock_after_fork();
+        LOCK.force_unlock();
+    }
+
+    extern "C" fn child() {
+        crate::paths::unlock_after_fork();
+        // The lock is held (by `prepare`, on this thread, which is the only one left).
+        let me = crate::per_thread::with(core::ptr::from_ref).unwrap_or(core::ptr::null());
+        // SAFETY: the lock is held; the other listed threads do not exist in this
+        // process, but their memory does (it was copied), and nothing else touches it.
+        unsafe {
+            let retired = &mut *RETIRED.0.get();
+            let mut cursor = super::HEAD.load(Ordering::Relaxed).cast_const();
+            while let Some(t) = cursor.as_ref() {
+                cursor = t.links.next.load(Ordering::Relaxed);
+                if core::ptr::eq(t, me) {
+                    continue;
+                }
+                fold_frozen(retired, t);
+            }
+        }
+        LOCK.force_unlock();
+    }
+
+    /// Folds a thread that exists only in the parent: its numbers up to the fork (what it
+    /// was doing since its mark counts as outside tracked code: its frames will never end).
+    fn fold_frozen(retired: &mut super::Retired, t: &PerThread) {
+        unlist(t);
+        fold_into(retired, t, &t.counters.read_raw());
+        // Its tables stay allocated: they are copies no one will free, and freeing them
+        // would need the thread's own caches cleared.
+    }
+}

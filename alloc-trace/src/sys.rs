@@ -1,0 +1,195 @@
+//! The crate's own memory: taken from `System` directly, never through the global
+//! allocator, so that bookkeeping is never counted, never visible to a reader of a thread's
+//! counters, and can be allocated from inside the counting allocator itself.
+//!
+//! Two shapes are needed: [`SysVec`], a growable array of plain values for data only one
+//! thread touches at a time (the retired totals, under the registry lock; a report's scratch
+//! space), and [`zeroed`]/[`free`] for the per-thread tables, which start zeroed (large ones
+//! are then mapped lazily by the C library, so untouched entries cost no memory).
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+use std::alloc::System;
+
+/// `len` zeroed values of `T` from `System`, or `None` if the request fails or overflows.
+///
+/// `T` must be valid when all-zero (the crate only uses it for atomics and integers).
+pub(crate) fn zeroed<T>(len: usize) -> Option<NonNull<T>> {
+    let layout = Layout::array::<T>(len).ok()?;
+    if layout.size() == 0 {
+        return Some(NonNull::dangling());
+    }
+    // SAFETY: the layout has a non-zero size.
+    NonNull::new(unsafe { System.alloc_zeroed(layout) }.cast())
+}
+
+/// Frees what [`zeroed`] returned.
+///
+/// # Safety
+///
+/// `ptr` came from `zeroed::<T>(len)` with this `len`, and is not used afterwards.
+pub(crate) unsafe fn free<T>(ptr: NonNull<T>, len: usize) {
+    let Ok(layout) = Layout::array::<T>(len) else {
+        return;
+    };
+    if layout.size() != 0 {
+        // SAFETY: per the contract, `ptr` was allocated by `System` with this layout.
+        unsafe { System.dealloc(ptr.as_ptr().cast(), layout) }
+    }
+}
+
+/// A growable array of `Copy` values in `System` memory. Growing it allocates from
+/// `System`; a failed allocation leaves it as it was (the push is dropped, and
+/// [`SysVec::push`] says so), never panics.
+pub(crate) struct SysVec<T: Copy> {
+    ptr: NonNull<T>,
+    len: usize,
+    cap: usize,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: a `SysVec` owns its values like a `Vec` does.
+unsafe impl<T: Copy + Send> Send for SysVec<T> {}
+// SAFETY: shared access only reads, like `&Vec<T>`.
+unsafe impl<T: Copy + Sync> Sync for SysVec<T> {}
+
+impl<T: Copy> SysVec<T> {
+    pub(crate) const fn new() -> Self {
+        Self {
+            ptr: NonNull::dangling(),
+            len: 0,
+            cap: 0,
+            _owns: PhantomData,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn as_slice(&self) -> &[T] {
+        // SAFETY: the first `len` values are initialised; `ptr` is dangling only when
+        // `len` is 0, which is valid for an empty slice.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: as for `as_slice`, and `&mut self` is unique.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Room for at least `cap` values. False if `System` could not provide it.
+    pub(crate) fn reserve_total(&mut self, cap: usize) -> bool {
+        if cap <= self.cap {
+            return true;
+        }
+        let cap = cap.max(self.cap.saturating_mul(2)).max(8);
+        let Ok(layout) = Layout::array::<T>(cap) else {
+            return false;
+        };
+        if layout.size() == 0 {
+            self.cap = usize::MAX;
+            return true;
+        }
+        // SAFETY: non-zero size.
+        let Some(new) = NonNull::new(unsafe { System.alloc(layout) }.cast::<T>()) else {
+            return false;
+        };
+        // SAFETY: both regions are valid for `len` values and do not overlap.
+        unsafe { ptr::copy_nonoverlapping(self.ptr.as_ptr(), new.as_ptr(), self.len) };
+        self.release();
+        self.ptr = new;
+        self.cap = cap;
+        true
+    }
+
+    /// Appends `value`; false if memory ran out (the value is dropped).
+    pub(crate) fn push(&mut self, value: T) -> bool {
+        if self.len == self.cap && !self.reserve_total(self.len + 1) {
+            return false;
+        }
+        // SAFETY: `len < cap`, so the slot is inside the allocation.
+        unsafe { self.ptr.as_ptr().add(self.len).write(value) };
+        self.len += 1;
+        true
+    }
+
+    /// Grows to `len` values, the new ones `fill`; false if memory ran out (unchanged).
+    pub(crate) fn resize(&mut self, len: usize, fill: T) -> bool {
+        if len <= self.len {
+            self.len = len;
+            return true;
+        }
+        if !self.reserve_total(len) {
+            return false;
+        }
+        for i in self.len..len {
+            // SAFETY: `i < cap`.
+            unsafe { self.ptr.as_ptr().add(i).write(fill) };
+        }
+        self.len = len;
+        true
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn release(&mut self) {
+        if self.cap != 0 && self.cap != usize::MAX {
+            if let Ok(layout) = Layout::array::<T>(self.cap) {
+                // SAFETY: `ptr` was allocated by `System` with this layout.
+                unsafe { System.dealloc(self.ptr.as_ptr().cast(), layout) };
+            }
+        }
+    }
+}
+
+impl<T: Copy> Default for SysVec<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Copy> Drop for SysVec<T> {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_and_keeps_its_values_without_counting() {
+        let ((), stats) = crate::measure(|| {
+            let mut v = SysVec::new();
+            for i in 0..1000u64 {
+                assert!(v.push(i));
+            }
+            assert!(v.resize(1500, 7));
+            assert_eq!(v.len(), 1500);
+            assert_eq!(v.as_slice()[999], 999);
+            assert_eq!(v.as_slice()[1499], 7);
+            v.as_mut_slice()[0] = 5;
+            assert_eq!(v.as_slice()[0], 5);
+        });
+        assert_eq!(
+            stats,
+            crate::AllocStats::default(),
+            "System memory is never counted"
+        );
+    }
+
+    #[test]
+    fn zeroed_tables() {
+        let p = zeroed::<u64>(4096).unwrap();
+        // SAFETY: 4096 zeroed u64s were just allocated.
+        let s = unsafe { core::slice::from_raw_parts(p.as_ptr(), 4096) };
+        assert!(s.iter().all(|&x| x == 0));
+        // SAFETY: from `zeroed` with the same length.
+        unsafe { free(p, 4096) };
+    }
+}
