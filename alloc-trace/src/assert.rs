@@ -7,9 +7,9 @@
 use core::fmt;
 use core::panic::Location;
 
-use crate::AllocStats;
 use crate::gather::capture_hidden;
 use crate::report::Report;
+use crate::stats::AllocStats;
 
 /// Evaluates an expression once, on the current thread, returns its value, and panics
 /// unless what it asked of the allocator meets every condition.

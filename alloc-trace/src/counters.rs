@@ -12,7 +12,7 @@
 //! returned as a flag, and the caller (`alloc.rs`) arms the thread's exit hook.
 
 use core::cell::Cell;
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::stats::Totals;
 
@@ -186,6 +186,16 @@ impl SharedRaw {
     }
 }
 
+/// Set when any thread's counters first move: `CountingAlloc` is the global allocator.
+static COUNTED: AtomicBool = AtomicBool::new(false);
+
+/// True once any allocation was counted (so `CountingAlloc` is installed). A program
+/// allocates before `main`, so where it is installed this is true by the time any tracked
+/// call runs.
+pub(crate) fn any_counted() -> bool {
+    COUNTED.load(Relaxed)
+}
+
 /// A thread's counters.
 #[derive(Debug)]
 pub(crate) struct Counters {
@@ -262,6 +272,7 @@ impl Counters {
     /// Whether the exit hook still has to be armed; marks it armed.
     #[cold]
     pub(crate) fn take_arming(&self) -> bool {
+        COUNTED.store(true, Relaxed);
         !self.armed.replace(true)
     }
 

@@ -331,7 +331,7 @@ mod tests {
             std::env::temp_dir().join(format!("alloc-trace-exit-{}.txt", std::process::id()));
         let setting = print(Form::Table, Dest::File(path.clone()));
         let ((), stats) = crate::measure(|| print_now(Some(&setting)));
-        assert_eq!(stats, crate::AllocStats::default());
+        assert_eq!(stats, crate::stats::AllocStats::default());
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert!(

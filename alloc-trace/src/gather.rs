@@ -22,8 +22,8 @@ use crate::report::{PathStats, Report, Scope, SiteStats, Threads};
 use crate::site::{self, Site};
 use crate::slots::SiteValues;
 use crate::stats::Totals;
+use crate::stats::{AllocCounts, AllocStats};
 use crate::sys::SysVec;
-use crate::{AllocCounts, AllocStats};
 
 /// Every site's numbers, summed over all threads, since the program started.
 ///

@@ -1,9 +1,9 @@
 //! `measure` and `allocs_per_run`: exact numbers for a closure on the calling thread.
 
-use crate::AllocStats;
 use crate::counters::Raw;
 use crate::installed::assert_installed;
 use crate::per_thread;
+use crate::stats::AllocStats;
 
 /// An open measurement of the calling thread: a snapshot of its counters and a peak
 /// window. Closing it on drop keeps the thread's peak consistent even when the measured

@@ -241,7 +241,7 @@ impl Tables {
         if self.disabled.get() {
             return false;
         }
-        let on = crate::installed::is_installed();
+        let on = crate::counters::any_counted();
         self.disabled.set(!on);
         on
     }

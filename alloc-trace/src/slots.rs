@@ -186,7 +186,7 @@ impl CallNumbers {
     }
 
     /// In the public vocabulary.
-    pub(crate) const fn stats(&self) -> crate::AllocStats {
+    pub(crate) const fn stats(&self) -> crate::stats::AllocStats {
         self.done.with_peak(self.peak)
     }
 

@@ -178,7 +178,7 @@ mod tests {
         });
         assert_eq!(
             stats,
-            crate::AllocStats::default(),
+            crate::stats::AllocStats::default(),
             "System memory is never counted"
         );
     }

@@ -3,7 +3,7 @@
 use core::fmt::Write as _;
 
 use super::Report;
-use crate::AllocCounts;
+use crate::stats::AllocCounts;
 
 /// What a [`Report::folded`] line counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

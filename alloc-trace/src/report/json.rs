@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{PathStats, Report, Scope, Threads};
 use crate::report::SiteStats;
-use crate::{AllocCounts, AllocStats};
+use crate::stats::{AllocCounts, AllocStats};
 
 /// The version of the JSON schema [`Report::to_json`] writes. It changes whenever a field
 /// is removed, renamed or changes meaning; adding a field does not change it.

@@ -20,7 +20,7 @@
 //! ```
 
 use crate::stats::Totals;
-use crate::{AllocCounts, AllocStats};
+use crate::stats::{AllocCounts, AllocStats};
 
 mod cell;
 mod folded;

@@ -1,6 +1,6 @@
 //! The rows of a report: per function ([`SiteStats`]) and per call path ([`PathStats`]).
 
-use crate::{AllocCounts, AllocStats};
+use crate::stats::{AllocCounts, AllocStats};
 
 /// What one `#[track_allocs]` function did, summed over its calls.
 ///

@@ -239,7 +239,7 @@ impl<'s> Row<'s> {
 
     /// The totals line (`share` is `None`) or the outside line.
     fn summary(
-        stats: crate::AllocCounts,
+        stats: crate::stats::AllocCounts,
         peak: Option<u64>,
         share: Option<Cell<'s>>,
         name: &'s str,
@@ -332,7 +332,7 @@ impl fmt::Display for Table<'_> {
         );
 
         let pending = report.unattributed;
-        let unattributed = (pending != crate::AllocCounts::default()).then(|| {
+        let unattributed = (pending != crate::stats::AllocCounts::default()).then(|| {
             Row::summary(
                 pending,
                 None,
@@ -410,7 +410,7 @@ impl fmt::Display for Table<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AllocStats;
+    use crate::stats::AllocStats;
 
     fn stats(allocs: u64, reallocs: u64, bytes: u64, freed: u64, peak: u64) -> AllocStats {
         AllocStats {
@@ -446,7 +446,7 @@ mod tests {
             totals: stats(4200, 1000, 5_200_000, 5_100_000, 0).counts(),
             peak: None,
             in_tracked: stats(4010, 1000, 5_130_240, 5_120_000, 0).counts(),
-            unattributed: crate::AllocCounts::default(),
+            unattributed: crate::stats::AllocCounts::default(),
             threads: super::super::Threads::default(),
             sites: vec![
                 site(
