@@ -73,7 +73,7 @@ fn count_alloc(size: usize) {
 /// As `GlobalAlloc::dealloc` on `inner`.
 #[cold]
 #[inline(never)]
-unsafe fn first_dealloc<A: GlobalAlloc>(inner: &A, ptr: *mut u8, layout: Layout) {
+unsafe fn first_dealloc<A: GlobalAlloc>(ptr: *mut u8, layout: Layout, inner: &A) {
     let _ = per_thread::with(thread_exit::arm);
     // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract for `inner`.
     unsafe { inner.dealloc(ptr, layout) }
@@ -117,7 +117,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // calls are tail calls: no stack frame, no register kept across a call.
         if count_dealloc(layout.size()) {
             // SAFETY: as below.
-            return unsafe { first_dealloc(&self.inner, ptr, layout) };
+            // PERF: `inner` last, so that `ptr` and `layout` stay in the registers the
+            // forwarding call takes them in.
+            return unsafe { first_dealloc(ptr, layout, &self.inner) };
         }
         // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`, and
         // every block this allocator hands out came from `inner`.

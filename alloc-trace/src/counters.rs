@@ -356,7 +356,9 @@ impl Counters {
     pub(crate) fn close_peak(&self, outer: i64, base: i64) -> u64 {
         let peak = self.peak.get();
         self.peak.set(peak.max(outer));
-        peak.saturating_sub(base).max(0) as u64
+        // Both are live levels plus `BYTES_BIAS`, so in `0..2^63`: the difference cannot
+        // overflow.
+        peak.wrapping_sub(base).max(0) as u64
     }
 
     /// The running peak and its setter, for uncounted sections that restore it.

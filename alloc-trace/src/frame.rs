@@ -69,6 +69,7 @@ macro_rules! off_path_fn {
         $(#[$attr])* $vis fn $($rest)*
     };
 }
+pub(crate) use off_path_fn;
 
 /// `Frame::parent` before `enter`: not null (null is a root frame's parent) and never the
 /// address of a real frame.

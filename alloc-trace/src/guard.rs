@@ -5,7 +5,7 @@
 use core::marker::PhantomData;
 use core::pin::Pin;
 
-use crate::frame::{Ending, Frame};
+use crate::frame::{Ending, Frame, off_path_fn};
 use crate::per_thread::PerThread;
 use crate::record::Journal;
 use crate::site::Site;
@@ -107,20 +107,22 @@ impl<N: SelfType> Drop for CallGuard<N> {
     }
 }
 
-/// The site's entry, the slow way: the site may need its type, its id, or a table.
-#[cold]
-#[inline(never)]
-pub(crate) fn slot_cold<'t>(
-    t: &'t PerThread,
-    site: &'static Site,
-    self_type: &impl SelfType,
-) -> Option<&'t SiteSlot> {
-    if site.wants_type() {
-        if let Some(name) = self_type.type_name() {
-            site.learn_type(|| name);
+off_path_fn! {
+    /// The site's entry, the slow way: the site may need its type, its id, or a table.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn slot_cold<'t, N: SelfType>(
+        t: &'t PerThread,
+        site: &'static Site,
+        self_type: &N,
+    ) -> Option<&'t SiteSlot> {
+        if site.wants_type() {
+            if let Some(name) = self_type.type_name() {
+                site.learn_type(|| name);
+            }
         }
+        t.tables.site_slot_cold(site)
     }
-    t.tables.site_slot_cold(site)
 }
 
 impl<N: SelfType> Ending for CallGuard<N> {

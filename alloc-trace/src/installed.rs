@@ -35,7 +35,11 @@ allocator, so nothing can be counted. Add these lines to your binary, test or be
 /// ```
 #[must_use]
 pub fn is_installed() -> bool {
-    if INSTALLED.load(Relaxed) || crate::counters::any_counted() {
+    if INSTALLED.load(Relaxed) {
+        return true;
+    }
+    if crate::counters::any_counted() {
+        INSTALLED.store(true, Relaxed);
         return true;
     }
     // One probe allocation, hidden from every measurement.
@@ -54,8 +58,19 @@ pub fn is_installed() -> bool {
 /// # Panics
 ///
 /// With [`NOT_INSTALLED`] if `CountingAlloc` is not the global allocator.
+#[inline(always)]
 #[track_caller]
 pub(crate) fn assert_installed() {
+    // PERF: one load on the common path (`measure` is meant for hot loops).
+    if !INSTALLED.load(Relaxed) {
+        check_installed();
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn check_installed() {
     if !is_installed() {
         panic!("{NOT_INSTALLED}");
     }

@@ -6,17 +6,16 @@ use crate::per_thread;
 use crate::stats::AllocStats;
 
 /// An open measurement of the calling thread: a snapshot of its counters and a peak
-/// window. Closing it on drop keeps the thread's peak consistent even when the measured
-/// code panics.
+/// window. Dropping it unclosed (the measured code panicked) closes the window, which
+/// keeps the thread's peak consistent.
 pub(crate) struct Measurement {
     start: Raw,
     base: i64,
     outer_peak: i64,
-    open: bool,
 }
 
 impl Measurement {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn start() -> Self {
         per_thread::with(|t| {
             let start = t.counters.raw();
@@ -25,24 +24,22 @@ impl Measurement {
                 start,
                 base,
                 outer_peak,
-                open: true,
             }
         })
-        .unwrap_or(Self {
+        .unwrap_or_else(|| Self {
             start: Raw::START,
             base: 0,
             outer_peak: 0,
-            open: false,
         })
     }
 
-    /// What happened since the start (and the counters now).
-    #[inline]
-    pub(crate) fn finish(mut self) -> AllocStats {
-        self.open = false;
+    /// What happened since the start.
+    #[inline(always)]
+    pub(crate) fn finish(self) -> AllocStats {
+        let this = core::mem::ManuallyDrop::new(self);
         per_thread::with(|t| {
-            let peak = t.counters.close_peak(self.outer_peak, self.base);
-            t.counters.raw().since(&self.start).with_peak(peak)
+            let peak = t.counters.close_peak(this.outer_peak, this.base);
+            t.counters.raw().since(&this.start).with_peak(peak)
         })
         .unwrap_or_default()
     }
@@ -50,9 +47,7 @@ impl Measurement {
 
 impl Drop for Measurement {
     fn drop(&mut self) {
-        if self.open {
-            let _ = per_thread::with(|t| t.counters.close_peak(self.outer_peak, self.base));
-        }
+        let _ = per_thread::with(|t| t.counters.close_peak(self.outer_peak, self.base));
     }
 }
 
