@@ -76,6 +76,7 @@ const BYTES_BIAS: u64 = 1 << 62;
 /// The counters exactly as stored (bytes allocated from [`BYTES_BIAS`]): what a frame
 /// copies at entry. Differences of two are [`Totals`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct Raw {
     allocs: u64,
     reallocs: u64,
@@ -116,14 +117,6 @@ impl Raw {
     #[inline]
     pub(crate) const fn live(&self) -> i64 {
         self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
-    }
-
-    /// True if the allocator was not called between `self` and `other`: every alloc and
-    /// realloc adds at least one byte to `bytes_allocated` and every dealloc one to
-    /// `bytes_freed`, because `GlobalAlloc` is never asked for zero bytes.
-    #[inline(always)]
-    pub(crate) const fn same_bytes(&self, other: &Self) -> bool {
-        self.bytes_allocated == other.bytes_allocated && self.bytes_freed == other.bytes_freed
     }
 
     /// True if `self` was taken no later than `other` (both of one thread: its counters
@@ -173,6 +166,23 @@ impl SharedRaw {
             bytes_allocated: ba.read(),
             bytes_freed: bf.read(),
         }
+    }
+
+    /// True if the mark is strictly before `snapshot` (both of its thread).
+    #[inline(always)]
+    pub(crate) fn is_before(&self, snapshot: &Raw) -> bool {
+        let [_, _, _, ba, bf] = &self.0;
+        let (ba, bf) = (ba.get(), bf.get());
+        // PERF: the common cases first: the mark is the snapshot (nothing happened in
+        // between), or after it (a nested call booked since).
+        !(ba == snapshot.bytes_allocated && bf == snapshot.bytes_freed)
+            && ba <= snapshot.bytes_allocated
+            && bf <= snapshot.bytes_freed
+    }
+
+    /// The fields, for walking them together with a [`Counters`]'.
+    pub(crate) fn fields(&self) -> &[Owned; 5] {
+        &self.0
     }
 
     #[inline(always)]
@@ -296,6 +306,18 @@ impl Counters {
             bytes_allocated: self.bytes_allocated.get(),
             bytes_freed: self.bytes_freed.get(),
         }
+    }
+
+    /// The five counters, in the order of [`Raw`] and [`SharedRaw`]'s fields.
+    #[inline(always)]
+    pub(crate) fn fields(&self) -> [&Owned; 5] {
+        [
+            &self.allocs,
+            &self.reallocs,
+            &self.deallocs,
+            &self.bytes_allocated,
+            &self.bytes_freed,
+        ]
     }
 
     /// The counters as stored, read by another thread while the owner may be counting:
@@ -430,6 +452,12 @@ mod tests {
         let d = c.raw();
         assert!(a.not_after(&b) && b.not_after(&d) && a.not_after(&a));
         assert!(!d.not_after(&b));
-        assert!(a.same_bytes(&a) && !a.same_bytes(&b));
+        let mark = SharedRaw::new();
+        mark.set(&a);
+        assert!(!mark.is_before(&a), "not strictly before itself");
+        assert!(mark.is_before(&b) && mark.is_before(&d));
+        mark.set(&d);
+        assert!(!mark.is_before(&b), "after it");
+        assert!(c.same_bytes_as(&d) && !c.same_bytes_as(&b));
     }
 }

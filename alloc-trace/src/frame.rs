@@ -47,29 +47,12 @@ use core::pin::Pin;
 use core::ptr;
 use core::sync::atomic::{Ordering, compiler_fence, fence};
 
+use crate::abi::off_path_fn;
 use crate::counters::Raw;
 use crate::paths;
 use crate::per_thread::{self, PerThread};
 use crate::site::Site;
-use crate::slots::{CallNumbers, SiteSlot};
-
-/// Defines a function that a frame's exit calls only off its common path.
-///
-/// PERF: on x86-64 outside Windows it gets the Windows calling convention, under which the
-/// callee rather than the caller preserves `rsi` and `rdi` (and `xmm6`-`xmm15`). A value the
-/// tracked function keeps across its frame's exit (its return value, say) can then stay in
-/// those registers, instead of the function saving and restoring callee-saved registers on
-/// every call, common path included, only because a call might happen. The rare callee
-/// pays instead. (`extern "rust-cold"` would do this better but is unstable.)
-macro_rules! off_path_fn {
-    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
-        #[cfg(all(target_arch = "x86_64", not(windows)))]
-        $(#[$attr])* $vis extern "win64-unwind" fn $($rest)*
-        #[cfg(not(all(target_arch = "x86_64", not(windows))))]
-        $(#[$attr])* $vis fn $($rest)*
-    };
-}
-pub(crate) use off_path_fn;
+use crate::slots::CallNumbers;
 
 /// `Frame::parent` before `enter`: not null (null is a root frame's parent) and never the
 /// address of a real frame.
@@ -199,30 +182,24 @@ impl Frame {
     }
 
     off_path_fn! {
-        /// The rest of [`exit`](Self::exit) for a frame that allocated.
+        /// The rest of [`exit`](Self::exit) for a frame that allocated: books what happened
+        /// since the mark, unlinks the frame, and records the call.
         #[inline(never)]
         fn exit_allocated<E: Ending>(&self, ending: &E) {
             let _ = per_thread::with(|t| {
-                let numbers = self.finish(t);
+                self.book(t);
+                let now = t.counters.raw();
+                t.frames
+                    .current
+                    .store(self.parent_ptr().cast_mut().cast(), Ordering::Relaxed);
+                let entry = self.entry();
+                let peak = t.counters.close_peak(self.outer_peak(), entry.live());
+                let numbers = CallNumbers {
+                    done: now.since(&entry),
+                    peak,
+                };
                 ending.allocated(t, self.site, &numbers);
             });
-        }
-    }
-
-    /// Books what happened since the mark, unlinks the frame, and returns what the call
-    /// did.
-    #[inline(never)]
-    fn finish(&self, t: &PerThread) -> CallNumbers {
-        let now = t.counters.raw();
-        self.book(t, &now);
-        t.frames
-            .current
-            .store(self.parent_ptr().cast_mut().cast(), Ordering::Relaxed);
-        let entry = self.entry();
-        let peak = t.counters.close_peak(self.outer_peak(), entry.live());
-        CallNumbers {
-            done: now.since(&entry),
-            peak,
         }
     }
 
@@ -243,60 +220,85 @@ impl Frame {
 
     /// Attributes the counters' movement since the thread's mark to the paths of the
     /// frames active meanwhile (this one is the innermost), and moves the mark to `now`.
-    fn book(&self, t: &PerThread, now: &Raw) {
+    #[inline(always)]
+    fn book(&self, t: &PerThread) {
         let frames = &t.frames;
+        let (path, parent_path) = self.path_and_parent(t);
         frames.seq.add(1);
         fence(Ordering::Release);
-        let mark = frames.mark.get();
-        let entry = self.entry();
-        let start = if mark.not_after(&entry) && !mark.same_bytes(&entry) {
+        if frames.mark.is_before(&self.entry()) {
             // The frame started after the mark: what came before its start belongs to
             // the frames that were innermost then.
-            self.book_ancestors(t, entry, &mark);
-            entry
+            self.book_since_entry(t, path);
+        } else if let Some(slot) = t.tables.path_slot(path) {
+            // PERF: field by field (read the counter, add its movement since the mark,
+            // move the mark), so that few values are live at once.
+            slot.add_since_and_advance(&t.counters, &frames.mark);
         } else {
-            mark
-        };
-        let path = self.path(t);
-        if let Some(slot) = t.tables.path_slot(path) {
-            slot.add_between(&start, now);
+            frames.mark.set(&t.counters.raw());
         }
-        frames.mark.set(now);
-        let parent_path = self.parent().map_or(paths::ROOT, |p| p.path(t));
         frames.published_path.store(parent_path, Ordering::Relaxed);
         fence(Ordering::Release);
         frames.seq.add(1);
     }
 
-    /// Books `[mark, upto)` to the ancestors that were innermost during it, from this
-    /// frame's parent up to the one that was innermost at the mark. Each ancestor's part
-    /// is booked once (the mark then moves past it), so the walk is paid once per frame.
-    #[cold]
-    #[inline(never)]
-    fn book_ancestors(&self, t: &PerThread, mut upto: Raw, mark: &Raw) {
-        let mut cursor = self.parent();
-        while let Some(f) = cursor {
-            let entry = f.entry();
-            let entered_before_mark = entry.not_after(mark);
-            let from = if entered_before_mark { *mark } else { entry };
-            if let Some(slot) = t.tables.path_slot(f.path(t)) {
-                slot.add_between(&from, &upto);
+    off_path_fn! {
+        /// [`Frame::book`] for a frame that started after the mark: its own part from its
+        /// entry, the part before to its ancestors.
+        #[cold]
+        #[inline(never)]
+        fn book_since_entry(&self, t: &PerThread, path: u32) {
+            let mark = t.frames.mark.get();
+            let now = t.counters.raw();
+            let entry = self.entry();
+            self.book_ancestors(t, &entry, &mark);
+            if let Some(slot) = t.tables.path_slot(path) {
+                slot.add_between(&entry, &now);
             }
-            if entered_before_mark {
-                return;
-            }
-            upto = entry;
-            cursor = f.parent();
+            t.frames.mark.set(&now);
         }
-        // No frame was active before: that part was outside tracked code.
+    }
+
+    off_path_fn! {
+        /// Books `[mark, upto)` to the ancestors that were innermost during it, from this
+        /// frame's parent up to the one that was innermost at the mark. Each ancestor's part
+        /// is booked once (the mark then moves past it), so the walk is paid once per frame.
+        #[cold]
+        #[inline(never)]
+        fn book_ancestors(&self, t: &PerThread, upto: &Raw, mark: &Raw) {
+            let mut upto = *upto;
+            let mut cursor = self.parent();
+            while let Some(f) = cursor {
+                let entry = f.entry();
+                let entered_before_mark = entry.not_after(mark);
+                let from = if entered_before_mark { *mark } else { entry };
+                if let Some(slot) = t.tables.path_slot(f.path(t)) {
+                    slot.add_between(&from, &upto);
+                }
+                if entered_before_mark {
+                    return;
+                }
+                upto = entry;
+                cursor = f.parent();
+            }
+            // No frame was active before: that part was outside tracked code.
+        }
     }
 
     /// The frame's call path, worked out (and remembered) for it and for every ancestor
     /// whose path is not known yet.
+    #[inline]
     fn path(&self, t: &PerThread) -> u32 {
-        if let Some(path) = self.known_path() {
-            return path;
+        match self.known_path() {
+            Some(path) => path,
+            None => self.path_and_parent(t).0,
         }
+    }
+
+    /// The frame's call path and its parent's. PERF: inline for the common cases: the
+    /// path is known, or the parent's is and the site's cache has the child.
+    #[inline(always)]
+    fn path_and_parent(&self, t: &PerThread) -> (u32, u32) {
         let parent = match self.parent() {
             None => paths::ROOT,
             Some(p) => match p.known_path() {
@@ -304,54 +306,59 @@ impl Frame {
                 None => p.path_slow(t),
             },
         };
+        if let Some(path) = self.known_path() {
+            return (path, parent);
+        }
         let path = child_path(t, parent, self.site);
         self.set_path(path);
-        path
+        (path, parent)
     }
 
-    /// [`Frame::path`] when the parent's path is not known either: resolves up to 32
-    /// unknown frames from the top down per round, without recursion.
-    #[cold]
-    #[inline(never)]
-    fn path_slow(&self, t: &PerThread) -> u32 {
-        const CHUNK: usize = 32;
-        loop {
-            let mut pending: [*const Frame; CHUNK] = [ptr::null(); CHUNK];
-            let mut count = 0;
-            let mut cursor = Some(self);
-            let mut base = paths::ROOT;
-            let mut more = false;
-            while let Some(f) = cursor {
-                if let Some(path) = f.known_path() {
-                    base = path;
-                    break;
+    off_path_fn! {
+        /// [`Frame::path`] when the parent's path is not known either: resolves up to 32
+        /// unknown frames from the top down per round, without recursion.
+        #[cold]
+        #[inline(never)]
+        fn path_slow(&self, t: &PerThread) -> u32 {
+            const CHUNK: usize = 32;
+            loop {
+                let mut pending: [*const Frame; CHUNK] = [ptr::null(); CHUNK];
+                let mut count = 0;
+                let mut cursor = Some(self);
+                let mut base = paths::ROOT;
+                let mut more = false;
+                while let Some(f) = cursor {
+                    if let Some(path) = f.known_path() {
+                        base = path;
+                        break;
+                    }
+                    if count == CHUNK {
+                        more = true;
+                        break;
+                    }
+                    pending[count] = f;
+                    count += 1;
+                    cursor = f.parent();
                 }
-                if count == CHUNK {
-                    more = true;
-                    break;
+                if more {
+                    // Resolve the upper part first (its top frame is `pending[CHUNK - 1]`'s
+                    // parent), then this round again.
+                    // SAFETY: `pending` holds frames reachable from `current` (module docs).
+                    if let Some(upper) = unsafe { pending[CHUNK - 1].as_ref() }.and_then(Frame::parent)
+                    {
+                        upper.path_slow(t);
+                    }
+                    continue;
                 }
-                pending[count] = f;
-                count += 1;
-                cursor = f.parent();
-            }
-            if more {
-                // Resolve the upper part first (its top frame is `pending[CHUNK - 1]`'s
-                // parent), then this round again.
-                // SAFETY: `pending` holds frames reachable from `current` (module docs).
-                if let Some(upper) = unsafe { pending[CHUNK - 1].as_ref() }.and_then(Frame::parent)
-                {
-                    upper.path_slow(t);
+                let mut path = base;
+                for &f in pending[..count].iter().rev() {
+                    // SAFETY: as above.
+                    let f = unsafe { &*f };
+                    path = child_path(t, path, f.site);
+                    f.set_path(path);
                 }
-                continue;
+                return path;
             }
-            let mut path = base;
-            for &f in pending[..count].iter().rev() {
-                // SAFETY: as above.
-                let f = unsafe { &*f };
-                path = child_path(t, path, f.site);
-                f.set_path(path);
-            }
-            return path;
         }
     }
 
@@ -432,43 +439,57 @@ pub(crate) fn current_path(t: &PerThread) -> u32 {
     unsafe { current.as_ref() }.map_or(paths::ROOT, |f| f.path(t))
 }
 
-/// The path of `site` called under `parent`: from the site's one-entry cache, else the
-/// parent path's (which holds recursion), else the process-wide table.
+/// The path of `site` called under `parent`: from the site's one-entry cache (a function
+/// called from one place), else from the parent path's (a function its caller keeps
+/// calling: recursion, where the site's cache keeps changing), else out of line.
+#[inline(always)]
 fn child_path(t: &PerThread, parent: u32, site: &'static Site) -> u32 {
-    let slot = t
-        .tables
-        .site_slot(site)
-        .or_else(|| t.tables.site_slot_cold(site));
+    let slot = t.tables.site_slot(site);
     if let Some(path) = slot.and_then(|s| s.cached_path(parent)) {
         return path;
     }
-    child_path_cold(t, parent, site, slot)
+    if slot.is_some() && parent != paths::ROOT {
+        let id = site.slot_offset() >> crate::site::SLOT_SHIFT;
+        let cached = t
+            .tables
+            .path_slot_uncounted(parent)
+            .and_then(|p| p.cached_child(id));
+        if let Some(path) = cached {
+            return path;
+        }
+    }
+    child_path_cold(t, parent, site)
 }
 
-#[cold]
-#[inline(never)]
-fn child_path_cold(
-    t: &PerThread,
-    parent: u32,
-    site: &'static Site,
-    slot: Option<&SiteSlot>,
-) -> u32 {
-    let site_id = site.id();
-    let parent_slot = (parent != paths::ROOT)
-        .then(|| t.tables.path_slot(parent))
-        .flatten();
-    let path = match parent_slot.and_then(|p| p.cached_child(site_id)) {
-        Some(path) => path,
-        None => {
-            let path = paths::child(parent, site_id);
-            if let Some(p) = parent_slot {
-                p.cache_child(site_id, path);
+off_path_fn! {
+    /// The path of `site` called under `parent`, when the site's one-entry cache does not
+    /// have it: from the parent path's (which holds recursion, where the site's cache keeps
+    /// changing), else the process-wide table; both caches are updated.
+    #[cold]
+    #[inline(never)]
+    fn child_path_cold(t: &PerThread, parent: u32, site: &'static Site) -> u32 {
+        let slot = t
+            .tables
+            .site_slot(site)
+            .or_else(|| t.tables.site_slot_cold(site));
+        // Assigned by the lookup above (and 0, an id no site has, if nothing is counted).
+        let site_id = site.assigned_id().unwrap_or(0);
+        let parent_slot = (parent != paths::ROOT)
+            .then(|| t.tables.path_slot(parent))
+            .flatten();
+        let path = match parent_slot.and_then(|p| p.cached_child(site_id)) {
+            Some(path) => path,
+            None => {
+                let path = paths::child(parent, site_id);
+                if let Some(p) = parent_slot {
+                    p.cache_child(site_id, path);
+                }
+                path
             }
-            path
+        };
+        if let Some(s) = slot {
+            s.cache_path(parent, path);
         }
-    };
-    if let Some(s) = slot {
-        s.cache_path(parent, path);
+        path
     }
-    path
 }

@@ -102,13 +102,13 @@ fn finish(site: &'static Site, self_type: &impl SelfType, numbers: &CallNumbers)
     });
 }
 
-fn slot<'t>(
+fn slot<'t, N: SelfType>(
     t: &'t PerThread,
     site: &'static Site,
-    self_type: &impl SelfType,
+    self_type: &N,
 ) -> Option<&'t SiteSlot> {
     match t.tables.site_slot(site) {
-        Some(slot) if !site.wants_type() => Some(slot),
+        Some(slot) if !(N::LEARNS && site.wants_type()) => Some(slot),
         _ => slot_cold(t, site, self_type),
     }
 }

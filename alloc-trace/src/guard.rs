@@ -5,7 +5,8 @@
 use core::marker::PhantomData;
 use core::pin::Pin;
 
-use crate::frame::{Ending, Frame, off_path_fn};
+use crate::abi::off_path_fn;
+use crate::frame::{Ending, Frame};
 use crate::per_thread::PerThread;
 use crate::record::Journal;
 use crate::site::Site;
@@ -14,6 +15,8 @@ use crate::slots::{CallNumbers, SiteSlot};
 /// How a site learns the type of `Self` (for a method whose type the attribute could not
 /// see): nothing for most sites, a `type_name::<Self>()` closure for such methods.
 pub trait SelfType {
+    /// Whether this is a method site that learns its type.
+    const LEARNS: bool;
     /// `type_name::<Self>()` of the method's `impl`, if this is such a site.
     fn type_name(&self) -> Option<&'static str>;
 }
@@ -23,6 +26,7 @@ pub trait SelfType {
 pub struct NoSelf;
 
 impl SelfType for NoSelf {
+    const LEARNS: bool = false;
     #[inline(always)]
     fn type_name(&self) -> Option<&'static str> {
         None
@@ -38,6 +42,7 @@ pub(crate) const fn for_method<F>(f: F) -> ForMethod<F> {
 }
 
 impl<F: Fn() -> &'static str> SelfType for ForMethod<F> {
+    const LEARNS: bool = true;
     #[inline(always)]
     fn type_name(&self) -> Option<&'static str> {
         Some((self.0)())
@@ -116,12 +121,21 @@ off_path_fn! {
         site: &'static Site,
         self_type: &N,
     ) -> Option<&'t SiteSlot> {
-        if site.wants_type() {
-            if let Some(name) = self_type.type_name() {
-                site.learn_type(|| name);
-            }
+        if N::LEARNS && site.wants_type() {
+            learn(site, self_type);
         }
         t.tables.site_slot_cold(site)
+    }
+}
+
+off_path_fn! {
+    /// Gives a method site its type (see `Site::learn_type`).
+    #[cold]
+    #[inline(never)]
+    fn learn<N: SelfType>(site: &'static Site, self_type: &N) {
+        if let Some(name) = self_type.type_name() {
+            site.learn_type(|| name);
+        }
     }
 }
 
@@ -137,7 +151,7 @@ impl<N: SelfType> Ending for CallGuard<N> {
 
     fn allocated(&self, t: &PerThread, site: &'static Site, n: &CallNumbers) {
         let slot = match t.tables.site_slot(site) {
-            Some(slot) if !site.wants_type() => Some(slot),
+            Some(slot) if !(N::LEARNS && site.wants_type()) => Some(slot),
             _ => slot_cold(t, site, &self.self_type),
         };
         if let Some(slot) = slot {

@@ -142,6 +142,7 @@
 
 // Layers, from the bottom (see "Architecture" above): each module imports only from the
 // ones listed before it.
+mod abi;
 mod alloc;
 mod assert;
 mod budget;

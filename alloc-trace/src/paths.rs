@@ -17,6 +17,7 @@
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
+use crate::abi::off_path_fn;
 use crate::lock::RawLock;
 use crate::sys;
 
@@ -148,30 +149,32 @@ pub(crate) fn depth(path: u32) -> u32 {
     }
 }
 
-/// The id of `site` called under `parent`, interned on first use.
-#[cold]
-#[inline(never)]
-pub(crate) fn child(parent: u32, site: u32) -> u32 {
-    if parent == OVERFLOW {
-        return OVERFLOW;
-    }
-    let parent_depth = depth(parent);
-    let (key, depth) = if parent_depth >= MAX_DEPTH {
-        // Keep the outermost MAX_DEPTH - 1 frames and this one.
-        let Some((prefix, _, _)) = parent_and_site(parent) else {
+off_path_fn! {
+    /// The id of `site` called under `parent`, interned on first use.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn child(parent: u32, site: u32) -> u32 {
+        if parent == OVERFLOW {
             return OVERFLOW;
+        }
+        let parent_depth = depth(parent);
+        let (key, depth) = if parent_depth >= MAX_DEPTH {
+            // Keep the outermost MAX_DEPTH - 1 frames and this one.
+            let Some((prefix, _, _)) = parent_and_site(parent) else {
+                return OVERFLOW;
+            };
+            ((u64::from(prefix) << 32) | u64::from(site) | CUT, MAX_DEPTH)
+        } else {
+            (
+                (u64::from(parent) << 32) | u64::from(site),
+                parent_depth + 1,
+            )
         };
-        ((u64::from(prefix) << 32) | u64::from(site) | CUT, MAX_DEPTH)
-    } else {
-        (
-            (u64::from(parent) << 32) | u64::from(site),
-            parent_depth + 1,
-        )
-    };
-    if let Some(id) = current_table().and_then(|t| t.find(key)) {
-        return id;
+        if let Some(id) = current_table().and_then(|t| t.find(key)) {
+            return id;
+        }
+        insert(key, depth)
     }
-    insert(key, depth)
 }
 
 fn insert(key: u64, depth: u32) -> u32 {

@@ -18,6 +18,7 @@ use core::pin::Pin;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering, compiler_fence};
 
+use crate::abi::off_path_fn;
 use crate::site::{SLOT_SHIFT, Site};
 use crate::slots::{PathSlot, SiteSlot, SiteValues};
 use crate::stats::Totals;
@@ -175,63 +176,106 @@ impl Tables {
         })
     }
 
-    /// The entry of `site`: grows the table, records the entry in the open journal, or
-    /// finds that nothing is counted on this thread (`None`).
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn site_slot_cold(&self, site: &'static Site) -> Option<&SiteSlot> {
-        let id = site.id() as usize;
-        let offset = id.checked_shl(SLOT_SHIFT)?;
-        if offset >= self.sites_len_bytes.get() {
-            if !self.may_allocate_tables() {
+    off_path_fn! {
+        /// The entry of `site`: grows the table, records the entry in the open journal, or
+        /// finds that nothing is counted on this thread (`None`).
+        #[cold]
+        #[inline(never)]
+        pub(crate) fn site_slot_cold(&self, site: &'static Site) -> Option<&SiteSlot> {
+            let id = site.id() as usize;
+            let offset = id.checked_shl(SLOT_SHIFT)?;
+            if offset >= self.sites_len_bytes.get() && !self.grow_sites(id) {
                 return None;
+            }
+            // SAFETY: `offset` is inside the cached table (just checked or grown).
+            let slot = unsafe { &*self.sites_base.get().byte_add(offset) };
+            if let Some(journal) = self.open_journal() {
+                journal.touch_site(id as u32, slot);
+            }
+            Some(slot)
+        }
+    }
+
+    off_path_fn! {
+        /// Grows the sites table past `id`; false if nothing is counted on this thread, or
+        /// memory ran out.
+        #[cold]
+        #[inline(never)]
+        fn grow_sites(&self, id: usize) -> bool {
+            if !self.may_allocate_tables() {
+                return false;
             }
             let len = (id + 1)
                 .max(2 * (self.sites_len_bytes.get() >> SLOT_SHIFT))
                 .max(64);
-            let entries = self.sites.grow(len, copy_site)?;
+            let Some(entries) = self.sites.grow(len, copy_site) else {
+                return false;
+            };
             self.sites_base.set(entries.as_ptr());
             self.sites_len_bytes.set(len << SLOT_SHIFT);
             if self.journal.get().is_null() {
                 self.sites_bytes.set(len << SLOT_SHIFT);
             }
+            true
         }
-        // SAFETY: `offset` is inside the cached table (just checked or grown).
-        let slot = unsafe { &*self.sites_base.get().byte_add(offset) };
-        if let Some(journal) = self.open_journal() {
-            journal.touch_site(id as u32, slot);
-        }
-        Some(slot)
+    }
+
+    /// The entry of call path `path` if the table has it, for reading its caches: not
+    /// recorded by an open journal (nothing is added to it).
+    #[inline(always)]
+    pub(crate) fn path_slot_uncounted(&self, path: u32) -> Option<&PathSlot> {
+        let index = path as usize;
+        (index < self.paths_len.get()).then(|| {
+            // SAFETY: as in `path_slot`.
+            unsafe { &*self.paths_base.get().add(index) }
+        })
     }
 
     /// The entry of call path `path`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn path_slot(&self, path: u32) -> Option<&PathSlot> {
         let index = path as usize;
-        let slot = if index < self.paths_len.get() {
+        if index < self.paths_len.get() && self.journal.get().is_null() {
             // SAFETY: in bounds of the cached table, which stays allocated while this
             // thread runs.
-            unsafe { &*self.paths_base.get().add(index) }
+            Some(unsafe { &*self.paths_base.get().add(index) })
         } else {
-            self.grow_paths(index)?
-        };
-        if let Some(journal) = self.open_journal() {
-            journal.touch_path(path, slot);
+            self.path_slot_cold(path)
         }
-        Some(slot)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn grow_paths(&self, index: usize) -> Option<&PathSlot> {
-        if !self.may_allocate_tables() {
-            return None;
+    off_path_fn! {
+        /// [`Tables::path_slot`] when the table must grow or a journal records the entry.
+        #[cold]
+        #[inline(never)]
+        fn path_slot_cold(&self, path: u32) -> Option<&PathSlot> {
+            let index = path as usize;
+            let slot = if index < self.paths_len.get() {
+                // SAFETY: as in `path_slot`.
+                unsafe { &*self.paths_base.get().add(index) }
+            } else {
+                self.grow_paths(index)?
+            };
+            if let Some(journal) = self.open_journal() {
+                journal.touch_path(path, slot);
+            }
+            Some(slot)
         }
-        let len = (index + 1).max(2 * self.paths_len.get()).max(64);
-        let entries = self.paths.grow(len, copy_path)?;
-        self.paths_base.set(entries.as_ptr());
-        self.paths_len.set(len);
-        entries.get(index)
+    }
+
+    off_path_fn! {
+        #[cold]
+        #[inline(never)]
+        fn grow_paths(&self, index: usize) -> Option<&PathSlot> {
+            if !self.may_allocate_tables() {
+                return None;
+            }
+            let len = (index + 1).max(2 * self.paths_len.get()).max(64);
+            let entries = self.paths.grow(len, copy_path)?;
+            self.paths_base.set(entries.as_ptr());
+            self.paths_len.set(len);
+            entries.get(index)
+        }
     }
 
     /// Tables are made only on a thread whose allocations are counted: a thread of a
@@ -400,6 +444,7 @@ fn copy_path(from: &PathSlot, to: &PathSlot) {
 }
 
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct SiteEntry {
     id: u32,
     prior_epoch: u32,
@@ -407,6 +452,7 @@ struct SiteEntry {
 }
 
 #[derive(Clone, Copy)]
+#[repr(C)]
 struct PathEntry {
     id: u32,
     prior_epoch: u32,
@@ -441,6 +487,7 @@ impl Journal {
         }
     }
 
+    #[inline]
     fn touch_site(&self, id: u32, slot: &SiteSlot) {
         let prior_epoch = slot.epoch.load(Ordering::Relaxed);
         if prior_epoch == self.epoch.get() {
@@ -457,6 +504,7 @@ impl Journal {
         slot.epoch.store(self.epoch.get(), Ordering::Relaxed);
     }
 
+    #[inline]
     fn touch_path(&self, id: u32, slot: &PathSlot) {
         let prior_epoch = slot.epoch.load(Ordering::Relaxed);
         if prior_epoch == self.epoch.get() {
@@ -485,15 +533,19 @@ impl Journal {
         self.busy.set(false);
     }
 
-    fn push_site(&self, e: SiteEntry) {
-        // SAFETY: only this thread touches the entries, and `write` excludes a
-        // re-entrant (signal handler) access.
-        self.write(|| unsafe { (*self.sites.get()).push(e) });
+    off_path_fn! {
+        fn push_site(&self, e: SiteEntry) {
+            // SAFETY: only this thread touches the entries, and `write` excludes a
+            // re-entrant (signal handler) access.
+            self.write(|| unsafe { (*self.sites.get()).push(e) });
+        }
     }
 
-    fn push_path(&self, e: PathEntry) {
-        // SAFETY: as in `push_site`.
-        self.write(|| unsafe { (*self.paths.get()).push(e) });
+    off_path_fn! {
+        fn push_path(&self, e: PathEntry) {
+            // SAFETY: as in `push_site`.
+            self.write(|| unsafe { (*self.paths.get()).push(e) });
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::OnceLock;
 
+use crate::abi::off_path_fn;
 use crate::sys;
 
 /// One instrumented function. `#[track_allocs]` puts a `static Site` in the function's
@@ -167,25 +168,27 @@ impl Site {
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn assign_id(&'static self) -> u32 {
-        let fresh = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        // Two threads may race to a site's first call; the loser's id is simply unused.
-        match self
-            .id
-            .compare_exchange(UNASSIGNED, fresh, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => {
-                table::record(fresh, self);
-                let offset = fresh
-                    .checked_shl(SLOT_SHIFT)
-                    .filter(|o| o >> SLOT_SHIFT == fresh);
-                self.slot_offset
-                    .store(offset.unwrap_or(UNASSIGNED), Ordering::Relaxed);
-                fresh
+    off_path_fn! {
+        #[cold]
+        #[inline(never)]
+        fn assign_id(&'static self) -> u32 {
+            let fresh = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+            // Two threads may race to a site's first call; the loser's id is simply unused.
+            match self
+                .id
+                .compare_exchange(UNASSIGNED, fresh, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    table::record(fresh, self);
+                    let offset = fresh
+                        .checked_shl(SLOT_SHIFT)
+                        .filter(|o| o >> SLOT_SHIFT == fresh);
+                    self.slot_offset
+                        .store(offset.unwrap_or(UNASSIGNED), Ordering::Relaxed);
+                    fresh
+                }
+                Err(winner) => winner,
             }
-            Err(winner) => winner,
         }
     }
 }

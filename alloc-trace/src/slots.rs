@@ -7,7 +7,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
-use crate::counters::{Owned, Raw};
+use crate::counters::{Counters, Owned, Raw, SharedRaw};
 use crate::site::SLOT_SHIFT;
 use crate::stats::Totals;
 
@@ -72,6 +72,24 @@ impl PathSlot {
         self.bytes_freed.add(t.bytes_freed);
     }
 
+    /// Adds what the counters moved since `mark`, and moves `mark` to them.
+    #[inline(always)]
+    pub(crate) fn add_since_and_advance(&self, counters: &Counters, mark: &SharedRaw) {
+        let mine = [
+            &self.allocs,
+            &self.reallocs,
+            &self.deallocs,
+            &self.bytes_allocated,
+            &self.bytes_freed,
+        ];
+        for ((total, counter), marked) in mine.into_iter().zip(counters.fields()).zip(mark.fields())
+        {
+            let now = counter.get();
+            total.add(now.wrapping_sub(marked.get()));
+            marked.set(now);
+        }
+    }
+
     /// Read by the owner.
     pub(crate) fn get(&self) -> Totals {
         Totals {
@@ -97,6 +115,7 @@ impl PathSlot {
 
 /// One site's numbers on one thread (or summed over threads), without the allocations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct SiteValues {
     pub calls: u64,
     pub max_allocs: u64,

@@ -186,6 +186,7 @@ impl fmt::Display for AllocCounts {
 /// [`Totals::counts`] turns them into the public vocabulary. `live = bytes_allocated -
 /// bytes_freed` is derived, never stored, so the hot path keeps one counter fewer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub(crate) struct Totals {
     pub(crate) allocs: u64,
     pub(crate) reallocs: u64,
