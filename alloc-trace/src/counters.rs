@@ -12,7 +12,7 @@
 //! returned as a flag, and the caller (`alloc.rs`) arms the thread's exit hook.
 
 use core::cell::Cell;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering, Ordering::Relaxed, compiler_fence};
 
 use crate::stats::Totals;
 
@@ -54,7 +54,13 @@ impl Owned {
     /// handler cannot split.
     #[inline(always)]
     pub(crate) fn add(&self, by: u64) {
-        self.0.store(self.0.load(Relaxed).wrapping_add(by), Relaxed);
+        if cfg!(debug_assertions) {
+            // Unoptimised code does not fold the load and the store: a real atomic
+            // add keeps a signal handler's count from being lost between them.
+            self.0.fetch_add(by, Relaxed);
+        } else {
+            self.0.store(self.0.load(Relaxed).wrapping_add(by), Relaxed);
+        }
     }
 
     /// Raises the value to `to` if it is higher (owning thread only).
@@ -244,9 +250,15 @@ impl Counters {
     #[inline(always)]
     pub(crate) fn on_alloc(&self, size: usize) -> bool {
         self.allocs.add(1);
-        let allocated = self.bytes_allocated.get().wrapping_add(size as u64);
-        self.bytes_allocated.set(allocated);
-        let live = allocated.wrapping_sub(self.bytes_freed.get()) as i64;
+        self.bytes_allocated.add(size as u64);
+        // PERF and signals: each counter is moved by one read-modify-write instruction,
+        // which a signal handler's own allocation cannot split; the fence keeps the
+        // compiler from fusing the add with the reload below into a load, add and store.
+        compiler_fence(Ordering::SeqCst);
+        let live = self
+            .bytes_allocated
+            .get()
+            .wrapping_sub(self.bytes_freed.get()) as i64;
         if live > self.peak.get() {
             self.peak.set(live);
             return !self.armed.get();
@@ -268,11 +280,13 @@ impl Counters {
     #[inline(always)]
     pub(crate) fn on_realloc(&self, old_size: usize, new_size: usize) -> bool {
         self.reallocs.add(1);
-        let allocated = self.bytes_allocated.get().wrapping_add(new_size as u64);
-        self.bytes_allocated.set(allocated);
-        let freed = self.bytes_freed.get().wrapping_add(old_size as u64);
-        self.bytes_freed.set(freed);
-        let live = allocated.wrapping_sub(freed) as i64;
+        self.bytes_allocated.add(new_size as u64);
+        self.bytes_freed.add(old_size as u64);
+        compiler_fence(Ordering::SeqCst);
+        let live = self
+            .bytes_allocated
+            .get()
+            .wrapping_sub(self.bytes_freed.get()) as i64;
         if live > self.peak.get() {
             self.peak.set(live);
         }

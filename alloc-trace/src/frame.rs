@@ -223,6 +223,12 @@ impl Frame {
     #[inline(always)]
     fn book(&self, t: &PerThread) {
         let frames = &t.frames;
+        if frames.seq.get() & 1 == 1 {
+            // A signal handler's tracked call, interrupting this thread's booking: the
+            // mark is half moved. Its allocations stay for the interrupted booking (or the
+            // next) to book: counted, but perhaps to the interrupted frame.
+            return;
+        }
         let (path, parent_path) = self.path_and_parent(t);
         frames.seq.add(1);
         fence(Ordering::Release);

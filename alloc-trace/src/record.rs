@@ -128,6 +128,9 @@ pub(crate) struct Tables {
     last_epoch: Cell<u32>,
     /// Set once this thread was found to run without `CountingAlloc`: no table is made.
     disabled: Cell<bool>,
+    /// Set while a table grows, so that a signal handler's tracked call that interrupts it
+    /// does not grow it too (its entry is then not counted).
+    growing: Cell<bool>,
 }
 
 impl Tables {
@@ -143,6 +146,7 @@ impl Tables {
             journal: Cell::new(ptr::null()),
             last_epoch: Cell::new(0),
             disabled: Cell::new(false),
+            growing: Cell::new(false),
         }
     }
 
@@ -208,7 +212,10 @@ impl Tables {
             let len = (id + 1)
                 .max(2 * (self.sites_len_bytes.get() >> SLOT_SHIFT))
                 .max(64);
-            let Some(entries) = self.sites.grow(len, copy_site) else {
+            self.growing.set(true);
+            let grown = self.sites.grow(len, copy_site);
+            self.growing.set(false);
+            let Some(entries) = grown else {
                 return false;
             };
             self.sites_base.set(entries.as_ptr());
@@ -271,7 +278,10 @@ impl Tables {
                 return None;
             }
             let len = (index + 1).max(2 * self.paths_len.get()).max(64);
-            let entries = self.paths.grow(len, copy_path)?;
+            self.growing.set(true);
+            let grown = self.paths.grow(len, copy_path);
+            self.growing.set(false);
+            let entries = grown?;
             self.paths_base.set(entries.as_ptr());
             self.paths_len.set(len);
             entries.get(index)
@@ -282,7 +292,7 @@ impl Tables {
     /// program without `CountingAlloc` (whose frames never see a counter move) would
     /// otherwise keep tables that no exit hook frees.
     fn may_allocate_tables(&self) -> bool {
-        if self.disabled.get() {
+        if self.disabled.get() || self.growing.get() {
             return false;
         }
         let on = crate::counters::any_counted();

@@ -1,0 +1,183 @@
+//! A signal handler that makes a tracked call that allocates, while the interrupted thread
+//! is making tracked calls that allocate: nothing crashes and no count is lost.
+//!
+//! The inner allocator is a bump allocator (one atomic add, no lock), so allocating in a
+//! signal handler is allowed. Another thread sends the signals at random moments; the
+//! handler counts what it did in atomics of its own. Totals must then be exactly what the
+//! main loop and the handlers did: a handler may run in the middle of the allocator's
+//! counting, of a frame's entry or exit, or of a booking of allocations to call paths.
+
+#![cfg(unix)]
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use alloc_trace::{CountingAlloc, track_allocs};
+
+/// Hands out memory from one static arena and never frees it: async-signal-safe. It also
+/// counts the requests it serves: the independent count the totals are checked against.
+struct Bump;
+
+thread_local! {
+    /// Requests served on this thread (a signal handler runs on the thread it interrupts).
+    static SERVED: AtomicU64 = const { AtomicU64::new(0) };
+}
+
+fn served_here() -> u64 {
+    SERVED.with(|s| s.load(Ordering::Relaxed))
+}
+
+const ARENA: usize = 256 << 20;
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+struct Arena(std::cell::UnsafeCell<[u8; ARENA]>);
+// SAFETY: disjoint ranges are handed out by an atomic cursor; nothing else touches it.
+unsafe impl Sync for Arena {}
+static MEMORY: Arena = Arena(std::cell::UnsafeCell::new([0; ARENA]));
+
+// SAFETY: every block is a distinct, suitably aligned range of the arena, never reused.
+unsafe impl GlobalAlloc for Bump {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let align = layout.align().max(16);
+        let size = layout.size().next_multiple_of(align);
+        SERVED.with(|s| s.fetch_add(1, Ordering::Relaxed));
+        let start = NEXT.fetch_add(size + align, Ordering::Relaxed);
+        if start + size + align > ARENA {
+            return std::ptr::null_mut();
+        }
+        let base = MEMORY.0.get().cast::<u8>();
+        // SAFETY: `start + align + size` is within the arena.
+        let p = unsafe { base.add(start) };
+        let offset = p.align_offset(align);
+        // SAFETY: `offset < align`, so the block stays within the range handed out.
+        unsafe { p.add(offset) }
+    }
+
+    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc<Bump> = CountingAlloc::new(Bump);
+
+/// What the handlers did, counted apart from alloc-trace.
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+#[track_allocs]
+fn in_handler() -> u64 {
+    *black_box(Box::new(7u64))
+}
+
+#[track_allocs]
+fn nested(i: u64) -> u64 {
+    let v = black_box(vec![i; 3]);
+    v.iter().sum()
+}
+
+/// Two allocations of its own and one nested call of one allocation: three per call.
+#[track_allocs]
+fn work(i: u64) -> u64 {
+    let a = black_box(Box::new(i));
+    let b = black_box(Box::new(i + 1));
+    *a + *b + nested(i)
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    black_box(in_handler());
+    HANDLED.fetch_add(1, Ordering::Relaxed);
+}
+
+#[test]
+fn tracked_calls_in_signal_handlers_never_crash_or_lose_counts() {
+    const CALLS: u64 = 200_000;
+    // SAFETY: `on_signal` only allocates through an async-signal-safe allocator and
+    // touches atomics; the handler is installed before any signal is sent.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_signal as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    // Warm the thread's tables and paths, so that the counted window has no first calls.
+    for i in 0..10 {
+        black_box(work(i));
+        black_box(in_handler());
+    }
+    // SAFETY: `pthread_self` has no preconditions.
+    let target = unsafe { libc::pthread_self() } as usize;
+    let done = AtomicBool::new(false);
+    let handled_before = HANDLED.load(Ordering::Relaxed);
+    let served_before = served_here();
+    let (sent, stats) = alloc_trace::measure(|| {
+        std::thread::scope(|s| {
+            let sender = s.spawn(|| {
+                let mut sent = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    // SAFETY: `target` is the main test thread, alive until `done` is set.
+                    unsafe { libc::pthread_kill(target as libc::pthread_t, libc::SIGUSR1) };
+                    sent += 1;
+                    std::thread::yield_now();
+                }
+                sent
+            });
+            let mut sum = 0;
+            for i in 0..CALLS {
+                sum += work(black_box(i));
+            }
+            done.store(true, Ordering::Relaxed);
+            black_box(sum);
+            sender.join().unwrap()
+        })
+    });
+    let served = served_here() - served_before;
+    let handled = HANDLED.load(Ordering::Relaxed) - handled_before;
+    eprintln!("{sent} signals sent, {handled} handled during {CALLS} calls");
+    assert!(handled > 0, "no signal arrived: the test tested nothing");
+
+    // No count is lost: every request the inner allocator served on this thread (the main
+    // loop's, the handlers', the scope's) is counted (`Bump` serves no reallocs: a realloc
+    // is an alloc, a copy and a no-op free through `GlobalAlloc`'s default).
+    assert_eq!(stats.allocs, served);
+
+    // Every call is counted, each once.
+    let report = alloc_trace::report();
+    let site = |name: &str| report.site(name).unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(site("signals::work").calls, CALLS + 10);
+    assert_eq!(site("signals::nested").calls, CALLS + 10);
+    assert_eq!(
+        site("signals::in_handler").calls,
+        handled + handled_before + 10
+    );
+    // Every tracked allocation is in the tracked rows, once: `work` made 3 per call and
+    // each handler 1, booked to `in_handler` unless the handler interrupted its thread
+    // while it was booking allocations (see the crate docs), then to the frame booking
+    // next. The rows and the outside line add up to the totals.
+    let rows: u64 = report.sites().iter().map(|s| s.exclusive.allocs).sum();
+    assert_eq!(
+        rows + report.outside_tracked().allocs + report.unattributed().allocs,
+        report.totals().allocs
+    );
+    let tracked_by_main = site("signals::work").inclusive.allocs
+        + site("signals::in_handler").inclusive.allocs
+        - handlers_inside(&report);
+    let made = 3 * (CALLS + 10) + handled + handled_before + 10;
+    assert!(
+        tracked_by_main <= made && made - tracked_by_main <= handled,
+        "{tracked_by_main} tracked allocations booked of {made} made"
+    );
+}
+
+/// Handler allocations that are counted in `work`'s inclusive numbers too (a handler
+/// that ran inside a `work` call is nested in it): those on a path through `work`.
+fn handlers_inside(report: &alloc_trace::Report) -> u64 {
+    report
+        .paths()
+        .iter()
+        .filter(|p| p.path.contains("signals::work") && p.path.ends_with("signals::in_handler"))
+        .map(|p| p.exclusive.allocs)
+        .sum()
+}
