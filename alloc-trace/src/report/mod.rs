@@ -26,6 +26,8 @@ mod cell;
 mod folded;
 #[cfg(feature = "json")]
 mod json;
+#[cfg(feature = "pprof")]
+pub mod pprof;
 mod rows;
 mod table;
 
