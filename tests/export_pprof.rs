@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use alloc_trace::report::pprof::{self, SAMPLE_TYPES, UNATTRIBUTED_FRAME};
-use alloc_trace::report::{OUTSIDE_FRAME, Scope};
+use alloc_trace::report::pprof::{self, SAMPLE_TYPES};
+use alloc_trace::report::{OUTSIDE_FRAME, Scope, UNATTRIBUTED_FRAME};
 use alloc_trace::{AllocCounts, Report};
 use serde_json::Value;
 

@@ -25,12 +25,8 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{OUTSIDE_FRAME, Report, Scope};
+use super::{OUTSIDE_FRAME, Report, Scope, UNATTRIBUTED_FRAME};
 use crate::stats::AllocCounts;
-
-/// The frame of the sample that holds [`Report::unattributed`]: what threads did inside
-/// tracked calls in flight whose function is not known yet.
-pub const UNATTRIBUTED_FRAME: &str = "[unattributed: tracked calls in flight]";
 
 /// Each sample value: its type, its unit, and how it is read from a path's counts. The
 /// one place that sets the order of [`SAMPLE_TYPES`] and of the values.
@@ -132,7 +128,8 @@ impl Report {
     /// - Sample values: [`SAMPLE_TYPES`], each sample a call path's exclusive numbers
     ///   ([`Report::paths`]), leaf first; one more sample at a
     ///   [`OUTSIDE_FRAME`](crate::report::OUTSIDE_FRAME) location for what happened outside
-    ///   tracked functions, and one at [`UNATTRIBUTED_FRAME`] if
+    ///   tracked functions, and one at
+    ///   [`UNATTRIBUTED_FRAME`](crate::report::UNATTRIBUTED_FRAME) if
     ///   [`Report::unattributed`] is not zero, so the samples add up to
     ///   [`Report::totals`].
     /// - One function and one location per tracked function (its name, file and the line
