@@ -425,14 +425,12 @@ pub struct Baseline {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BaselineJson {
     alloc_trace_baseline: u32,
     sites: BTreeMap<String, SiteJson>,
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SiteJson {
     calls: u64,
     allocs: u64,
