@@ -281,3 +281,31 @@ fn parse_raw(raw: &str) -> BTreeMap<String, Vec<i64>> {
     }
     samples
 }
+
+/// `go tool pprof -diff_base=BEFORE AFTER`: the README's way to compare two runs.
+#[test]
+fn go_tool_pprof_diffs_two_profiles() {
+    let before = captured();
+    let (_, after) = alloc_trace::capture(|| {
+        fixture::run();
+        fixture::run();
+    });
+    let (b, a) = (
+        TempFile::new("pprof-before.pb.gz"),
+        TempFile::new("pprof-after.pb.gz"),
+    );
+    pprof::write(&before, b.path()).unwrap();
+    pprof::write(&after, a.path()).unwrap();
+    let base = format!("-diff_base={}", b.path().display());
+    let top = match go_pprof(&["-top", &base, a.path().to_str().unwrap()]) {
+        Ok(top) => top,
+        Err(why) => return skipped("go tool pprof", &why),
+    };
+    // The second run adds the first run's numbers again: 34 allocations, 20 at parse.
+    assert!(
+        top.contains("Showing nodes accounting for 34, 100% of 34 total"),
+        "{top}"
+    );
+    let parse = top.lines().find(|l| l.ends_with(PARSE)).unwrap();
+    assert!(parse.trim_start().starts_with("20 "), "{top}");
+}

@@ -686,7 +686,7 @@ impl Report {
     /// path grew and blue where it shrank.
     ///
     /// One line per path on either side (0 where it is missing), sorted by path, with the
-    /// [`OUTSIDE_FRAME`](crate::report::OUTSIDE_FRAME) line of each side; lines 0 on both
+    /// [`OUTSIDE_FRAME`] line of each side; lines 0 on both
     /// sides are left out.
     ///
     /// ```

@@ -127,9 +127,9 @@ impl Report {
     ///
     /// - Sample values: [`SAMPLE_TYPES`], each sample a call path's exclusive numbers
     ///   ([`Report::paths`]), leaf first; one more sample at a
-    ///   [`OUTSIDE_FRAME`](crate::report::OUTSIDE_FRAME) location for what happened outside
+    ///   [`OUTSIDE_FRAME`] location for what happened outside
     ///   tracked functions, and one at
-    ///   [`UNATTRIBUTED_FRAME`](crate::report::UNATTRIBUTED_FRAME) if
+    ///   [`UNATTRIBUTED_FRAME`] if
     ///   [`Report::unattributed`] is not zero, so the samples add up to
     ///   [`Report::totals`].
     /// - One function and one location per tracked function (its name, file and the line
