@@ -75,11 +75,15 @@ impl Report {
     /// ```
     #[must_use]
     pub fn to_dhat(&self) -> String {
+        let mut sites = HashMap::new();
+        for s in &self.sites {
+            sites.entry(s.name.as_str()).or_insert(s);
+        }
         let mut ftbl = vec!["[root]".to_owned()];
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut frame = |name: &str| -> usize {
             *index.entry(name.to_owned()).or_insert_with(|| {
-                ftbl.push(match self.sites.iter().find(|s| s.name == name) {
+                ftbl.push(match sites.get(name) {
                     Some(site) => format!("{} ({}:{})", site.name, site.file, site.line),
                     None => name.to_owned(),
                 });

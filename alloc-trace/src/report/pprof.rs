@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{OUTSIDE_FRAME, Report, Scope, UNATTRIBUTED_FRAME};
+use super::{OUTSIDE_FRAME, Report, Scope, SiteStats, UNATTRIBUTED_FRAME};
 use crate::stats::AllocCounts;
 
 /// Each sample value: its type, its unit, and how it is read from a path's counts. The
@@ -189,7 +189,8 @@ fn values(c: &AllocCounts) -> Vec<i64> {
 
 /// The profile's tables as they are filled.
 struct Builder<'r> {
-    report: &'r Report,
+    /// The report's sites by name (the first of several with one name).
+    sites: HashMap<&'r str, &'r SiteStats>,
     profile: proto::Profile,
     strings: HashMap<String, i64>,
     /// Function (and location) ids by frame name.
@@ -214,7 +215,7 @@ impl Builder<'_> {
             return id;
         }
         let id = self.profile.function.len() as u64 + 1;
-        let site = self.report.sites.iter().find(|s| s.name == name);
+        let site = self.sites.get(name);
         let (file, line) = site.map_or(("", 0), |s| (s.file.as_str(), i64::from(s.line)));
         let name_index = self.string(name);
         let file_index = self.string(file);
@@ -246,8 +247,12 @@ impl Builder<'_> {
 }
 
 fn build(report: &Report) -> proto::Profile {
+    let mut sites = HashMap::new();
+    for s in &report.sites {
+        sites.entry(s.name.as_str()).or_insert(s);
+    }
     let mut b = Builder {
-        report,
+        sites,
         profile: proto::Profile::default(),
         strings: HashMap::new(),
         frames: HashMap::new(),
