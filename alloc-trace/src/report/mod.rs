@@ -22,16 +22,30 @@
 use crate::stats::Totals;
 use crate::stats::{AllocCounts, AllocStats};
 
+#[cfg(feature = "json")]
+pub mod baseline;
 mod cell;
+#[cfg(feature = "json")]
+mod dhat;
+mod diff;
 mod folded;
+mod frames;
 #[cfg(feature = "json")]
 mod json;
+#[cfg(feature = "pprof")]
+pub mod pprof;
+#[cfg(feature = "json")]
+mod read;
 mod rows;
 mod table;
 
+pub use diff::{ReportDiff, SiteDiff, SiteRates};
 pub use folded::{FoldedWeight, OUTSIDE_FRAME};
+pub use frames::UNATTRIBUTED_FRAME;
 #[cfg(feature = "json")]
 pub use json::JSON_SCHEMA_VERSION;
+#[cfg(feature = "json")]
+pub use read::{Problem, ReadError};
 pub use table::{SortBy, Table};
 
 pub use crate::exit_report::{ENV_VAR, ExitReport};
