@@ -1,4 +1,20 @@
-//! The report printed at exit: [`report_on_exit`] and the `ALLOC_TRACE` variable.
+//! The report printed at exit: [`report_on_exit`] (re-exported at the crate root), the
+//! guard it returns ([`ExitReport`]) and the variable that steers it ([`ENV_VAR`]).
+//!
+//! This is the crate's top layer: it builds a [`Report`] (`gather`) and shows it (`report`);
+//! nothing below imports from here.
+//!
+//! ```no_run
+//! #[global_allocator]
+//! static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+//!
+//! fn main() {
+//!     let _report: alloc_trace::exit_report::ExitReport = alloc_trace::report_on_exit();
+//!     assert_eq!(alloc_trace::exit_report::ENV_VAR, "ALLOC_TRACE");
+//! }
+//! ```
+//!
+//! # Implementation
 //!
 //! Two triggers print the same report, at most once per process:
 //! - the guard that [`report_on_exit`] returns, when it is dropped (end of `main`, or
@@ -23,7 +39,7 @@ use crate::report::{FoldedWeight, Report};
 /// destination. See [`report_on_exit`](crate::report_on_exit).
 ///
 /// ```
-/// assert_eq!(alloc_trace::report::ENV_VAR, "ALLOC_TRACE");
+/// assert_eq!(alloc_trace::exit_report::ENV_VAR, "ALLOC_TRACE");
 /// ```
 pub const ENV_VAR: &str = "ALLOC_TRACE";
 

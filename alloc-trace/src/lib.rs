@@ -146,7 +146,7 @@ mod alloc;
 mod assert;
 mod budget;
 mod counters;
-mod exit_report;
+pub mod exit_report;
 mod frame;
 mod future;
 mod gather;

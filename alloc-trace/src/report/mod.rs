@@ -1,7 +1,7 @@
 //! The report and the ways to show it: [`Report`] (re-exported at the crate root), its
 //! rows ([`SiteStats`], [`PathStats`]), the table's options ([`Table`], [`SortBy`]), the
-//! folded stacks ([`FoldedWeight`]), JSON (feature `json`) and the exit report
-//! ([`ExitReport`], [`ENV_VAR`]).
+//! folded stacks ([`FoldedWeight`]) and JSON (feature `json`). The report printed at exit
+//! is one layer up, in [`exit_report`](crate::exit_report).
 //!
 //! Get a report with [`crate::report()`] or [`crate::capture`].
 //!
@@ -34,7 +34,6 @@ pub use folded::{FoldedWeight, OUTSIDE_FRAME};
 pub use json::JSON_SCHEMA_VERSION;
 pub use table::{SortBy, Table};
 
-pub use crate::exit_report::{ENV_VAR, ExitReport};
 pub use rows::{PathStats, SiteStats};
 
 /// Per-site allocation numbers: a mini heap profile.
