@@ -79,6 +79,7 @@ fn the_keys_are_the_documented_schema() {
             "allocs_per_call",
             "bytes_per_call",
             "calls",
+            "display_name",
             "excl_share",
             "exclusive",
             "file",
@@ -106,7 +107,7 @@ fn the_keys_are_the_documented_schema() {
         "no peak: it cannot be split"
     );
     let path = &v["paths"][0];
-    assert_eq!(keys(path), ["exclusive", "path"]);
+    assert_eq!(keys(path), ["exclusive", "frames", "path"]);
     assert_eq!(keys(&path["exclusive"]), COUNTS);
 }
 

@@ -34,6 +34,7 @@ pub use folded::{FoldedWeight, OUTSIDE_FRAME};
 pub use json::JSON_SCHEMA_VERSION;
 pub use table::{SortBy, Table};
 
+pub(crate) use rows::display_names;
 pub use rows::{PathStats, SiteStats};
 
 /// Per-site allocation numbers: a mini heap profile.
@@ -107,21 +108,92 @@ impl Report {
         &self.sites
     }
 
-    /// The site called `name`: its full name (`module::path::function`), or else the one
-    /// site whose name ends with `::name` (so `"parse"` or `"Parser::parse"` work when
-    /// unambiguous).
+    /// The one site called `name`, or `None` if no site is, or several are: it never
+    /// guesses between two functions.
+    ///
+    /// `name` is matched, in this order, against:
+    /// 1. each site's [`display_name`](SiteStats::display_name): the full name
+    ///    (`module::path::function`) of a function whose name is unique in the report, or
+    ///    `name (file:line)`, which picks one of several functions that share a name;
+    /// 2. the sites of [`sites_named`](Self::sites_named)`(name)` (full name, else the
+    ///    last segments: `"parse"` or `"Parser::parse"`), if there is exactly one.
+    ///
+    /// So with two nested `fn helper`s in `app`, `site("helper")` and
+    /// `site("app::helper")` are `None`, `site("app::helper (src/app.rs:12)")` is one of
+    /// them and `sites_named("helper")` lists both.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// fn first() -> Vec<u8> {
+    ///     #[alloc_trace::track_allocs(name = "helper")]
+    ///     fn helper() -> Vec<u8> {
+    ///         vec![1]
+    ///     }
+    ///     helper()
+    /// }
+    ///
+    /// fn second() -> Vec<u8> {
+    ///     #[alloc_trace::track_allocs(name = "helper")]
+    ///     fn helper() -> Vec<u8> {
+    ///         vec![1, 2]
+    ///     }
+    ///     helper()
+    /// }
+    ///
+    /// #[alloc_trace::track_allocs(name = "app::unique")]
+    /// fn unique() {}
+    ///
+    /// let (_, report) = alloc_trace::capture(|| (first(), second(), unique()));
+    /// assert!(report.site("helper").is_none(), "two functions are called `helper`");
+    /// assert_eq!(report.sites_named("helper").count(), 2);
+    /// let shown = &report.sites_named("helper").next().unwrap().display_name;
+    /// assert!(shown.starts_with("helper (") && shown.ends_with(')'), "{shown}");
+    /// assert_eq!(report.site(shown).unwrap().display_name, *shown);
+    /// assert_eq!(report.site("unique").unwrap().name, "app::unique");
+    /// ```
     #[must_use]
     pub fn site(&self, name: &str) -> Option<&SiteStats> {
-        if let Some(exact) = self.sites.iter().find(|s| s.name == name) {
-            return Some(exact);
+        if let Some(shown) = self.sites.iter().find(|s| s.display_name == name) {
+            return Some(shown);
         }
-        let mut matches = self.sites.iter().filter(|s| {
-            s.name
-                .strip_suffix(name)
-                .is_some_and(|head| head.ends_with("::"))
-        });
+        let mut matches = self.sites_named(name);
         let first = matches.next()?;
         matches.next().is_none().then_some(first)
+    }
+
+    /// Every site called `name`, in report order: those whose full name is `name`, or if
+    /// there are none, those whose name ends with `::name`. More than one means several
+    /// functions share the name; their [`display_name`](SiteStats::display_name)s tell
+    /// them apart.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs(name = "app::parse")]
+    /// fn parse() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(parse);
+    /// let names: Vec<&str> = report.sites_named("parse").map(|s| s.name.as_str()).collect();
+    /// assert_eq!(names, ["app::parse"]);
+    /// assert_eq!(report.sites_named("nothing").count(), 0);
+    /// ```
+    pub fn sites_named<'r, 'n>(
+        &'r self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'r SiteStats> + use<'r, 'n> {
+        let exact = self.sites.iter().any(|s| s.name == name);
+        self.sites.iter().filter(move |s| {
+            if exact {
+                s.name == name
+            } else {
+                s.name
+                    .strip_suffix(name)
+                    .is_some_and(|head| head.ends_with("::"))
+            }
+        })
     }
 
     /// Everything that was allocated, inside tracked functions or not: process-wide for

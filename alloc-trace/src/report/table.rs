@@ -107,6 +107,7 @@ pub struct Table<'a> {
     order: Option<Vec<u32>>,
     top: Option<usize>,
     show_uncalled: bool,
+    locations: bool,
 }
 
 impl Report {
@@ -121,6 +122,7 @@ impl Report {
             order: None,
             top: None,
             show_uncalled: false,
+            locations: false,
         }
     }
 }
@@ -158,6 +160,29 @@ impl<'a> Table<'a> {
     #[must_use]
     pub fn show_uncalled(mut self, show: bool) -> Self {
         self.show_uncalled = show;
+        self
+    }
+
+    /// Whether to show every function's source location after its name, as
+    /// `name (file:line)` (default: `false`, which shows it only for functions that share
+    /// their name with another; see [`SiteStats::display_name`]).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs(name = "app::parse")]
+    /// fn parse() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(parse);
+    /// let site = report.site("app::parse").unwrap();
+    /// let table = report.table().locations(true).to_string();
+    /// assert!(table.contains(&format!("  app::parse ({}:{})\n", site.file, site.line)));
+    /// ```
+    #[must_use]
+    pub fn locations(mut self, show: bool) -> Self {
+        self.locations = show;
         self
     }
 
@@ -203,6 +228,8 @@ const HEADERS: [&str; COLUMNS] = [
 struct Row<'s> {
     cells: [Cell<'s>; COLUMNS],
     name: &'s str,
+    /// `file:line`, said after the name.
+    location: Option<(&'s str, u32)>,
     /// Calls in flight, said after the name.
     in_flight: u64,
 }
@@ -212,11 +239,13 @@ impl<'s> Row<'s> {
         Row {
             cells: HEADERS.map(Cell::Text),
             name: "function",
+            location: None,
             in_flight: 0,
         }
     }
 
-    fn site(s: &'s SiteStats, all_allocs: u64) -> Self {
+    /// A site's row; `locations`: say its `file:line` even if its name is unique.
+    fn site(s: &'s SiteStats, all_allocs: u64, locations: bool) -> Self {
         let (calls, i) = (s.calls, &s.inclusive);
         let per_call = u128::from(calls);
         Row {
@@ -232,7 +261,9 @@ impl<'s> Row<'s> {
                 Cell::Num(Num::bytes(i.peak_bytes.into(), 1)),
                 Num::percent(s.exclusive.allocs, all_allocs),
             ],
-            name: &s.name,
+            name: &s.display_name,
+            // An ambiguous name already carries it.
+            location: (locations && s.display_name == s.name).then_some((&*s.file, s.line)),
             in_flight: s.in_flight,
         }
     }
@@ -259,6 +290,7 @@ impl<'s> Row<'s> {
                 share.unwrap_or(blank),
             ],
             name,
+            location: None,
             in_flight: 0,
         }
     }
@@ -275,6 +307,9 @@ impl<'s> Row<'s> {
             f.write_str("  ")?;
         }
         f.write_str(self.name)?;
+        if let Some((file, line)) = self.location {
+            write!(f, " ({file}:{line})")?;
+        }
         if self.in_flight > 0 {
             write!(f, "  ({} in flight)", self.in_flight)?;
         }
@@ -349,15 +384,17 @@ impl fmt::Display for Table<'_> {
             row.widen(&mut widths);
         }
         for site in self.rows() {
-            Row::site(site, all_allocs).widen(&mut widths);
+            Row::site(site, all_allocs, self.locations).widen(&mut widths);
         }
 
         self.write_title(f)?;
         Row::header().write(f, &widths)?;
         let mut shown = 0;
+        let mut shared_names = 0;
         for site in self.rows() {
-            Row::site(site, all_allocs).write(f, &widths)?;
+            Row::site(site, all_allocs, self.locations).write(f, &widths)?;
             shown += 1;
+            shared_names += usize::from(site.display_name != site.name);
         }
         if shown == 0 {
             writeln!(f, "  (no tracked function was called)")?;
@@ -393,6 +430,15 @@ impl fmt::Display for Table<'_> {
                 )?;
             }
         }
+        if shared_names > 0 {
+            writeln!(
+                f,
+                "note: {shared_names} {} shown share{} a name with another function (a nested \
+                 `fn` in two functions, a method of several impls): each is named `name (file:line)`",
+                functions(shared_names),
+                if shared_names == 1 { "s" } else { "" },
+            )?;
+        }
         let busy = report.threads.busy;
         if busy > 0 {
             writeln!(
@@ -426,6 +472,7 @@ mod tests {
     fn site(name: &str, calls: u64, inclusive: AllocStats, exclusive: AllocStats) -> SiteStats {
         SiteStats {
             name: name.to_owned(),
+            display_name: name.to_owned(),
             file: "src/lib.rs".to_owned(),
             line: 1,
             calls,
