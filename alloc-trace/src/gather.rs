@@ -338,6 +338,21 @@ impl Gathered {
     /// The report's rows. `base` is the path the report is relative to (a capture's
     /// enclosing frame): only paths below it count, and only their frames below it.
     fn build(&self, scope: Scope, peak: Option<u64>, base: u32, sites: &mut SiteList) -> Report {
+        if !cfg!(feature = "tracking") {
+            // Off means off: no function is tracked, so none is listed (not even as never
+            // called), and everything counted is outside tracked functions.
+            return Report {
+                scope,
+                totals: self.totals.counts(),
+                peak,
+                in_tracked: AllocCounts::default(),
+                unattributed: AllocCounts::default(),
+                sites: Vec::new(),
+                paths: Vec::new(),
+                threads: self.threads,
+                tracking: false,
+            };
+        }
         // Exclusive and inclusive numbers by site id, from the paths.
         let len = (site::max_id() as usize + 1).max(self.sites.len());
         let mut exclusive: SysVec<Totals> = SysVec::new();
@@ -467,6 +482,7 @@ impl Gathered {
             sites: rows,
             paths: path_rows,
             threads: self.threads,
+            tracking: true,
         }
     }
 }

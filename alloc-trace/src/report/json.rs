@@ -28,6 +28,8 @@ impl Report {
     ///   "unattributed": Counts,          // inside tracked calls in flight, function not known yet
     ///   "outside_tracked": Counts,       // totals - in_tracked
     ///   "outside_share": 0.042,          // outside allocs / total allocs (0..=1; 0 if none)
+    ///   "tracking": true,                // false: built without the `tracking` feature, so
+    ///                                    // no function is tracked (sites and paths empty)
     ///   "sites": [                       // every tracked function, report order (most
     ///     {                              // allocs first; never-called ones included)
     ///       "name": "app::handle", "file": "src/app.rs", "line": 12,
@@ -125,9 +127,16 @@ pub(crate) struct ReportJson {
     outside_tracked: CountsJson,
     #[serde(default, skip_deserializing)]
     outside_share: f64,
+    /// Absent in reports written before it existed, which all tracked.
+    #[serde(default = "tracking_on")]
+    tracking: bool,
     sites: Vec<SiteJson>,
     paths: Vec<PathJson>,
     threads: Threads,
+}
+
+const fn tracking_on() -> bool {
+    true
 }
 
 #[derive(Serialize, Deserialize)]
@@ -242,6 +251,7 @@ impl From<Report> for ReportJson {
             unattributed: r.unattributed.into(),
             outside_tracked: outside.into(),
             outside_share: ratio(outside.allocs as f64, all_allocs),
+            tracking: r.tracking,
             sites,
             paths,
             threads: r.threads,
@@ -306,6 +316,7 @@ impl TryFrom<ReportJson> for Report {
             sites,
             paths,
             threads: j.threads,
+            tracking: j.tracking,
         })
     }
 }

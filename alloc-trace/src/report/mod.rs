@@ -71,6 +71,8 @@ pub struct Report {
     pub(crate) sites: Vec<SiteStats>,
     pub(crate) paths: Vec<PathStats>,
     pub(crate) threads: Threads,
+    /// Whether alloc-trace was built with its `tracking` feature.
+    pub(crate) tracking: bool,
 }
 
 /// How many threads a report covers, and how well.
@@ -256,8 +258,87 @@ impl Report {
     }
 
     /// What the report covers.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// use alloc_trace::report::Scope;
+    ///
+    /// assert_eq!(alloc_trace::report().scope(), Scope::Process);
+    /// assert_eq!(alloc_trace::capture(|| ()).1.scope(), Scope::Capture);
+    /// ```
     #[must_use]
     pub const fn scope(&self) -> Scope {
         self.scope
+    }
+
+    /// Whether functions were tracked at all: `false` when alloc-trace was built without
+    /// its `tracking` feature (on by default). Then `#[track_allocs]` tracks nothing, the
+    /// report has no sites and no paths, everything counted is outside tracked functions,
+    /// and every output says so (the table in its first lines, JSON as
+    /// `"tracking": false`).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let report = alloc_trace::report();
+    /// assert_eq!(report.tracking(), cfg!(feature = "tracking"));
+    /// if !report.tracking() {
+    ///     assert!(report.sites().is_empty());
+    ///     assert!(report.to_string().contains("tracking is off"));
+    /// }
+    /// ```
+    #[must_use]
+    pub const fn tracking(&self) -> bool {
+        self.tracking
+    }
+}
+
+/// The report of a build without the `tracking` feature, whose tracked calls (driven by
+/// hand here, as generated code would) must not show up. Run by `.ci/run` with
+/// `cargo test -p alloc-trace --no-default-features --lib tracking_off`.
+#[cfg(all(test, not(feature = "tracking")))]
+mod tracking_off_tests {
+    use core::hint::black_box;
+    use core::pin::pin;
+
+    use crate::__private::{CallGuard, Site, SiteRegistration};
+
+    static OFF: Site = Site::new("report_tests::off", file!(), 1);
+    inventory::submit! { SiteRegistration(&OFF) }
+
+    fn call() {
+        let guard = pin!(CallGuard::new(&OFF));
+        CallGuard::enter(guard);
+        drop(black_box(vec![0u8; 8]));
+    }
+
+    #[test]
+    fn tracking_off_reports_no_function() {
+        call();
+        let (_, capture) = crate::capture(call);
+        assert_eq!(capture.outside_tracked(), capture.totals());
+        assert_eq!(capture.totals().allocs, 1);
+        for report in [capture, crate::report()] {
+            assert!(!report.tracking());
+            assert!(report.sites().is_empty() && report.paths().is_empty());
+            assert_eq!(report.in_tracked(), crate::AllocCounts::default());
+            let text = report.to_string();
+            assert!(
+                text.contains(
+                    "\n  tracking is off (alloc-trace built without its `tracking` feature): \
+                     no function is tracked\n"
+                ),
+                "{text}"
+            );
+            assert!(!text.contains("never called"), "{text}");
+            assert!(!text.contains("no tracked function was called"), "{text}");
+            #[cfg(feature = "json")]
+            {
+                let json = report.to_json();
+                assert!(json.contains("\"tracking\": false"), "{json}");
+                assert_eq!(crate::Report::from_json(&json).unwrap(), report);
+            }
+        }
     }
 }

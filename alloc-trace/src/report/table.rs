@@ -321,6 +321,12 @@ const fn functions(n: usize) -> &'static str {
     if n == 1 { "function" } else { "functions" }
 }
 
+/// What the rows area says when it has no row: the line for a report that tracked
+/// nothing, or nothing that ran.
+const TRACKING_OFF: &str =
+    "  tracking is off (alloc-trace built without its `tracking` feature): no function is tracked";
+const NONE_CALLED: &str = "  (no tracked function was called)";
+
 impl Table<'_> {
     fn write_title(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let report = self.report;
@@ -339,6 +345,10 @@ impl Table<'_> {
         )?;
         writeln!(
             f,
+            "  a realloc counts in the function that makes it (dhat books it where the block was first allocated)"
+        )?;
+        writeln!(
+            f,
             "  bytes = bytes requested; net = allocated minus freed during the calls (a returned value counts)"
         )?;
         writeln!(
@@ -346,6 +356,67 @@ impl Table<'_> {
             "  peak = most live bytes one call reached above its start; excl% = own share of all allocs"
         )?;
         writeln!(f)
+    }
+
+    /// The lines under the totals that explain them.
+    fn write_notes(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        shown: usize,
+        shared_names: usize,
+    ) -> fmt::Result {
+        let report = self.report;
+        let listed = self.ordered().count();
+        if listed > shown {
+            let more = listed - shown;
+            writeln!(
+                f,
+                "... {more} more tracked {} not shown (top {shown})",
+                functions(more)
+            )?;
+        }
+        // A capture lists only the functions its closure ran.
+        if report.tracking && !self.show_uncalled && report.scope == Scope::Process {
+            let uncalled = report.sites.iter().filter(|s| !s.ran()).count();
+            if uncalled > 0 {
+                writeln!(
+                    f,
+                    "{uncalled} tracked {} never called (not shown)",
+                    functions(uncalled)
+                )?;
+            }
+        }
+        if shared_names > 0 {
+            writeln!(
+                f,
+                "note: {shared_names} {} shown share{} a name with another function (a nested \
+                 `fn` in two functions, a method of several impls): each is named `name (file:line)`",
+                functions(shared_names),
+                if shared_names == 1 { "s" } else { "" },
+            )?;
+        }
+        if report.outside_tracked().net_bytes() < 0 {
+            writeln!(
+                f,
+                "note: net is negative outside tracked functions: code there freed memory that \
+                 tracked functions allocated (e.g. a value one returned, dropped by an untracked caller){}",
+                match report.scope {
+                    Scope::Process => "",
+                    Scope::Capture => " or that existed before the capture",
+                }
+            )?;
+        }
+        let busy = report.threads.busy;
+        if busy > 0 {
+            writeln!(
+                f,
+                "note: {busy} thread{} kept booking allocations while the report read {}: \
+                 its rows may be off by what it did meanwhile (totals are exact)",
+                if busy == 1 { "" } else { "s" },
+                if busy == 1 { "it" } else { "them" },
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -396,8 +467,11 @@ impl fmt::Display for Table<'_> {
             shown += 1;
             shared_names += usize::from(site.display_name != site.name);
         }
-        if shown == 0 {
-            writeln!(f, "  (no tracked function was called)")?;
+        if !report.tracking {
+            writeln!(f, "{TRACKING_OFF}")?;
+        } else if !report.sites.iter().any(SiteStats::ran) {
+            // Not when `top` hid the rows of functions that ran: the notes say so.
+            writeln!(f, "{NONE_CALLED}")?;
         }
         let rule: usize = widths.iter().map(|w| w + 2).sum::<usize>() + "function".len();
         for _ in 0..rule {
@@ -409,47 +483,7 @@ impl fmt::Display for Table<'_> {
         if let Some(row) = &unattributed {
             row.write(f, &widths)?;
         }
-
-        let listed = self.ordered().count();
-        if listed > shown {
-            let more = listed - shown;
-            writeln!(
-                f,
-                "... {more} more tracked {} not shown (top {shown})",
-                functions(more)
-            )?;
-        }
-        // A capture lists only the functions its closure ran.
-        if !self.show_uncalled && report.scope == Scope::Process {
-            let uncalled = report.sites.iter().filter(|s| !s.ran()).count();
-            if uncalled > 0 {
-                writeln!(
-                    f,
-                    "{uncalled} tracked {} never called (not shown)",
-                    functions(uncalled)
-                )?;
-            }
-        }
-        if shared_names > 0 {
-            writeln!(
-                f,
-                "note: {shared_names} {} shown share{} a name with another function (a nested \
-                 `fn` in two functions, a method of several impls): each is named `name (file:line)`",
-                functions(shared_names),
-                if shared_names == 1 { "s" } else { "" },
-            )?;
-        }
-        let busy = report.threads.busy;
-        if busy > 0 {
-            writeln!(
-                f,
-                "note: {busy} thread{} kept booking allocations while the report read {}: \
-                 its rows may be off by what it did meanwhile (totals are exact)",
-                if busy == 1 { "" } else { "s" },
-                if busy == 1 { "it" } else { "them" },
-            )?;
-        }
-        Ok(())
+        self.write_notes(f, shown, shared_names)
     }
 }
 
@@ -512,6 +546,7 @@ mod tests {
                 ),
             ],
             paths: Vec::new(),
+            tracking: true,
         }
     }
 
@@ -523,5 +558,81 @@ mod tests {
 alloc-trace report (all threads, since the program started); tracked functions by allocs, largest first
 ";
         assert!(text.starts_with(expected), "{text}");
+        assert!(
+            text.contains("\n  a realloc counts in the function that makes it (dhat books it where the block was first allocated)\n"),
+            "{text}"
+        );
+        assert!(!text.contains(NONE_CALLED), "{text}");
+        assert!(!text.contains("tracking is off"), "{text}");
+        assert!(
+            text.ends_with("\n1 tracked function never called (not shown)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn top_zero_hides_rows_not_calls() {
+        let report = sample();
+        let text = report.table().top(0).to_string();
+        assert!(!text.contains(NONE_CALLED), "{text}");
+        assert!(
+            text.contains("\n... 3 more tracked functions not shown (top 0)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn none_called_is_said_only_when_none_ran() {
+        let mut report = sample();
+        report.sites.retain(|s| !s.ran());
+        for table in [report.table(), report.table().show_uncalled(true)] {
+            let text = table.to_string();
+            assert!(text.contains(&format!("\n{NONE_CALLED}\n")), "{text}");
+        }
+    }
+
+    #[test]
+    fn tracking_off_is_said_instead_of_never_called() {
+        let mut report = sample();
+        report.tracking = false;
+        report.sites.clear();
+        report.in_tracked = crate::stats::AllocCounts::default();
+        let text = report.to_string();
+        assert!(text.contains(&format!("\n{TRACKING_OFF}\n")), "{text}");
+        assert_eq!(
+            TRACKING_OFF,
+            "  tracking is off (alloc-trace built without its `tracking` feature): no function is tracked"
+        );
+        assert!(!text.contains(NONE_CALLED), "{text}");
+        assert!(!text.contains("never called"), "{text}");
+        assert!(
+            text.contains("100.0%  (outside tracked functions)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_negative_net_outside_is_explained() {
+        let mut report = sample();
+        assert!(!report.to_string().contains("net is negative"));
+        // Tracked functions left 1 MiB that untracked code freed.
+        report.in_tracked.bytes_allocated += 1 << 20;
+        report.totals.bytes_allocated += 1 << 20;
+        report.totals.bytes_freed += 1 << 20;
+        assert!(report.outside_tracked().net_bytes() < 0);
+        let text = report.to_string();
+        assert!(
+            text.contains(
+                "\nnote: net is negative outside tracked functions: code there freed memory that \
+                 tracked functions allocated (e.g. a value one returned, dropped by an untracked caller)\n"
+            ),
+            "{text}"
+        );
+        report.scope = Scope::Capture;
+        let text = report.to_string();
+        assert!(
+            text.contains("an untracked caller) or that existed before the capture\n"),
+            "{text}"
+        );
     }
 }
