@@ -33,8 +33,17 @@ pub enum SortBy {
 }
 
 impl SortBy {
-    /// The word the table's title uses.
-    const fn name(self) -> &'static str {
+    /// Every column, in the order the docs list them.
+    pub(crate) const ALL: [SortBy; 5] = [
+        SortBy::Allocs,
+        SortBy::Bytes,
+        SortBy::Net,
+        SortBy::Peak,
+        SortBy::Calls,
+    ];
+
+    /// The word the table's title uses (and `ALLOC_TRACE`'s `sort=`).
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             SortBy::Allocs => "allocs",
             SortBy::Bytes => "bytes",
