@@ -6,6 +6,17 @@ use super::Report;
 use crate::stats::AllocCounts;
 
 /// What a [`Report::folded`] line counts.
+///
+/// ```
+/// use alloc_trace::report::FoldedWeight;
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+///
+/// let (_, report) = alloc_trace::capture(|| std::hint::black_box(vec![0u8; 100]));
+/// let line = alloc_trace::report::OUTSIDE_FRAME;
+/// assert_eq!(report.folded(FoldedWeight::Allocs), format!("{line} 1\n"));
+/// assert_eq!(report.folded(FoldedWeight::Bytes), format!("{line} 100\n"));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FoldedWeight {
@@ -26,6 +37,15 @@ impl FoldedWeight {
 }
 
 /// The frame that stands for allocations made outside every tracked function.
+///
+/// ```
+/// use alloc_trace::report::{FoldedWeight, OUTSIDE_FRAME};
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+///
+/// let (_, report) = alloc_trace::capture(|| std::hint::black_box(Box::new(1u8)));
+/// assert_eq!(report.folded(FoldedWeight::Allocs), format!("{OUTSIDE_FRAME} 1\n"));
+/// ```
 pub const OUTSIDE_FRAME: &str = "[outside tracked functions]";
 
 impl Report {

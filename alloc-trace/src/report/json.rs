@@ -10,6 +10,14 @@ use crate::stats::{AllocCounts, AllocStats};
 
 /// The version of the JSON schema [`Report::to_json`] writes. It changes whenever a field
 /// is removed, renamed or changes meaning; adding a field does not change it.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// let json = alloc_trace::capture(|| ()).1.to_json();
+/// let version = alloc_trace::report::JSON_SCHEMA_VERSION;
+/// assert!(json.contains(&format!("\"schema_version\": {version}")));
+/// ```
 pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 impl Report {

@@ -52,6 +52,19 @@ pub use rows::{PathStats, SiteStats};
 /// - For flamegraphs: [`Report::folded`], the folded-stack lines inferno reads.
 /// - At exit, without code: [`report_on_exit`](crate::report_on_exit) and the
 ///   `ALLOC_TRACE` environment variable.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// #[alloc_trace::track_allocs(name = "app::load")]
+/// fn load() -> Vec<u8> {
+///     vec![0; 64]
+/// }
+///
+/// let (_, report) = alloc_trace::capture(|| std::hint::black_box(load()));
+/// assert_eq!(report.site("load").unwrap().inclusive.bytes_allocated, 64);
+/// assert!(report.to_string().contains("  app::load\n"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
@@ -89,6 +102,14 @@ pub(crate) struct Threads {
 }
 
 /// What a [`Report`] covers.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// use alloc_trace::report::Scope;
+///
+/// assert_eq!(alloc_trace::capture(|| ()).1.scope(), Scope::Capture);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "json", serde(rename_all = "snake_case"))]
@@ -100,11 +121,29 @@ pub enum Scope {
     Capture,
 }
 
-/// The text of the path that collects calls once the call-path table is full.
+/// The text of the path that collects calls once the call-path table is full (see
+/// [`Report::folded`]).
+///
+/// ```
+/// assert_eq!(alloc_trace::report::OVERFLOW_PATH, "[alloc-trace: call-path table full]");
+/// ```
 pub const OVERFLOW_PATH: &str = "[alloc-trace: call-path table full]";
 
 impl Report {
     /// Every site, hottest first (sites never called come last).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs(name = "one")]
+    /// fn one() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| std::hint::black_box(one()));
+    /// let names: Vec<&str> = report.sites().iter().map(|s| s.name.as_str()).collect();
+    /// assert_eq!(names, ["one"]);
+    /// ```
     #[must_use]
     pub fn sites(&self) -> &[SiteStats] {
         &self.sites
@@ -200,6 +239,13 @@ impl Report {
 
     /// Everything that was allocated, inside tracked functions or not: process-wide for
     /// [`report()`](crate::report()), the closure's for [`capture`](crate::capture).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let (_, report) = alloc_trace::capture(|| std::hint::black_box(vec![0u8; 10]));
+    /// assert_eq!((report.totals().allocs, report.totals().bytes_allocated), (1, 10));
+    /// ```
     #[must_use]
     pub const fn totals(&self) -> AllocCounts {
         self.totals
@@ -208,12 +254,33 @@ impl Report {
     /// The peak of live bytes above the start, for a [`capture`](crate::capture) (the same as
     /// [`measure`](crate::measure) gives); `None` for a process-wide [`report()`](crate::report()), whose
     /// threads' peaks cannot be added up.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let (_, report) = alloc_trace::capture(|| drop(std::hint::black_box(vec![0u8; 10])));
+    /// assert_eq!(report.peak_bytes(), Some(10));
+    /// assert_eq!(alloc_trace::report().peak_bytes(), None);
+    /// ```
     #[must_use]
     pub const fn peak_bytes(&self) -> Option<u64> {
         self.peak
     }
 
     /// What happened inside tracked functions (the sum of every site's exclusive counts).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn inside() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| (std::hint::black_box(inside()), Box::new(2u8)));
+    /// assert_eq!(report.in_tracked().allocs, 1);
+    /// assert_eq!(report.totals().allocs, 2);
+    /// ```
     #[must_use]
     pub const fn in_tracked(&self) -> AllocCounts {
         self.in_tracked
@@ -221,6 +288,25 @@ impl Report {
 
     /// What happened outside every tracked function: [`totals`](Self::totals) minus
     /// [`in_tracked`](Self::in_tracked) and [`unattributed`](Self::unattributed).
+    ///
+    /// Its `net_bytes` can be negative: memory allocated inside tracked functions and
+    /// freed outside them (a value a tracked function returned, dropped by its untracked
+    /// caller), or, in a capture, memory that existed before it. The table says so under
+    /// its outside line.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn make() -> Vec<u8> {
+    ///     vec![0; 100]
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| drop(std::hint::black_box(make())));
+    /// assert_eq!(report.outside_tracked().allocs, 0);
+    /// assert_eq!(report.outside_tracked().net_bytes(), -100); // freed outside `make`
+    /// assert!(report.to_string().contains("\nnote: net is negative outside tracked functions"));
+    /// ```
     #[must_use]
     pub fn outside_tracked(&self) -> AllocCounts {
         Totals::from(self.totals)
@@ -247,6 +333,24 @@ impl Report {
     }
 
     /// Allocations per call path of tracked sites, most allocations first.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs(name = "outer")]
+    /// fn outer() -> Box<u8> {
+    ///     inner()
+    /// }
+    ///
+    /// #[alloc_trace::track_allocs(name = "inner")]
+    /// fn inner() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| std::hint::black_box(outer()));
+    /// let paths: Vec<&str> = report.paths().iter().map(|p| p.path.as_str()).collect();
+    /// assert_eq!(paths, ["outer;inner"]);
+    /// ```
     #[must_use]
     pub fn paths(&self) -> &[PathStats] {
         &self.paths

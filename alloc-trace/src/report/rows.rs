@@ -66,12 +66,43 @@ pub struct SiteStats {
 impl SiteStats {
     /// Mean `allocs` per call, nested calls included: the allocation *rate*, Go's
     /// `allocs/op`. 0 for a function never called.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn pair() -> (Box<u8>, Box<u8>) {
+    ///     (Box::new(1), Box::new(2))
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| {
+    ///     for _ in 0..3 {
+    ///         std::hint::black_box(pair());
+    ///     }
+    /// });
+    /// let site = report.site("pair").unwrap();
+    /// assert_eq!(site.allocs_per_call(), 2.0);
+    /// assert_eq!(site.bytes_per_call(), 2.0);
+    /// assert_eq!(site.net_bytes_per_call(), 2.0); // returned, so kept by the call
+    /// ```
     #[must_use]
     pub fn allocs_per_call(&self) -> f64 {
         per_call(self.inclusive.allocs as f64, self.calls)
     }
 
     /// Mean bytes allocated per call, nested calls included (Go's `B/op`).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn buffer() -> usize {
+    ///     std::hint::black_box(vec![0u8; 256]).len()
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(buffer);
+    /// assert_eq!(report.site("buffer").unwrap().bytes_per_call(), 256.0);
+    /// ```
     #[must_use]
     pub fn bytes_per_call(&self) -> f64 {
         per_call(self.inclusive.bytes_allocated as f64, self.calls)
@@ -80,6 +111,18 @@ impl SiteStats {
     /// Mean `net_bytes` per call (allocated minus freed, nested calls included): near zero
     /// for churn, positive for a call that leaves memory behind (a returned value, a cache,
     /// a leak).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn churn() -> usize {
+    ///     std::hint::black_box(vec![0u8; 256]).len()
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(churn);
+    /// assert_eq!(report.site("churn").unwrap().net_bytes_per_call(), 0.0);
+    /// ```
     #[must_use]
     pub fn net_bytes_per_call(&self) -> f64 {
         per_call(self.inclusive.net_bytes() as f64, self.calls)

@@ -15,6 +15,19 @@ use crate::report::SiteStats;
 
 /// The column that orders a [`Table`], largest first. Ties keep the report's order
 /// (most allocations, then most bytes, then most calls, then name).
+///
+/// `ALLOC_TRACE=table,sort=COLUMN` picks one for the exit report, by the lowercase name
+/// of the variant (`allocs`, `bytes`, `net`, `peak`, `calls`).
+///
+/// ```
+/// use alloc_trace::report::SortBy;
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+///
+/// let (_, report) = alloc_trace::capture(|| std::hint::black_box(vec![0u8; 8]));
+/// let table = report.table().sort_by(SortBy::Peak).to_string();
+/// assert!(table.contains("tracked functions by peak"));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SortBy {
@@ -123,6 +136,13 @@ impl Report {
     /// This report as a [`Table`] with the default options (the same text `Display`
     /// prints); chain [`Table::sort_by`], [`Table::top`] and [`Table::show_uncalled`] to
     /// change them.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let (_, report) = alloc_trace::capture(|| ());
+    /// assert_eq!(report.table().to_string(), report.to_string());
+    /// ```
     #[must_use]
     pub fn table(&self) -> Table<'_> {
         Table {
@@ -141,6 +161,28 @@ impl<'a> Table<'a> {
     ///
     /// Sorting happens here (O(n log n), one list of indices), so that printing allocates
     /// nothing.
+    ///
+    /// ```
+    /// use alloc_trace::report::SortBy;
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    ///
+    /// #[alloc_trace::track_allocs(name = "few_big")]
+    /// fn few_big() -> usize {
+    ///     std::hint::black_box(vec![0u8; 1000]).len()
+    /// }
+    ///
+    /// #[alloc_trace::track_allocs(name = "many_small")]
+    /// fn many_small() -> usize {
+    ///     (0..3).map(|_| std::hint::black_box(vec![0u8; 1]).len()).sum()
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| few_big() + many_small());
+    /// let by_bytes = report.table().sort_by(SortBy::Bytes).to_string();
+    /// assert!(by_bytes.find("  few_big").unwrap() < by_bytes.find("  many_small").unwrap());
+    /// let by_allocs = report.to_string();
+    /// assert!(by_allocs.find("  many_small").unwrap() < by_allocs.find("  few_big").unwrap());
+    /// ```
     #[must_use]
     pub fn sort_by(mut self, column: SortBy) -> Self {
         self.sort = column;
@@ -155,7 +197,25 @@ impl<'a> Table<'a> {
     }
 
     /// Keeps only the first `n` rows (default: all). A line under the table says how many
-    /// were left out.
+    /// were left out. `top(0)` keeps only the totals.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn a() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// #[alloc_trace::track_allocs]
+    /// fn b() -> Box<u8> {
+    ///     Box::new(2)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| (std::hint::black_box(a()), b()));
+    /// let text = report.table().top(1).to_string();
+    /// assert!(text.contains("\n... 1 more tracked function not shown (top 1)\n"), "{text}");
+    /// ```
     #[must_use]
     pub fn top(mut self, n: usize) -> Self {
         self.top = Some(n);
@@ -166,6 +226,17 @@ impl<'a> Table<'a> {
     /// under the table counts them). Every `#[track_allocs]` function linked into the
     /// program is known, so "never called" is real information: code you expected to run
     /// did not.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs(name = "doc::never_called")]
+    /// fn never_called() {}
+    ///
+    /// let report = alloc_trace::report();
+    /// assert!(report.table().show_uncalled(true).to_string().contains("  doc::never_called\n"));
+    /// assert!(!report.to_string().contains("  doc::never_called\n"));
+    /// ```
     #[must_use]
     pub fn show_uncalled(mut self, show: bool) -> Self {
         self.show_uncalled = show;
