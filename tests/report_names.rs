@@ -189,3 +189,59 @@ fn json_carries_the_display_name() {
     let back = Report::from_json(&old.to_string()).unwrap();
     assert_eq!(helpers(&back), helpers(&report));
 }
+
+/// Two impls of one trait, the attribute on each method (not on the impl block).
+trait Describe {
+    fn describe(&self) -> String;
+}
+
+struct Apple;
+struct Pear;
+
+impl Describe for Apple {
+    #[alloc_trace::track_allocs]
+    fn describe(&self) -> String {
+        "apple".to_owned()
+    }
+}
+
+impl Describe for Pear {
+    #[alloc_trace::track_allocs]
+    fn describe(&self) -> String {
+        "pear".to_owned()
+    }
+}
+
+#[test]
+fn every_name_a_report_shows_is_unique() {
+    // Before their first calls, or whatever names the attribute gives them, the two
+    // `describe` sites are two rows; so is every other pair of sites in this binary.
+    let process = alloc_trace::report();
+    let mut shown: Vec<&str> = process
+        .sites()
+        .iter()
+        .map(|s| s.display_name.as_str())
+        .collect();
+    let all = shown.len();
+    shown.sort_unstable();
+    shown.dedup();
+    assert_eq!(shown.len(), all, "{shown:?}");
+    let describe: Vec<_> = process
+        .sites()
+        .iter()
+        .filter(|s| s.name.ends_with("describe"))
+        .collect();
+    assert_eq!(describe.len(), 2, "{shown:?}");
+    for site in &describe {
+        assert_eq!(process.site(&site.display_name), Some(*site));
+    }
+
+    let (_, capture) = alloc_trace::capture(|| black_box((Apple.describe(), Pear.describe())));
+    let names: Vec<&str> = capture
+        .sites()
+        .iter()
+        .map(|s| s.display_name.as_str())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert_ne!(names[0], names[1], "{capture}");
+}
