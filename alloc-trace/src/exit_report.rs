@@ -560,19 +560,20 @@ fn print_now(forced: Option<&[u8]>) {
             Ok(Setting::Print(plan)) => (plan, None),
             Err(problem) => (Plan::TABLE_ON_STDERR, Some(problem)),
         };
-        if !crate::installed::is_installed() {
-            // The same message `measure` and `report` panic with, where a table would go.
-            write_stream(crate::installed::NOT_INSTALLED, Dest::Stderr);
-            return;
-        }
+        let installed = crate::installed::is_installed();
         // The numbers first; everything after this may allocate.
-        let report = report();
+        let report = installed.then(report);
         if let Some(problem) = problem {
             warn(format_args!(
                 "{ENV_VAR}=\"{}\": {problem}; printing the table on stderr instead",
                 Shown(value.unwrap_or_default())
             ));
         }
+        let Some(report) = report else {
+            // The same message `measure` and `report` panic with, where a table would go.
+            write_stream(crate::installed::NOT_INSTALLED, Dest::Stderr);
+            return;
+        };
         let text = render(&report, &plan);
         match plan.dest {
             Dest::File(path) => {

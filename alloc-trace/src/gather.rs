@@ -546,28 +546,34 @@ struct Names {
 }
 
 impl Names {
-    fn of(rows: &[(&'static Site, SiteStats)], paths: &[(u32, Totals)]) -> Self {
-        let mut mentioned: Vec<&'static Site> = rows.iter().map(|&(site, _)| site).collect();
-        for &(id, _) in paths {
+    fn of(rows: &[(&'static Site, SiteStats)], shown_paths: &[(u32, Totals)]) -> Self {
+        // A row's name as the row has it (a method's name can change once, when a call on
+        // another thread learns its type), then the sites on the paths.
+        let mut mentioned: Vec<(&'static Site, String)> = rows
+            .iter()
+            .map(|(site, row)| (*site, row.name.clone()))
+            .collect();
+        for &(id, _) in shown_paths {
             let mut cursor = id;
             while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
-                mentioned.extend(site::by_id(site_id));
+                if let Some(site) = site::by_id(site_id) {
+                    mentioned.push((site, site.name().to_string()));
+                }
                 cursor = parent;
             }
         }
-        mentioned.sort_by_key(|&site| core::ptr::from_ref(site));
-        mentioned.dedup_by_key(|site| core::ptr::from_ref(*site));
-        let plain: Vec<String> = mentioned.iter().map(|s| s.name().to_string()).collect();
+        // Stable, so that a site's row comes first and is the one kept.
+        mentioned.sort_by_key(|&(site, _)| core::ptr::from_ref(site));
+        mentioned.dedup_by_key(|&mut (site, _)| core::ptr::from_ref(site));
         let keys: Vec<(&str, &str, u32)> = mentioned
             .iter()
-            .zip(&plain)
             .map(|(site, name)| (name.as_str(), site.file, site.line))
             .collect();
         let shown = crate::report::display_names(&keys);
         Self {
             sites: mentioned
                 .iter()
-                .map(|&site| core::ptr::from_ref(site))
+                .map(|&(site, _)| core::ptr::from_ref(site))
                 .zip(shown)
                 .collect(),
         }
