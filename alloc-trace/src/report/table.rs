@@ -96,11 +96,14 @@ impl SortBy {
 /// | `peak` | the most live bytes any one call reached above its starting level: residency |
 /// | `excl%` | this function's exclusive `allocs` (nested tracked calls excluded) as a share of every allocation counted by the report. The rows plus the outside line add up to 100% |
 ///
-/// Two more lines follow the rows: the report's totals (process-wide for [`report()`](crate::report()), the
-/// closure's for [`capture`](crate::capture)) and what happened outside every tracked function.
-///
-/// [`report()`](crate::report()): crate::report
-/// [`capture`](crate::capture): crate::capture
+/// Two more lines follow the rows: the report's totals (process-wide for
+/// [`report()`](crate::report()), the closure's for [`capture`](crate::capture)) and what
+/// happened outside every tracked function. Then, where they apply, a line each for: the
+/// rows `top` left out, the functions never called, the functions shown as
+/// `name (file:line)` because they share a name, a negative `net` outside tracked
+/// functions (memory they allocated and untracked code freed), and threads read while
+/// they kept booking. A build without the `tracking` feature says so instead of listing
+/// functions.
 ///
 /// # Examples
 ///
@@ -134,8 +137,8 @@ pub struct Table<'a> {
 
 impl Report {
     /// This report as a [`Table`] with the default options (the same text `Display`
-    /// prints); chain [`Table::sort_by`], [`Table::top`] and [`Table::show_uncalled`] to
-    /// change them.
+    /// prints); chain [`Table::sort_by`], [`Table::top`], [`Table::show_uncalled`] and
+    /// [`Table::locations`] to change them.
     ///
     /// ```
     /// # #[global_allocator]
