@@ -1,8 +1,10 @@
 //! The report printed at exit, checked on a real process (`src/bin/exit-report-probe.rs`):
-//! the guard, the `ALLOC_TRACE` variable and its forms and destinations, printing once,
-//! `process::exit`, panics, and threads still running at exit.
+//! the guard, the `ALLOC_TRACE` variable (every form, option and destination, and every
+//! kind of bad value), printing once, `process::exit`, panics, threads still running at
+//! exit, and that nothing of the exit report is counted in the totals it prints.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,11 @@ const TITLE: &str = "alloc-trace report (all threads, since the program started)
 
 /// Runs the probe in `mode` with `ALLOC_TRACE` set to `env` (or unset), within 20 s.
 fn run(mode: &str, env: Option<&str>) -> Output {
+    run_in(mode, env.map(OsStr::new), None)
+}
+
+/// [`run`] with any bytes in the variable, in the working directory `dir`.
+fn run_in(mode: &str, env: Option<&OsStr>, dir: Option<&Path>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_exit-report-probe"));
     command
         .arg(mode)
@@ -18,6 +25,9 @@ fn run(mode: &str, env: Option<&str>) -> Output {
         .stderr(Stdio::piped());
     if let Some(value) = env {
         command.env("ALLOC_TRACE", value);
+    }
+    if let Some(dir) = dir {
+        command.current_dir(dir);
     }
     let mut child = command.spawn().unwrap();
     let start = Instant::now();
@@ -143,15 +153,12 @@ fn folded_and_table_to_files() {
         let folded = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         // The outside line's weight depends on the Rust runtime; the work line is exact.
-        assert!(folded.starts_with(expected), "{folded}");
+        // Lines are sorted: `[` before `p`.
         assert!(
-            folded
-                .lines()
-                .nth(1)
-                .unwrap()
-                .starts_with("[outside tracked functions] "),
+            folded.starts_with("[outside tracked functions] "),
             "{folded}"
         );
+        assert!(folded.ends_with(&format!("\n{expected}")), "{folded}");
         assert_eq!(text(&out.stderr), "");
     }
     let path = temp_path("table.txt");
@@ -199,14 +206,286 @@ fn threads_still_running_at_exit_neither_block_nor_corrupt_it() {
     }
 }
 
+/// A fresh empty directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = temp_path(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// The names of the files in it.
+    fn files(&self) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const FALLBACK: &str = "; printing the table on stderr instead";
+
+/// Checks that `stderr` is one line about `value`, then the table, and returns that line.
+#[track_caller]
+fn one_line_then_the_table(value: &str, out: &Output) -> String {
+    assert!(out.status.success(), "{out:?}");
+    let stderr = text(&out.stderr);
+    let (line, table) = stderr.split_once('\n').unwrap();
+    assert!(
+        line.starts_with(&format!("alloc-trace: ALLOC_TRACE={value:?}: "))
+            && line.ends_with(FALLBACK),
+        "ALLOC_TRACE={value:?}:\n{stderr}"
+    );
+    assert!(table.starts_with(TITLE), "ALLOC_TRACE={value:?}:\n{stderr}");
+    assert!(!table.contains("alloc-trace: "), "one line:\n{stderr}");
+    assert_one_table(table);
+    assert_eq!(text(&out.stdout), "", "ALLOC_TRACE={value:?}");
+    line.to_owned()
+}
+
 #[test]
 fn an_unknown_value_warns_and_prints_the_table() {
-    let out = run("env", Some("loud"));
+    let line = one_line_then_the_table("loud", &run("env", Some("loud")));
+    assert_eq!(
+        line,
+        format!(
+            "alloc-trace: ALLOC_TRACE=\"loud\": unknown form `loud` (expected `table`, `json`, \
+             `folded` or `folded-bytes`, or one of `1`, `stderr`, `stdout`, `off` alone){FALLBACK}"
+        )
+    );
+}
+
+#[test]
+fn every_bad_value_is_one_line_and_the_table_never_a_file() {
+    for (value, says) in [
+        ("csv:out.csv", "unknown form `csv`"),
+        ("off:out.txt", "`off` stands alone"),
+        ("1:out.txt", "`1` stands alone"),
+        ("stdout,top=1", "`stdout` stands alone"),
+        (
+            "json,top=5:out.json",
+            "`top` is an option of the table, not of `json`",
+        ),
+        (
+            "folded,sort=bytes:out.folded",
+            "`sort` is an option of the table, not of `folded`",
+        ),
+        ("table,top=ten:out.txt", "`top=ten` is not a number of rows"),
+        ("table,sort=size:out.txt", "`sort=size` is not a column"),
+        ("table,top=1,top=2:out.txt", "`top` is given twice"),
+        ("table,color=red:out.txt", "unknown option `color=red`"),
+        ("table,,top=1:out.txt", "an empty option between commas"),
+        ("json:", "nothing after `:`"),
+        ("sort=bytes,top=3", "unknown form `sort=bytes`"),
+    ] {
+        let dir = TempDir::new("bad-value");
+        for mode in ["env", "guard"] {
+            let out = run_in(mode, Some(OsStr::new(value)), Some(&dir.0));
+            let line = one_line_then_the_table(value, &out);
+            assert!(line.contains(says), "{value}: {line}");
+        }
+        assert_eq!(
+            dir.files(),
+            Vec::<std::ffi::OsString>::new(),
+            "{value}: no file"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_cannot_be_written_is_one_line_and_the_table() {
+    let dir = TempDir::new("unwritable");
+    let value = format!(
+        "json:{}",
+        dir.0.join("no-such-dir").join("r.json").display()
+    );
+    let out = run("env", Some(&value));
     assert!(out.status.success());
     let stderr = text(&out.stderr);
+    let (line, table) = stderr.split_once('\n').unwrap();
     assert!(
-        stderr.starts_with("alloc-trace: ALLOC_TRACE=\"loud\" is not understood"),
+        line.starts_with("alloc-trace: could not write the exit report to \"")
+            && line.ends_with(FALLBACK),
         "{stderr}"
     );
-    assert_one_table(&stderr);
+    assert_one_table(table);
+}
+
+#[test]
+fn empty_or_blank_is_as_if_unset() {
+    for value in ["", "  "] {
+        let out = run("env", Some(value));
+        assert_eq!(
+            (text(&out.stdout), text(&out.stderr)),
+            (String::new(), String::new()),
+            "{value:?}"
+        );
+        let out = run("guard", Some(value));
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with(TITLE), "{value:?}: {stderr}");
+        assert_one_table(&stderr);
+    }
+}
+
+#[test]
+fn keywords_ignore_case_a_path_keeps_it() {
+    let dir = TempDir::new("case");
+    for value in ["JSON:STDOUT", "Json:StdOut", " json : stdout "] {
+        let out = run_in("env", Some(OsStr::new(value)), Some(&dir.0));
+        assert!(out.status.success(), "{value}: {out:?}");
+        let report = alloc_trace::Report::from_json(&text(&out.stdout)).unwrap();
+        assert_eq!(report.site("probe::work").unwrap().calls, 3, "{value}");
+        assert_eq!(text(&out.stderr), "", "{value}");
+    }
+    assert_eq!(
+        dir.files(),
+        Vec::<std::ffi::OsString>::new(),
+        "no file named STDOUT"
+    );
+    // Anything else after `:` is a path, case and all.
+    let out = run_in("env", Some(OsStr::new("Table:STDOUT.txt")), Some(&dir.0));
+    assert!(out.status.success());
+    assert_one_table(&std::fs::read_to_string(dir.0.join("STDOUT.txt")).unwrap());
+}
+
+#[test]
+fn a_path_holds_colons_and_commas() {
+    let dir = TempDir::new("punctuation");
+    let path = dir.0.join("a,b:c.txt");
+    let out = run("env", Some(&format!("table,top=5:{}", path.display())));
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "");
+    assert_one_table(&std::fs::read_to_string(&path).unwrap());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_utf8_is_used_byte_for_byte() {
+    use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+    let dir = TempDir::new("bytes");
+    let mut value = b"json:".to_vec();
+    value.extend_from_slice(dir.0.as_os_str().as_bytes());
+    value.extend_from_slice(b"/r\xff.json");
+    let out = run_in("env", Some(&std::ffi::OsString::from_vec(value)), None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(
+        dir.files(),
+        [std::ffi::OsString::from_vec(b"r\xff.json".to_vec())]
+    );
+    let json = std::fs::read_to_string(dir.0.join(OsStr::from_bytes(b"r\xff.json"))).unwrap();
+    assert_eq!(
+        alloc_trace::Report::from_json(&json)
+            .unwrap()
+            .site("probe::work")
+            .unwrap()
+            .calls,
+        3
+    );
+}
+
+#[test]
+fn sort_and_top_choose_the_table() {
+    let out = run("env", Some("table,sort=bytes,top=1:stdout"));
+    assert!(out.status.success());
+    let table = text(&out.stdout);
+    assert!(
+        table.starts_with(&format!(
+            "{TITLE}; tracked functions by bytes, largest first\n"
+        )),
+        "{table}"
+    );
+    assert_one_table(&table);
+    assert!(!table.contains("more tracked"), "one function ran: {table}");
+
+    let out = run("env", Some("TABLE , TOP=0"));
+    let table = text(&out.stderr);
+    assert!(table.starts_with(TITLE), "{table}");
+    assert!(!table.contains("probe::work"), "{table}");
+    assert!(!table.contains("no tracked function was called"), "{table}");
+    assert!(
+        table.contains("\n... 1 more tracked function not shown (top 0)\n"),
+        "{table}"
+    );
+}
+
+/// The numbers of a `BEFORE-EXIT-REPORT` or `AFTER-LINE` line of the probe: allocs,
+/// reallocs, frees, bytes allocated, bytes freed.
+fn totals_line(stderr: &str, label: &str) -> [u64; 5] {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{label} ")))
+        .unwrap_or_else(|| panic!("no {label}:\n{stderr}"));
+    let numbers: Vec<u64> = line
+        .split(' ')
+        .map(|kv| kv.split_once('=').unwrap().1.parse().unwrap())
+        .collect();
+    numbers.try_into().unwrap()
+}
+
+#[test]
+fn the_totals_printed_are_those_counted_just_before() {
+    let dir = TempDir::new("totals");
+    let file = dir.0.join("report.json");
+    let json_file = format!("json:{}", file.display());
+    for mode in ["total-guard", "total-env"] {
+        for value in [
+            "1",
+            "stderr",
+            "table,sort=bytes,top=1",
+            "json:stderr",
+            &json_file,
+        ] {
+            let out = run(mode, Some(value));
+            assert!(out.status.success(), "{mode} {value}: {out:?}");
+            let stderr = text(&out.stderr);
+            let before = totals_line(&stderr, "BEFORE-EXIT-REPORT");
+            assert_eq!(
+                totals_line(&stderr, "AFTER-LINE"),
+                before,
+                "the probe's line allocates nothing"
+            );
+            let report_text = match value.strip_prefix("json:") {
+                Some("stderr") => stderr[stderr.find('{').unwrap()..].to_owned(),
+                Some(_) => std::fs::read_to_string(&file).unwrap(),
+                None => {
+                    // allocs and reallocs are exact in the table.
+                    let total = stderr
+                        .lines()
+                        .find(|l| l.ends_with("TOTAL (all threads)"))
+                        .unwrap_or_else(|| panic!("{stderr}"));
+                    let cells: Vec<u64> = total
+                        .split_whitespace()
+                        .take(2)
+                        .map(|c| c.parse().unwrap())
+                        .collect();
+                    assert_eq!(cells, before[..2], "{mode} {value}:\n{stderr}");
+                    continue;
+                }
+            };
+            let totals = alloc_trace::Report::from_json(&report_text)
+                .unwrap()
+                .totals();
+            assert_eq!(
+                [
+                    totals.allocs,
+                    totals.reallocs,
+                    totals.frees,
+                    totals.bytes_allocated,
+                    totals.bytes_freed
+                ],
+                before,
+                "{mode} {value}: nothing of the exit report, reading ALLOC_TRACE included"
+            );
+        }
+    }
 }

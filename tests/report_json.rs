@@ -65,6 +65,7 @@ fn the_keys_are_the_documented_schema() {
             "sites",
             "threads",
             "totals",
+            "tracking",
             "unattributed",
         ]
     );
@@ -79,6 +80,7 @@ fn the_keys_are_the_documented_schema() {
             "allocs_per_call",
             "bytes_per_call",
             "calls",
+            "display_name",
             "excl_share",
             "exclusive",
             "file",
@@ -106,7 +108,7 @@ fn the_keys_are_the_documented_schema() {
         "no peak: it cannot be split"
     );
     let path = &v["paths"][0];
-    assert_eq!(keys(path), ["exclusive", "path"]);
+    assert_eq!(keys(path), ["exclusive", "frames", "path"]);
     assert_eq!(keys(&path["exclusive"]), COUNTS);
 }
 
@@ -117,6 +119,7 @@ fn every_number_of_the_table_is_there() {
     assert_eq!(v["schema_version"], JSON_SCHEMA_VERSION);
     assert_eq!(JSON_SCHEMA_VERSION, 2);
     assert_eq!(v["scope"], "capture");
+    assert_eq!(v["tracking"], true);
 
     // Totals and outside: derived in support/report_fixture.rs. `allocs` counts the 10
     // reallocs too, and `frees` counts them as well (each gives back its old block): all

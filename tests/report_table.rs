@@ -34,6 +34,7 @@ fn golden_table() {
     let expected = "\
 alloc-trace report (one closure, on the calling thread); tracked functions by allocs, largest first
   allocs = requests for a block (alloc, alloc_zeroed, realloc: Go's allocs/op), nested tracked calls included
+  a realloc counts in the function that makes it (dhat books it where the block was first allocated)
   bytes = bytes requested; net = allocated minus freed during the calls (a returned value counts)
   peak = most live bytes one call reached above its start; excl% = own share of all allocs
 
@@ -44,6 +45,7 @@ calls  allocs  allocs/call  reallocs    bytes  bytes/call       net  net/call   
 -------------------------------------------------------------------------------------------------------
            34                     10  4.9 KiB                   0 B            3.0 KiB         TOTAL (this capture)
             1                      0     32 B              -2.9 KiB                      2.9%  (outside tracked functions)
+note: net is negative outside tracked functions: code there freed memory that tracked functions allocated (e.g. a value one returned, dropped by an untracked caller) or that existed before the capture
 ".to_owned();
     assert_eq!(report.to_string(), expected);
     assert_eq!(
@@ -146,6 +148,18 @@ fn printing_allocates_nothing() {
         .show_uncalled(true);
     let ((), stats) = alloc_trace::measure(|| write!(Discard(0), "{table}").unwrap());
     assert_eq!(stats.allocs, 0, "{stats}");
+}
+
+#[test]
+fn top_zero_says_how_many_it_hid() {
+    let report = captured();
+    let text = report.table().top(0).to_string();
+    assert!(rows(&text).is_empty(), "{text}");
+    assert!(!text.contains("no tracked function was called"), "{text}");
+    assert!(
+        text.contains("\n... 3 more tracked functions not shown (top 0)\n"),
+        "{text}"
+    );
 }
 
 #[test]

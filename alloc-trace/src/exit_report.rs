@@ -1,29 +1,52 @@
-//! The report printed at exit: [`report_on_exit`] and the `ALLOC_TRACE` variable.
+//! The report printed at exit: [`report_on_exit`] (re-exported at the crate root), the
+//! guard it returns ([`ExitReport`]) and the variable that steers it ([`ENV_VAR`]).
+//!
+//! This is the crate's top layer: it builds a [`Report`] (`gather`) and shows it (`report`);
+//! nothing below imports from here.
+//!
+//! ```no_run
+//! #[global_allocator]
+//! static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+//!
+//! fn main() {
+//!     let _report: alloc_trace::exit_report::ExitReport = alloc_trace::report_on_exit();
+//!     assert_eq!(alloc_trace::exit_report::ENV_VAR, "ALLOC_TRACE");
+//! }
+//! ```
+//!
+//! # Implementation
 //!
 //! Two triggers print the same report, at most once per process:
 //! - the guard that [`report_on_exit`] returns, when it is dropped (end of `main`, or
 //!   unwinding out of it);
-//! - an `atexit` hook (Unix), armed when the first tracked function is first called if
-//!   `ALLOC_TRACE` is set, or by [`report_on_exit`]; it catches `std::process::exit` and
-//!   programs that have no guard.
+//! - an `atexit` hook (Unix), armed before `main` by a constructor if `ALLOC_TRACE` is set,
+//!   or by [`report_on_exit`]; it catches `std::process::exit` and programs that have no
+//!   guard.
 //!
 //! WARNING: everything here that allocates (reading the variable, building, formatting,
-//! writing and dropping the report) runs inside `counters::untracked`, so the report's own
-//! allocations are never counted.
+//! writing and dropping the report) runs inside `per_thread::uncounted`, so the report's
+//! own allocations are never counted. That section restores the counters only when it
+//! ends, so the order inside it matters: the variable is read in a nested section of its
+//! own (allocated and freed there) and parsed without allocating, then the report reads
+//! the numbers, and only then does anything else allocate.
 
+use core::fmt;
+use std::ffi::OsStr;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::gather::report;
-use crate::report::{FoldedWeight, Report};
+use crate::per_thread;
+use crate::report::{FoldedWeight, Report, SortBy};
+use crate::sys::SysVec;
 
-/// The environment variable that turns the exit report on and chooses its form and
-/// destination. See [`report_on_exit`](crate::report_on_exit).
+/// The environment variable that turns the exit report on and chooses its form,
+/// options and destination; its values are listed in
+/// [`report_on_exit`](crate::report_on_exit#alloc_trace).
 ///
 /// ```
-/// assert_eq!(alloc_trace::report::ENV_VAR, "ALLOC_TRACE");
+/// assert_eq!(alloc_trace::exit_report::ENV_VAR, "ALLOC_TRACE");
 /// ```
 pub const ENV_VAR: &str = "ALLOC_TRACE";
 
@@ -37,6 +60,17 @@ static ARM_ATEXIT: Once = Once::new();
 ///
 /// Returned by [`report_on_exit`]. Dropping it prints the report once; later triggers (a
 /// second guard, the `atexit` hook) print nothing.
+///
+/// ```no_run
+/// #[global_allocator]
+/// static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+///
+/// fn main() {
+///     let report: alloc_trace::exit_report::ExitReport = alloc_trace::report_on_exit();
+///     std::hint::black_box(vec![1u8; 100]);
+///     drop(report); // the table is printed here, not again at exit
+/// }
+/// ```
 #[must_use = "the report is printed when this guard is dropped: bind it with `let _report = ...`"]
 #[derive(Debug)]
 pub struct ExitReport {
@@ -50,27 +84,57 @@ pub struct ExitReport {
 /// `main` unwinds, and (on Unix) an `atexit` hook prints it if the program ends with
 /// [`std::process::exit`] while the guard is alive. The report is printed at most once.
 ///
+/// Nothing the exit report does is counted, reading `ALLOC_TRACE` included: its totals
+/// are what was counted when it started.
+///
 /// # `ALLOC_TRACE`
 ///
-/// Also works without a guard: when set, the report is printed at exit (on Unix, from an
-/// `atexit` hook armed when the first `#[track_allocs]` function is first called; a
-/// program that calls none prints nothing). The value is `FORM`, `FORM:DEST` or a
-/// shorthand:
+/// Also works without a guard: when the variable is set and not empty, a constructor arms
+/// the `atexit` hook before `main` (on Unix; elsewhere only a guard prints). Its value:
 ///
-/// | value | prints |
-/// |---|---|
-/// | `1`, `on`, `true`, `stderr` | the table, on standard error |
-/// | `stdout` | the table, on standard output |
-/// | `table`, `json`, `folded`, `folded-bytes` | that form, on standard error |
-/// | `FORM:stderr`, `FORM:stdout` | that form, there |
-/// | `FORM:PATH` | that form, written to the file `PATH` (created or truncated) |
-/// | `0`, `off`, `false`, or empty | nothing (also silences the guard) |
+/// | value | prints | needs |
+/// |---|---|---|
+/// | unset, empty or blank | without a guard nothing; with one, the table on standard error | |
+/// | `1`, `on`, `true`, `yes`, `stderr` | the table, on standard error | |
+/// | `stdout` | the table, on standard output | |
+/// | `0`, `off`, `false`, `no` | nothing (a guard prints nothing either) | |
+/// | `table` | the table ([`Display`](Report#impl-Display-for-Report) of the report) | |
+/// | `table,sort=COLUMN,top=N` | the table ordered by `COLUMN` (`allocs`, `bytes`, `net`, `peak`, `calls`; see [`SortBy`]), its first `N` rows; either option alone, in any order | |
+/// | `json` | [`Report::to_json`](Report#method.to_json) | feature `json` |
+/// | `folded`, `folded-bytes` | [`Report::folded`] weighted by allocations or bytes (input for inferno or `flamegraph.pl`) | |
+/// | `FORM` | that form (any of the four rows above), on standard error | as the form |
+/// | `FORM:stderr`, `FORM:stdout` | that form, there | as the form |
+/// | `FORM:PATH` | that form, in the file `PATH` (created or truncated) | as the form |
 ///
-/// `table` is the [`Display`](Report#impl-Display-for-Report) of the report, `json` is
-/// `Report::to_json` (needs the `json` feature), `folded` and `folded-bytes` are
-/// [`Report::folded`] weighted by allocations or by bytes (input for inferno or
-/// `flamegraph.pl`). An unknown value, or `json` without the feature, prints a warning and
-/// the table on standard error.
+/// As a grammar (`[]` optional, `*()` repeated):
+///
+/// ```text
+/// value  = switch | form *( "," option ) [ ":" dest ]
+/// switch = "1" | "on" | "true" | "yes" | "stderr" | "stdout" | "0" | "off" | "false" | "no"
+/// form   = "table" | "json" | "folded" | "folded-bytes"
+/// option = "sort=" ( "allocs" | "bytes" | "net" | "peak" | "calls" ) | "top=" DIGITS
+/// dest   = "stderr" | "stdout" | PATH
+/// ```
+///
+/// - The first `:` ends the keywords: everything after it is the destination, so a path
+///   may hold `:` and `,` (`table,top=5:/tmp/a,b:c.txt` writes the file `/tmp/a,b:c.txt`).
+/// - Keywords (switches, forms, options, their values, `stderr` and `stdout`) compare
+///   without case and ignore ASCII spaces around them: `JSON:STDOUT` prints JSON on
+///   standard output.
+/// - Any other destination is a path, used byte for byte: case, spaces, and on Unix any
+///   bytes, UTF-8 or not. A file called `stdout` is `./stdout`.
+/// - Options are the table's, each given at most once.
+///
+/// Every other value prints **one line** on standard error that says what is wrong, then
+/// the table on standard error (never a file): an unknown form or option, a switch with
+/// options or a destination (`off:x`), an option of another form (`json,top=5`), an option
+/// given twice, nothing after `:`, or `json` in a program built without the `json`
+/// feature. A file that cannot be written gets such a line and the table on standard
+/// error too.
+///
+/// ```text
+/// alloc-trace: ALLOC_TRACE="json:report.json": the `json` form needs alloc-trace's `json` feature, which this program was built without; printing the table on stderr instead
+/// ```
 ///
 /// # Threads still running at exit
 ///
@@ -100,9 +164,10 @@ impl Drop for ExitReport {
     }
 }
 
-/// Arms the `atexit` hook if `ALLOC_TRACE` is set, when the program starts (a constructor,
-/// run before `main`: so a program with no tracked function reports too). It reads the
-/// variable with `getenv`, which allocates nothing.
+/// Arms the `atexit` hook if `ALLOC_TRACE` is set and not empty, when the program starts
+/// (a constructor, run before `main`: so a program with no tracked function reports too).
+/// It reads the variable with `getenv`, which allocates nothing (no other thread runs
+/// yet, so std's environment lock is not needed).
 #[cfg(unix)]
 mod at_start {
     extern "C" fn arm_if_asked() {
@@ -152,13 +217,42 @@ fn arm_atexit() {
     });
 }
 
+// ---- the value of `ALLOC_TRACE` -------------------------------------------------------
+//
+// Parsed from the bytes as they are, borrowing them: parsing allocates nothing, and a path
+// is used byte for byte.
+
 /// What `ALLOC_TRACE` asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Setting {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Setting<'a> {
+    /// Unset, empty or blank: as if there were no variable.
+    Unset,
+    /// `0`, `off`, `false`, `no`: nothing, not even from a guard.
     Off,
-    Print(Form, Dest),
-    /// Not understood: the value, for the warning.
-    Invalid(String),
+    Print(Plan<'a>),
+}
+
+/// A report to print: its form, where, and the table's options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plan<'a> {
+    form: Form,
+    dest: Dest<'a>,
+    sort: SortBy,
+    top: Option<usize>,
+}
+
+impl Plan<'_> {
+    /// The default, and what every problem falls back to.
+    const TABLE_ON_STDERR: Plan<'static> = Plan::table(Dest::Stderr);
+
+    const fn table(dest: Dest<'_>) -> Plan<'_> {
+        Plan {
+            form: Form::Table,
+            dest,
+            sort: SortBy::Allocs,
+            top: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,43 +262,235 @@ enum Form {
     Folded(FoldedWeight),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Dest {
+impl Form {
+    const ALL: [Form; 4] = [
+        Form::Table,
+        Form::Json,
+        Form::Folded(FoldedWeight::Allocs),
+        Form::Folded(FoldedWeight::Bytes),
+    ];
+
+    const fn name(self) -> &'static str {
+        match self {
+            Form::Table => "table",
+            Form::Json => "json",
+            Form::Folded(FoldedWeight::Bytes) => "folded-bytes",
+            Form::Folded(_) => "folded",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dest<'a> {
     Stderr,
     Stdout,
-    File(PathBuf),
+    File(&'a OsStr),
 }
 
-/// The variable's setting; `None` if it is unset or empty.
-fn setting() -> Option<Setting> {
-    let value = std::env::var_os(ENV_VAR)?;
-    let value = value.to_string_lossy();
-    (!value.trim().is_empty()).then(|| parse(value.trim()))
+/// Why a value is refused: said in one line, before the table that replaces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Problem<'a> {
+    UnknownForm(&'a [u8]),
+    /// A word that is a whole value (`1`, `off`, `stdout`, ...) given a destination or
+    /// options.
+    StandsAlone(&'a [u8]),
+    NoDestination,
+    EmptyOption,
+    UnknownOption(&'a [u8]),
+    NotAColumn(&'a [u8]),
+    NotARowCount(&'a [u8]),
+    Repeated(&'static str),
+    TableOnly(&'static str, Form),
+    NeedsJson,
+    /// A path that is not Unicode, on a platform whose paths must be.
+    #[cfg(not(unix))]
+    NotUnicode,
+    /// `System` had no memory for a copy of the value.
+    Unreadable,
 }
 
-fn parse(value: &str) -> Setting {
-    let (form, dest) = match value.split_once(':') {
-        Some((form, dest)) => (form, Some(dest)),
+const OFF: [&str; 4] = ["0", "off", "false", "no"];
+const ON: [&str; 5] = ["1", "on", "true", "yes", "stderr"];
+
+fn is(word: &[u8], keyword: &str) -> bool {
+    word.eq_ignore_ascii_case(keyword.as_bytes())
+}
+
+/// Parses a value of `ALLOC_TRACE` (see the grammar in [`report_on_exit`]). `json`: whether
+/// this build has the `json` feature (a parameter so that both cases are tested in every
+/// build).
+fn parse(value: &[u8], json: bool) -> Result<Setting<'_>, Problem<'_>> {
+    if value.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Setting::Unset);
+    }
+    // The first `:` ends the keywords: a destination may hold `:` and `,`.
+    let (spec, dest) = match value.iter().position(|&b| b == b':') {
+        Some(colon) => (&value[..colon], Some(&value[colon + 1..])),
         None => (value, None),
     };
-    let form = match form.to_ascii_lowercase().as_str() {
-        "0" | "off" | "false" | "no" if dest.is_none() => return Setting::Off,
-        "1" | "on" | "true" | "yes" | "stderr" if dest.is_none() => Form::Table,
-        "stdout" if dest.is_none() => return Setting::Print(Form::Table, Dest::Stdout),
-        "table" => Form::Table,
-        "json" => Form::Json,
-        "folded" => Form::Folded(FoldedWeight::Allocs),
-        "folded-bytes" => Form::Folded(FoldedWeight::Bytes),
-        _ => return Setting::Invalid(value.to_owned()),
+    let mut items = spec.split(|&b| b == b',').map(<[u8]>::trim_ascii);
+    let head = items.next().unwrap_or_default();
+    let alone = dest.is_none() && !spec.contains(&b',');
+    let whole = if OFF.iter().any(|w| is(head, w)) {
+        Some(Setting::Off)
+    } else if ON.iter().any(|w| is(head, w)) {
+        Some(Setting::Print(Plan::TABLE_ON_STDERR))
+    } else if is(head, "stdout") {
+        Some(Setting::Print(Plan::table(Dest::Stdout)))
+    } else {
+        None
     };
-    let dest = match dest {
-        None | Some("stderr") => Dest::Stderr,
-        Some("stdout") => Dest::Stdout,
-        Some("") => return Setting::Invalid(value.to_owned()),
-        Some(path) => Dest::File(PathBuf::from(path)),
+    if let Some(setting) = whole {
+        return if alone {
+            Ok(setting)
+        } else {
+            Err(Problem::StandsAlone(head))
+        };
+    }
+    let form = Form::ALL
+        .into_iter()
+        .find(|f| is(head, f.name()))
+        .ok_or(Problem::UnknownForm(head))?;
+    let mut plan = Plan {
+        form,
+        ..Plan::TABLE_ON_STDERR
     };
-    Setting::Print(form, dest)
+    let (mut sort, mut top) = (None, None);
+    for item in items {
+        if item.is_empty() {
+            return Err(Problem::EmptyOption);
+        }
+        let Some(eq) = item.iter().position(|&b| b == b'=') else {
+            return Err(Problem::UnknownOption(item));
+        };
+        let (key, val) = (item[..eq].trim_ascii(), item[eq + 1..].trim_ascii());
+        let (name, slot) = if is(key, "sort") {
+            ("sort", &mut sort)
+        } else if is(key, "top") {
+            ("top", &mut top)
+        } else {
+            return Err(Problem::UnknownOption(item));
+        };
+        if slot.replace(val).is_some() {
+            return Err(Problem::Repeated(name));
+        }
+        if form != Form::Table {
+            return Err(Problem::TableOnly(name, form));
+        }
+    }
+    if let Some(sort) = sort {
+        plan.sort = SortBy::ALL
+            .into_iter()
+            .find(|c| is(sort, c.name()))
+            .ok_or(Problem::NotAColumn(sort))?;
+    }
+    if let Some(top) = top {
+        let digits = !top.is_empty() && top.iter().all(u8::is_ascii_digit);
+        let n = core::str::from_utf8(top).ok().filter(|_| digits);
+        plan.top = Some(
+            n.and_then(|n| n.parse().ok())
+                .ok_or(Problem::NotARowCount(top))?,
+        );
+    }
+    if let Some(dest) = dest {
+        let word = dest.trim_ascii();
+        plan.dest = if word.is_empty() {
+            return Err(Problem::NoDestination);
+        } else if is(word, "stderr") {
+            Dest::Stderr
+        } else if is(word, "stdout") {
+            Dest::Stdout
+        } else {
+            Dest::File(path(dest)?)
+        };
+    }
+    if form == Form::Json && !json {
+        return Err(Problem::NeedsJson);
+    }
+    Ok(Setting::Print(plan))
 }
+
+/// A destination's bytes as a path, exactly.
+#[cfg(unix)]
+fn path(bytes: &[u8]) -> Result<&OsStr, Problem<'_>> {
+    use std::os::unix::ffi::OsStrExt as _;
+    Ok(OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn path(bytes: &[u8]) -> Result<&OsStr, Problem<'_>> {
+    core::str::from_utf8(bytes)
+        .map(OsStr::new)
+        .map_err(|_| Problem::NotUnicode)
+}
+
+impl fmt::Display for Problem<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Problem::UnknownForm(word) => write!(
+                f,
+                "unknown form `{}` (expected `table`, `json`, `folded` or `folded-bytes`, or one \
+                 of `1`, `stderr`, `stdout`, `off` alone)",
+                Shown(word)
+            ),
+            Problem::StandsAlone(word) => write!(
+                f,
+                "`{}` stands alone, without `:` or `,` (a form with options or a destination \
+                 is e.g. `table,top=20:stdout`)",
+                Shown(word)
+            ),
+            Problem::NoDestination => f.write_str(
+                "nothing after `:` (a destination is `stderr`, `stdout` or a file path)",
+            ),
+            Problem::EmptyOption => f.write_str("an empty option between commas"),
+            Problem::UnknownOption(item) => write!(
+                f,
+                "unknown option `{}` (expected `sort=COLUMN` or `top=N`)",
+                Shown(item)
+            ),
+            Problem::NotAColumn(word) => write!(
+                f,
+                "`sort={}` is not a column (expected `allocs`, `bytes`, `net`, `peak` or `calls`)",
+                Shown(word)
+            ),
+            Problem::NotARowCount(word) => {
+                write!(f, "`top={}` is not a number of rows", Shown(word))
+            }
+            Problem::Repeated(name) => write!(f, "`{name}` is given twice"),
+            Problem::TableOnly(name, form) => write!(
+                f,
+                "`{name}` is an option of the table, not of `{}`",
+                form.name()
+            ),
+            Problem::NeedsJson => f.write_str(
+                "the `json` form needs alloc-trace's `json` feature, which this program was built without",
+            ),
+            #[cfg(not(unix))]
+            Problem::NotUnicode => f.write_str("the file path is not valid Unicode"),
+            Problem::Unreadable => f.write_str("the value could not be read (out of memory)"),
+        }
+    }
+}
+
+/// Bytes shown as text: UTF-8 as it is (escaped like a Rust string), other bytes as
+/// `\xNN`.
+struct Shown<'a>(&'a [u8]);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                write!(f, "{}", c.escape_debug())?;
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02X}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---- printing ---------------------------------------------------------------------------
 
 /// Prints the exit report unless it was already printed.
 fn print_once() {
@@ -214,80 +500,129 @@ fn print_once() {
     print_now(None);
 }
 
-/// Prints the report as `forced` or else `ALLOC_TRACE` says.
-fn print_now(forced: Option<&Setting>) {
-    crate::per_thread::uncounted(|| {
-        let setting = match forced.cloned().or_else(setting) {
-            Some(setting) => setting,
+/// The variable's value, read under std's environment lock and copied into `System`
+/// memory. The `OsString` that `var_os` returns is allocated and freed inside a nested
+/// uncounted section, so the counters are as they were before: the report then reads
+/// none of its setup.
+enum Variable {
+    Unset,
+    Set(SysVec<u8>),
+    Unreadable,
+}
+
+fn read_variable() -> Variable {
+    per_thread::uncounted(|| {
+        let Some(value) = std::env::var_os(ENV_VAR) else {
+            return Variable::Unset;
+        };
+        let bytes = value.as_encoded_bytes();
+        let mut copy = SysVec::new();
+        if !copy.reserve_total(bytes.len()) {
+            return Variable::Unreadable;
+        }
+        for &b in bytes {
+            // Cannot fail: the room is reserved.
+            let _ = copy.push(b);
+        }
+        Variable::Set(copy)
+    })
+}
+
+/// Prints the report as `forced` (a value of the variable, for tests) or else
+/// `ALLOC_TRACE` says.
+///
+/// WARNING: nothing may allocate before `report()` has read the numbers (the uncounted
+/// section restores the counters only when it ends, so they include what it allocated so
+/// far): the variable is read in a section of its own and parsed without allocating.
+fn print_now(forced: Option<&[u8]>) {
+    per_thread::uncounted(|| {
+        let variable = match forced {
+            Some(_) => Variable::Unset,
+            None => read_variable(),
+        };
+        let value = match &variable {
+            Variable::Set(bytes) => Some(bytes.as_slice()),
+            Variable::Unset | Variable::Unreadable => forced,
+        };
+        let parsed = match (value, &variable) {
+            (_, Variable::Unreadable) => Err(Problem::Unreadable),
+            (Some(value), _) => parse(value, cfg!(feature = "json")),
+            (None, _) => Ok(Setting::Unset),
+        };
+        let (plan, problem) = match parsed {
+            Ok(Setting::Off) => return,
             // A guard without the variable: the table on stderr. The hook armed by a
             // variable that has since been removed: nothing.
-            None if GUARD_CREATED.load(Ordering::Relaxed) => {
-                Setting::Print(Form::Table, Dest::Stderr)
+            Ok(Setting::Unset) if GUARD_CREATED.load(Ordering::Relaxed) => {
+                (Plan::TABLE_ON_STDERR, None)
             }
-            None => Setting::Off,
+            Ok(Setting::Unset) => return,
+            Ok(Setting::Print(plan)) => (plan, None),
+            Err(problem) => (Plan::TABLE_ON_STDERR, Some(problem)),
         };
-        let (form, dest) = match setting {
-            Setting::Off => return,
-            Setting::Print(form, dest) => (form, dest),
-            Setting::Invalid(value) => {
-                warn(&format!(
-                    "{ENV_VAR}={value:?} is not understood (expected e.g. `stderr`, `stdout`, \
-                     `json:PATH`, `folded:PATH`, `table:PATH` or `off`); printing the table"
-                ));
-                (Form::Table, Dest::Stderr)
-            }
-        };
-        if !crate::installed::is_installed() {
-            // The same message `measure` and `report` panic with, where a table would go.
-            write(crate::installed::NOT_INSTALLED, &Dest::Stderr);
-            return;
+        let installed = crate::installed::is_installed();
+        // The numbers first; everything after this may allocate.
+        let report = installed.then(report);
+        if let Some(problem) = problem {
+            warn(format_args!(
+                "{ENV_VAR}=\"{}\": {problem}; printing the table on stderr instead",
+                Shown(value.unwrap_or_default())
+            ));
         }
-        let report = report();
-        let text = render(&report, form);
-        write(&text, &dest);
+        let Some(report) = report else {
+            // The same message `measure` and `report` panic with, where a table would go.
+            write_stream(crate::installed::NOT_INSTALLED, Dest::Stderr);
+            return;
+        };
+        let text = render(&report, &plan);
+        match plan.dest {
+            Dest::File(path) => {
+                if let Err(e) = std::fs::write(path, &text) {
+                    warn(format_args!(
+                        "could not write the exit report to {path:?} ({e}); printing the table on stderr instead"
+                    ));
+                    write_stream(&report.to_string(), Dest::Stderr);
+                }
+            }
+            stream => write_stream(&text, stream),
+        }
     });
 }
 
-fn render(report: &Report, form: Form) -> String {
-    match form {
-        Form::Table => report.to_string(),
+fn render(report: &Report, plan: &Plan<'_>) -> String {
+    match plan.form {
+        Form::Table => {
+            let table = report.table().sort_by(plan.sort);
+            match plan.top {
+                Some(n) => table.top(n).to_string(),
+                None => table.to_string(),
+            }
+        }
         Form::Folded(weight) => report.folded(weight),
         #[cfg(feature = "json")]
         Form::Json => report.to_json(),
+        // `parse` refuses `json` without the feature.
         #[cfg(not(feature = "json"))]
-        Form::Json => {
-            warn(&format!(
-                "{ENV_VAR} asks for JSON, but alloc-trace was built without its `json` feature; printing the table"
-            ));
-            report.to_string()
-        }
+        Form::Json => report.to_string(),
     }
 }
 
-fn write(text: &str, dest: &Dest) {
-    // Errors (a closed pipe, an unwritable path) cannot be reported to the program at
-    // exit; the file case gets a warning on stderr.
-    match dest {
-        Dest::Stderr => {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
-        }
+/// Writes to stderr or stdout. Errors (a closed pipe) cannot be reported at exit.
+fn write_stream(text: &str, dest: Dest<'_>) {
+    let _ = match dest {
         Dest::Stdout => {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+            out.write_all(text.as_bytes()).and_then(|()| out.flush())
         }
-        Dest::File(path) => {
-            if let Err(e) = std::fs::write(path, text) {
-                warn(&format!(
-                    "could not write the exit report to {}: {e}",
-                    path.display()
-                ));
-            }
+        _ => {
+            let mut err = std::io::stderr().lock();
+            err.write_all(text.as_bytes()).and_then(|()| err.flush())
         }
-    }
+    };
 }
 
-fn warn(message: &str) {
+/// One line on stderr.
+fn warn(message: fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "alloc-trace: {message}");
 }
 
@@ -295,42 +630,204 @@ fn warn(message: &str) {
 mod tests {
     use super::*;
 
-    fn print(form: Form, dest: Dest) -> Setting {
-        Setting::Print(form, dest)
+    fn print(form: Form, dest: Dest<'_>) -> Result<Setting<'_>, Problem<'_>> {
+        Ok(Setting::Print(Plan {
+            form,
+            ..Plan::table(dest)
+        }))
+    }
+
+    fn file(path: &str) -> Dest<'_> {
+        Dest::File(OsStr::new(path))
+    }
+
+    fn parse(value: &str) -> Result<Setting<'_>, Problem<'_>> {
+        super::parse(value.as_bytes(), true)
     }
 
     #[test]
-    fn settings_parse() {
+    fn documented_values() {
         use Form::{Folded, Json, Table};
-        let file = |p: &str| Dest::File(PathBuf::from(p));
-        assert_eq!(parse("1"), print(Table, Dest::Stderr));
-        assert_eq!(parse("stderr"), print(Table, Dest::Stderr));
-        assert_eq!(parse("stdout"), print(Table, Dest::Stdout));
+        let table = |dest| print(Table, dest);
+        for value in ["1", "on", "true", "yes", "stderr", "table", "table:stderr"] {
+            assert_eq!(parse(value), table(Dest::Stderr), "{value}");
+        }
+        assert_eq!(parse("stdout"), table(Dest::Stdout));
+        assert_eq!(parse("table:stdout"), table(Dest::Stdout));
         assert_eq!(parse("json"), print(Json, Dest::Stderr));
         assert_eq!(parse("json:stdout"), print(Json, Dest::Stdout));
         assert_eq!(parse("json:/tmp/r.json"), print(Json, file("/tmp/r.json")));
-        assert_eq!(parse("table:out.txt"), print(Table, file("out.txt")));
+        assert_eq!(parse("table:out.txt"), table(file("out.txt")));
+        let allocs = Folded(FoldedWeight::Allocs);
+        assert_eq!(parse("folded"), print(allocs, Dest::Stderr));
+        let bytes = Folded(FoldedWeight::Bytes);
+        assert_eq!(parse("folded-bytes:x"), print(bytes, file("x")));
+        for value in ["0", "off", "false", "no"] {
+            assert_eq!(parse(value), Ok(Setting::Off), "{value}");
+        }
+    }
+
+    #[test]
+    fn empty_and_blank_are_unset() {
+        for value in ["", " ", "\t\n"] {
+            assert_eq!(parse(value), Ok(Setting::Unset), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn keywords_ignore_case_and_spaces_around_them() {
+        use Form::{Json, Table};
+        assert_eq!(parse("JSON:STDOUT"), print(Json, Dest::Stdout));
+        assert_eq!(parse("Json:StdErr"), print(Json, Dest::Stderr));
+        assert_eq!(parse("OFF"), Ok(Setting::Off));
+        assert_eq!(parse(" Stdout "), print(Table, Dest::Stdout));
+        assert_eq!(parse(" table , Sort = Bytes , TOP=3 : stdout "), {
+            Ok(Setting::Print(Plan {
+                sort: SortBy::Bytes,
+                top: Some(3),
+                ..Plan::table(Dest::Stdout)
+            }))
+        });
+    }
+
+    #[test]
+    fn paths_are_taken_byte_for_byte() {
+        use Form::{Folded, Json, Table};
+        // Everything after the first `:`, commas and colons included.
         assert_eq!(
             parse("folded:a:b.folded"),
             print(Folded(FoldedWeight::Allocs), file("a:b.folded"))
         );
         assert_eq!(
-            parse("folded-bytes:x"),
-            print(Folded(FoldedWeight::Bytes), file("x"))
+            parse("table,top=5:/tmp/a,b:c.txt"),
+            Ok(Setting::Print(Plan {
+                top: Some(5),
+                ..Plan::table(file("/tmp/a,b:c.txt"))
+            }))
         );
-        assert_eq!(parse("OFF"), Setting::Off);
-        assert_eq!(parse("0"), Setting::Off);
-        assert_eq!(parse("verbose"), Setting::Invalid("verbose".to_owned()));
-        assert_eq!(parse("json:"), Setting::Invalid("json:".to_owned()));
-        assert_eq!(parse("off:x"), Setting::Invalid("off:x".to_owned()));
+        // Case and spaces kept: only `stderr` and `stdout` are words.
+        assert_eq!(parse("json:STDOUT.json"), print(Json, file("STDOUT.json")));
+        assert_eq!(parse("json: r.json"), print(Json, file(" r.json")));
+        assert_eq!(parse("table:./stdout"), print(Table, file("./stdout")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt as _;
+            assert_eq!(
+                super::parse(b"json:r\xff.json", true),
+                print(Json, Dest::File(OsStr::from_bytes(b"r\xff.json")))
+            );
+        }
+    }
+
+    #[test]
+    fn table_options() {
+        for (value, sort, top) in [
+            ("table,sort=bytes", SortBy::Bytes, None),
+            ("table,top=20", SortBy::Allocs, Some(20)),
+            ("table,top=0", SortBy::Allocs, Some(0)),
+            ("table,sort=net,top=1", SortBy::Net, Some(1)),
+            ("table,top=1,sort=peak", SortBy::Peak, Some(1)),
+            ("table,sort=calls", SortBy::Calls, None),
+            ("table,sort=allocs", SortBy::Allocs, None),
+        ] {
+            let expected = Plan {
+                sort,
+                top,
+                ..Plan::TABLE_ON_STDERR
+            };
+            assert_eq!(parse(value), Ok(Setting::Print(expected)), "{value}");
+        }
+    }
+
+    #[test]
+    fn every_bad_value_is_one_problem() {
+        use Problem::*;
+        for (value, problem) in [
+            ("loud", UnknownForm(b"loud")),
+            ("csv:out.csv", UnknownForm(b"csv")),
+            ("sort=bytes", UnknownForm(b"sort=bytes")),
+            ("off:x", StandsAlone(b"off")),
+            ("1:report.txt", StandsAlone(b"1")),
+            ("stdout:x", StandsAlone(b"stdout")),
+            ("stderr,top=3", StandsAlone(b"stderr")),
+            ("json:", NoDestination),
+            ("table: ", NoDestination),
+            ("table,", EmptyOption),
+            ("table,,top=1", EmptyOption),
+            ("table,color", UnknownOption(b"color")),
+            ("table,color=red", UnknownOption(b"color=red")),
+            ("table,sort=size", NotAColumn(b"size")),
+            ("table,sort=", NotAColumn(b"")),
+            ("table,top=ten", NotARowCount(b"ten")),
+            ("table,top=-1", NotARowCount(b"-1")),
+            ("table,top=+1", NotARowCount(b"+1")),
+            (
+                "table,top=99999999999999999999999",
+                NotARowCount(b"99999999999999999999999"),
+            ),
+            ("table,top=1,top=2", Repeated("top")),
+            ("table,sort=net,sort=net", Repeated("sort")),
+            ("json,top=5", TableOnly("top", Form::Json)),
+            (
+                "folded,sort=bytes:x",
+                TableOnly("sort", Form::Folded(FoldedWeight::Allocs)),
+            ),
+        ] {
+            assert_eq!(parse(value), Err(problem), "{value}");
+        }
+    }
+
+    #[test]
+    fn json_without_the_feature_is_a_problem_not_a_file() {
+        for value in ["json", "json:report.json", "JSON:stdout"] {
+            assert_eq!(
+                super::parse(value.as_bytes(), false),
+                Err(Problem::NeedsJson),
+                "{value}"
+            );
+        }
+        // A syntax problem is said first.
+        assert_eq!(
+            super::parse(b"json,top=1:r.json", false),
+            Err(Problem::TableOnly("top", Form::Json))
+        );
+        assert_eq!(
+            super::parse(b"table:r.txt", false),
+            print(Form::Table, file("r.txt"))
+        );
+    }
+
+    #[test]
+    fn problems_read_as_one_line() {
+        let line = |value: &str| {
+            let problem = parse(value).unwrap_err();
+            format!("{ENV_VAR}=\"{}\": {problem}", Shown(value.as_bytes()))
+        };
+        assert_eq!(
+            line("loud"),
+            "ALLOC_TRACE=\"loud\": unknown form `loud` (expected `table`, `json`, `folded` or \
+             `folded-bytes`, or one of `1`, `stderr`, `stdout`, `off` alone)"
+        );
+        assert_eq!(
+            line("json,top=5"),
+            "ALLOC_TRACE=\"json,top=5\": `top` is an option of the table, not of `json`"
+        );
+        assert_eq!(
+            format!("{}", Problem::NeedsJson),
+            "the `json` form needs alloc-trace's `json` feature, which this program was built without"
+        );
+        assert_eq!(Shown(b"r\xff\n\"").to_string(), "r\\xFF\\n\\\"");
+        for value in ["a\nb", "table,top=x\n"] {
+            assert!(!line(value).contains('\n'), "{value:?}");
+        }
     }
 
     #[test]
     fn printing_the_report_is_not_counted() {
         let path =
             std::env::temp_dir().join(format!("alloc-trace-exit-{}.txt", std::process::id()));
-        let setting = print(Form::Table, Dest::File(path.clone()));
-        let ((), stats) = crate::measure(|| print_now(Some(&setting)));
+        let value = format!("table,top=1:{}", path.to_str().unwrap());
+        let ((), stats) = crate::measure(|| print_now(Some(value.as_bytes())));
         assert_eq!(stats, crate::stats::AllocStats::default());
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
@@ -338,5 +835,17 @@ mod tests {
             text.starts_with("alloc-trace report (all threads, since the program started)"),
             "{text}"
         );
+    }
+
+    /// Run by `.ci/run` in a build without the `json` feature: the value that asks for
+    /// JSON in a file prints the table on stderr and writes no file.
+    #[cfg(not(feature = "json"))]
+    #[test]
+    fn without_json_no_file_is_written() {
+        let path =
+            std::env::temp_dir().join(format!("alloc-trace-nojson-{}.json", std::process::id()));
+        let value = format!("json:{}", path.to_str().unwrap());
+        print_now(Some(value.as_bytes()));
+        assert!(!path.exists(), "{}", path.display());
     }
 }

@@ -338,6 +338,21 @@ impl Gathered {
     /// The report's rows. `base` is the path the report is relative to (a capture's
     /// enclosing frame): only paths below it count, and only their frames below it.
     fn build(&self, scope: Scope, peak: Option<u64>, base: u32, sites: &mut SiteList) -> Report {
+        if !cfg!(feature = "tracking") {
+            // Off means off: no function is tracked, so none is listed (not even as never
+            // called), and everything counted is outside tracked functions.
+            return Report {
+                scope,
+                totals: self.totals.counts(),
+                peak,
+                in_tracked: AllocCounts::default(),
+                unattributed: AllocCounts::default(),
+                sites: Vec::new(),
+                paths: Vec::new(),
+                threads: self.threads,
+                tracking: false,
+            };
+        }
         // Exclusive and inclusive numbers by site id, from the paths.
         let len = (site::max_id() as usize + 1).max(self.sites.len());
         let mut exclusive: SysVec<Totals> = SysVec::new();
@@ -347,7 +362,8 @@ impl Gathered {
         let _ = inclusive.resize(len, Totals::ZERO);
         let _ = stamp.resize(len, 0);
         let mut in_tracked = Totals::ZERO;
-        let mut path_rows: Vec<PathStats> = Vec::new();
+        // The paths shown: (id, exclusive numbers), named once the sites are.
+        let mut shown_paths: Vec<(u32, Totals)> = Vec::new();
         for (id, &t) in self.paths.as_slice().iter().enumerate() {
             let id = id as u32;
             if t == Totals::ZERO || id == base || !is_below(id, base) {
@@ -373,10 +389,7 @@ impl Gathered {
                 innermost = false;
                 cursor = parent;
             }
-            path_rows.push(PathStats {
-                path: path_name(id),
-                exclusive: t.counts(),
-            });
+            shown_paths.push((id, t));
         }
         // Calls in flight: async calls started and not finished, and the sites on the
         // known paths of threads inside tracked calls.
@@ -391,7 +404,7 @@ impl Gathered {
                 cursor = parent;
             }
         }
-        let mut rows: Vec<SiteStats> = Vec::with_capacity(sites.len());
+        let mut rows: Vec<(&'static Site, SiteStats)> = Vec::with_capacity(sites.len());
         for &site in sites.as_slice() {
             let id = site.assigned_id().map_or(usize::MAX, |id| id as usize);
             let values = self.sites.as_slice().get(id).copied().unwrap_or_default();
@@ -416,21 +429,44 @@ impl Gathered {
             {
                 continue;
             }
-            rows.push(SiteStats {
-                name: site.name().to_string(),
-                file: site.file.to_owned(),
-                line: site.line,
-                calls: values.calls,
-                inclusive: incl.with_peak(values.peak),
-                exclusive: excl.counts(),
-                max_allocs_per_call: values.max_allocs,
-                in_flight,
-            });
+            rows.push((
+                site,
+                SiteStats {
+                    name: site.name().to_string(),
+                    display_name: String::new(),
+                    file: site.file.to_owned(),
+                    line: site.line,
+                    calls: values.calls,
+                    inclusive: incl.with_peak(values.peak),
+                    exclusive: excl.counts(),
+                    max_allocs_per_call: values.max_allocs,
+                    in_flight,
+                },
+            ));
         }
+        let names = Names::of(&rows, &shown_paths);
+        let mut rows: Vec<SiteStats> = rows
+            .into_iter()
+            .map(|(site, mut row)| {
+                row.display_name = names.of_site(site).to_owned();
+                row
+            })
+            .collect();
+        let mut path_rows: Vec<PathStats> = shown_paths
+            .iter()
+            .map(|&(id, t)| {
+                let frames = path_frames(id, &names);
+                PathStats {
+                    path: frames.join(";"),
+                    frames,
+                    exclusive: t.counts(),
+                }
+            })
+            .collect();
         rows.sort_by(|a, b| {
             (b.inclusive.allocs, b.inclusive.bytes_allocated, b.calls)
                 .cmp(&(a.inclusive.allocs, a.inclusive.bytes_allocated, a.calls))
-                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.display_name.cmp(&b.display_name))
         });
         path_rows.sort_by(|a, b| {
             (b.exclusive.allocs, b.exclusive.bytes_allocated)
@@ -446,6 +482,7 @@ impl Gathered {
             sites: rows,
             paths: path_rows,
             threads: self.threads,
+            tracking: true,
         }
     }
 }
@@ -500,21 +537,75 @@ fn is_below(path: u32, base: u32) -> bool {
     }
 }
 
-/// The name of a path: its sites from the outermost, joined by `;`, with `[...]` where
-/// frames were left out.
-fn path_name(id: u32) -> String {
-    if id == paths::OVERFLOW {
-        return crate::report::OVERFLOW_PATH.to_owned();
+/// The names a report shows for its sites: each site's name, told apart by its location
+/// where another site the report mentions (in its rows or on its paths) has the same one.
+struct Names {
+    /// Every site mentioned, sorted by address (distinct `Site` statics are distinct
+    /// functions), beside its display name.
+    sites: Vec<(*const Site, String)>,
+}
+
+impl Names {
+    fn of(rows: &[(&'static Site, SiteStats)], shown_paths: &[(u32, Totals)]) -> Self {
+        // A row's name as the row has it (a method's name can change once, when a call on
+        // another thread learns its type), then the sites on the paths.
+        let mut mentioned: Vec<(&'static Site, String)> = rows
+            .iter()
+            .map(|(site, row)| (*site, row.name.clone()))
+            .collect();
+        for &(id, _) in shown_paths {
+            let mut cursor = id;
+            while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
+                if let Some(site) = site::by_id(site_id) {
+                    mentioned.push((site, site.name().to_string()));
+                }
+                cursor = parent;
+            }
+        }
+        // Stable, so that a site's row comes first and is the one kept.
+        mentioned.sort_by_key(|&(site, _)| core::ptr::from_ref(site));
+        mentioned.dedup_by_key(|&mut (site, _)| core::ptr::from_ref(site));
+        let keys: Vec<(&str, &str, u32)> = mentioned
+            .iter()
+            .map(|(site, name)| (name.as_str(), site.file, site.line))
+            .collect();
+        let shown = crate::report::display_names(&keys);
+        Self {
+            sites: mentioned
+                .iter()
+                .map(|&(site, _)| core::ptr::from_ref(site))
+                .zip(shown)
+                .collect(),
+        }
     }
-    let mut parts: Vec<String> = Vec::new();
+
+    fn of_site(&self, site: &Site) -> &str {
+        let key = core::ptr::from_ref(site);
+        self.sites
+            .binary_search_by_key(&key, |(s, _)| *s)
+            .map_or("?", |i| self.sites[i].1.as_str())
+    }
+}
+
+/// The frames of a path: its sites' display names from the outermost, with `[...]` where
+/// frames were left out.
+fn path_frames(id: u32, names: &Names) -> Vec<String> {
+    if id == paths::OVERFLOW {
+        return vec![crate::report::OVERFLOW_PATH.to_owned()];
+    }
+    let mut frames: Vec<String> = Vec::new();
     let mut cursor = id;
     while let Some((parent, site_id, cut)) = paths::parent_and_site(cursor) {
-        parts.push(site::by_id(site_id).map_or_else(|| "?".to_owned(), |s| s.name().to_string()));
+        frames.push(
+            site::by_id(site_id)
+                .map_or("?", |s| names.of_site(s))
+                .to_owned(),
+        );
         if cut {
-            parts.push("[...]".to_owned());
+            frames.push("[...]".to_owned());
         }
         cursor = parent;
     }
-    parts.reverse();
-    parts.join(";")
+    frames.reverse();
+    frames
 }

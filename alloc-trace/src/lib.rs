@@ -35,6 +35,16 @@
 //!   tests running in parallel never see each other's allocations.
 //! - [`report()`](crate::report()) and [`process_stats`] add up every thread.
 //!
+//! # At exit
+//!
+//! `let _report = alloc_trace::report_on_exit();` at the top of `main` prints the
+//! process-wide table when `main` ends; the `ALLOC_TRACE` environment variable does the
+//! same without code, and chooses the form (`table`, `json`, `folded`), the table's order
+//! and length, and the destination: `ALLOC_TRACE=table,sort=bytes,top=20:stdout`,
+//! `ALLOC_TRACE=json:report.json`. Every value and the feature it needs are listed in
+//! [`report_on_exit`](crate::report_on_exit#alloc_trace); a value that cannot be honoured
+//! says so in one line and prints the table on standard error.
+//!
 //! # Allocation budgets in tests
 //!
 //! [`assert_allocs!`] and [`assert_no_alloc!`] check what one expression did;
@@ -129,7 +139,7 @@
 //! | `future.rs` | 3 | pin projections of `TrackedFuture` and of one poll's frame |
 //! | `record.rs` | 2 | a table's slice, and the box of a replaced table |
 //! | `report/mod.rs` | 1 | reading live threads' tables under the registry lock |
-//! | `exit_report.rs` | 1 | registering the `atexit` hook |
+//! | `exit_report.rs` | 3 | reading `ALLOC_TRACE` with `getenv` before `main` and its first byte, registering the `atexit` hook |
 //!
 //! `scripts/check-ub.sh` runs the runtime crate's unit tests under Miri (frames across
 //! nesting, recursion, panics, captures, threads and polls on several threads; records
@@ -147,7 +157,7 @@ mod alloc;
 mod assert;
 mod budget;
 mod counters;
-mod exit_report;
+pub mod exit_report;
 mod frame;
 mod future;
 mod gather;

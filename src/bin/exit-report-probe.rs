@@ -8,9 +8,17 @@
 //! - `exit`: holds the guard, ends with `std::process::exit(3)`;
 //! - `panic`: holds the guard, panics in `main`;
 //! - `threads-guard` / `threads-env`: as `guard` / `env`, with two threads still making
-//!   tracked calls that allocate when `main` returns.
+//!   tracked calls that allocate when `main` returns;
+//! - `total-guard` / `total-env`: as `guard` / `env`, and the last thing before the exit
+//!   report is a line on stderr with the process totals at that moment
+//!   (`BEFORE-EXIT-REPORT allocs=.. reallocs=.. frees=.. bytes_allocated=.. bytes_freed=..`),
+//!   written without allocating, and the same line again after writing it (`AFTER-LINE`)
+//!   to show that it did not. With the guard, that is just before the guard is dropped;
+//!   without, in an `atexit` hook registered in `main`, which runs just before the exit
+//!   report's (registered before `main`: hooks run in reverse order).
 
 use std::hint::black_box;
+use std::io::Write as _;
 use std::time::Duration;
 
 use alloc_trace::track_allocs;
@@ -30,10 +38,28 @@ fn spin() -> usize {
     black_box(vec![1u8; 10]).len()
 }
 
+/// `LABEL allocs=.. reallocs=.. frees=.. bytes_allocated=.. bytes_freed=..` on stderr,
+/// formatted on the stack and written unbuffered: nothing allocates.
+fn say_totals(label: &str) {
+    let s = alloc_trace::process_stats();
+    let mut buf = [0u8; 256];
+    let mut line = std::io::Cursor::new(&mut buf[..]);
+    let _ = writeln!(
+        line,
+        "{label} allocs={} reallocs={} frees={} bytes_allocated={} bytes_freed={}",
+        s.allocs, s.reallocs, s.frees, s.bytes_allocated, s.bytes_freed
+    );
+    let len = line.position() as usize;
+    let _ = std::io::stderr().write_all(&buf[..len]);
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
-    let guard = matches!(mode.as_str(), "guard" | "exit" | "panic" | "threads-guard")
-        .then(alloc_trace::report_on_exit);
+    let guard = matches!(
+        mode.as_str(),
+        "guard" | "exit" | "panic" | "threads-guard" | "total-guard"
+    )
+    .then(alloc_trace::report_on_exit);
     for _ in 0..3 {
         work();
     }
@@ -51,7 +77,24 @@ fn main() {
             std::thread::sleep(Duration::from_millis(50));
         }
         "guard" | "env" => {}
+        "total-guard" | "total-env" => {}
         other => panic!("exit-report-probe: unknown mode {other:?}"),
+    }
+    if mode == "total-env" {
+        unsafe extern "C" {
+            fn atexit(hook: extern "C" fn()) -> core::ffi::c_int;
+        }
+        extern "C" fn just_before_the_exit_report() {
+            say_totals("BEFORE-EXIT-REPORT");
+            say_totals("AFTER-LINE");
+        }
+        // SAFETY: the C library's `atexit`; the hook is an `extern "C" fn()` that does not
+        // unwind (writing to stderr ignores errors).
+        assert_eq!(unsafe { atexit(just_before_the_exit_report) }, 0);
+    }
+    if mode == "total-guard" {
+        say_totals("BEFORE-EXIT-REPORT");
+        say_totals("AFTER-LINE");
     }
     drop(guard);
 }

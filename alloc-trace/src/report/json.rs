@@ -10,6 +10,14 @@ use crate::stats::{AllocCounts, AllocStats};
 
 /// The version of the JSON schema [`Report::to_json`] writes. It changes whenever a field
 /// is removed, renamed or changes meaning; adding a field does not change it.
+///
+/// ```
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+/// let json = alloc_trace::capture(|| ()).1.to_json();
+/// let version = alloc_trace::report::JSON_SCHEMA_VERSION;
+/// assert!(json.contains(&format!("\"schema_version\": {version}")));
+/// ```
 pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 impl Report {
@@ -28,9 +36,14 @@ impl Report {
     ///   "unattributed": Counts,          // inside tracked calls in flight, function not known yet
     ///   "outside_tracked": Counts,       // totals - in_tracked
     ///   "outside_share": 0.042,          // outside allocs / total allocs (0..=1; 0 if none)
+    ///   "tracking": true,                // false: built without the `tracking` feature, so
+    ///                                    // no function is tracked (sites and paths empty)
     ///   "sites": [                       // every tracked function, report order (most
     ///     {                              // allocs first; never-called ones included)
     ///       "name": "app::handle", "file": "src/app.rs", "line": 12,
+    ///       "display_name": "app::handle", // the name every output shows: `name`, or
+    ///                                  // "name (file:line)" if another site in the
+    ///                                  // report has the same name (SiteStats::display_name)
     ///       "calls": 1000,
     ///       "inclusive": Stats,          // nested tracked calls included
     ///       "exclusive": Counts,         // nested tracked calls excluded
@@ -43,7 +56,9 @@ impl Report {
     ///     }
     ///   ],
     ///   "paths": [                       // call paths, most allocs first
-    ///     { "path": "app::main;app::handle", "exclusive": Counts }
+    ///     { "path": "app::main;app::handle",     // frames joined by `;`
+    ///       "frames": ["app::main", "app::handle"], // display names, outermost first
+    ///       "exclusive": Counts }
     ///   ],
     ///   "threads": { "live": 3, "exited": 12, "busy": 0 } // busy: read while booking
     /// }
@@ -120,14 +135,24 @@ pub(crate) struct ReportJson {
     outside_tracked: CountsJson,
     #[serde(default, skip_deserializing)]
     outside_share: f64,
+    /// Absent in reports written before it existed, which all tracked.
+    #[serde(default = "tracking_on")]
+    tracking: bool,
     sites: Vec<SiteJson>,
     paths: Vec<PathJson>,
     threads: Threads,
 }
 
+const fn tracking_on() -> bool {
+    true
+}
+
 #[derive(Serialize, Deserialize)]
 struct SiteJson {
     name: String,
+    /// Absent in reports written before it existed: recomputed from the names.
+    #[serde(default)]
+    display_name: Option<String>,
     file: String,
     line: u32,
     calls: u64,
@@ -149,6 +174,9 @@ struct SiteJson {
 #[derive(Serialize, Deserialize)]
 struct PathJson {
     path: String,
+    /// Absent in reports written before it existed: `path` split at `;`.
+    #[serde(default)]
+    frames: Option<Vec<String>>,
     exclusive: CountsJson,
 }
 
@@ -203,6 +231,7 @@ impl From<Report> for ReportJson {
                 net_bytes_per_call: s.net_bytes_per_call(),
                 excl_share: ratio(s.exclusive.allocs as f64, all_allocs),
                 name: s.name,
+                display_name: Some(s.display_name),
                 file: s.file,
                 line: s.line,
                 calls: s.calls,
@@ -217,6 +246,7 @@ impl From<Report> for ReportJson {
             .into_iter()
             .map(|p| PathJson {
                 path: p.path,
+                frames: Some(p.frames),
                 exclusive: p.exclusive.into(),
             })
             .collect();
@@ -229,6 +259,7 @@ impl From<Report> for ReportJson {
             unattributed: r.unattributed.into(),
             outside_tracked: outside.into(),
             outside_share: ratio(outside.allocs as f64, all_allocs),
+            tracking: r.tracking,
             sites,
             paths,
             threads: r.threads,
@@ -246,10 +277,23 @@ impl TryFrom<ReportJson> for Report {
                 j.schema_version
             ));
         }
+        let computed = j.sites.iter().any(|s| s.display_name.is_none()).then(|| {
+            let keys: Vec<(&str, &str, u32)> = j
+                .sites
+                .iter()
+                .map(|s| (s.name.as_str(), s.file.as_str(), s.line))
+                .collect();
+            super::display_names(&keys)
+        });
         let sites = j
             .sites
             .into_iter()
-            .map(|s| SiteStats {
+            .enumerate()
+            .map(|(i, s)| SiteStats {
+                display_name: s
+                    .display_name
+                    .or_else(|| computed.as_ref().map(|names| names[i].clone()))
+                    .unwrap_or_else(|| s.name.clone()),
                 name: s.name,
                 file: s.file,
                 line: s.line,
@@ -264,6 +308,9 @@ impl TryFrom<ReportJson> for Report {
             .paths
             .into_iter()
             .map(|p| PathStats {
+                frames: p
+                    .frames
+                    .unwrap_or_else(|| p.path.split(';').map(str::to_owned).collect()),
                 path: p.path,
                 exclusive: p.exclusive.counts,
             })
@@ -277,6 +324,7 @@ impl TryFrom<ReportJson> for Report {
             sites,
             paths,
             threads: j.threads,
+            tracking: j.tracking,
         })
     }
 }

@@ -35,8 +35,16 @@ use crate::stats::{AllocCounts, AllocStats};
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct SiteStats {
-    /// `module::path::function`, `module::Type::method`, or the `name = "..."` given.
+    /// `module::path::function`, `module::Type::method`, or the `name = "..."` given. Two
+    /// functions can share it (a nested `fn helper` in two functions of one module, say):
+    /// [`display_name`](Self::display_name) tells them apart.
     pub name: String,
+    /// The name every output of the report shows (table, JSON, folded stacks): `name`
+    /// itself, or `name (file:line)` when another function in the same report has the
+    /// same `name` (`name (file:line) #2` in the rare case that they share a line too,
+    /// e.g. two functions a macro generates). It identifies the function within the
+    /// report, and [`Report::site`](super::Report::site) accepts it.
+    pub display_name: String,
     /// Source file of the function.
     pub file: String,
     /// Line of the function's name.
@@ -58,12 +66,43 @@ pub struct SiteStats {
 impl SiteStats {
     /// Mean `allocs` per call, nested calls included: the allocation *rate*, Go's
     /// `allocs/op`. 0 for a function never called.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn pair() -> (Box<u8>, Box<u8>) {
+    ///     (Box::new(1), Box::new(2))
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| {
+    ///     for _ in 0..3 {
+    ///         std::hint::black_box(pair());
+    ///     }
+    /// });
+    /// let site = report.site("pair").unwrap();
+    /// assert_eq!(site.allocs_per_call(), 2.0);
+    /// assert_eq!(site.bytes_per_call(), 2.0);
+    /// assert_eq!(site.net_bytes_per_call(), 2.0); // returned, so kept by the call
+    /// ```
     #[must_use]
     pub fn allocs_per_call(&self) -> f64 {
         per_call(self.inclusive.allocs as f64, self.calls)
     }
 
     /// Mean bytes allocated per call, nested calls included (Go's `B/op`).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn buffer() -> usize {
+    ///     std::hint::black_box(vec![0u8; 256]).len()
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(buffer);
+    /// assert_eq!(report.site("buffer").unwrap().bytes_per_call(), 256.0);
+    /// ```
     #[must_use]
     pub fn bytes_per_call(&self) -> f64 {
         per_call(self.inclusive.bytes_allocated as f64, self.calls)
@@ -72,6 +111,18 @@ impl SiteStats {
     /// Mean `net_bytes` per call (allocated minus freed, nested calls included): near zero
     /// for churn, positive for a call that leaves memory behind (a returned value, a cache,
     /// a leak).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn churn() -> usize {
+    ///     std::hint::black_box(vec![0u8; 256]).len()
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(churn);
+    /// assert_eq!(report.site("churn").unwrap().net_bytes_per_call(), 0.0);
+    /// ```
     #[must_use]
     pub fn net_bytes_per_call(&self) -> f64 {
         per_call(self.inclusive.net_bytes() as f64, self.calls)
@@ -127,13 +178,71 @@ fn per_call(total: f64, calls: u64) -> f64 {
 /// let (_, report) = alloc_trace::capture(|| std::hint::black_box(outer()));
 /// let path = &report.paths()[0];
 /// assert_eq!((path.path.as_str(), path.exclusive.allocs), ("outer;inner", 1));
+/// assert_eq!(path.frames, ["outer", "inner"]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct PathStats {
-    /// Site names from the outermost tracked call to the innermost, joined by `;`.
+    /// [`frames`](Self::frames) joined by `;`, for reading (a name that contains `;`
+    /// makes it ambiguous: use `frames` to walk a path).
     pub path: String,
+    /// The functions' [`display_name`](SiteStats::display_name)s from the outermost
+    /// tracked call to the innermost, with `[...]` where frames of a very deep path were
+    /// left out (see [`Report::folded`](super::Report::folded)).
+    pub frames: Vec<String>,
     /// What calls at exactly this path did, nested tracked calls excluded.
     pub exclusive: AllocCounts,
+}
+
+/// The [`SiteStats::display_name`] of each of `sites` (`(name, file, line)`), in order:
+/// the name where it is unique among them, `name (file:line)` where it is not, and
+/// `name (file:line) #k` (k from 1, in the order given) where that is not unique either.
+pub(crate) fn display_names(sites: &[(&str, &str, u32)]) -> Vec<String> {
+    let mut order: Vec<usize> = (0..sites.len()).collect();
+    order.sort_by(|&a, &b| sites[a].cmp(&sites[b]).then(a.cmp(&b)));
+    let mut names = vec![String::new(); sites.len()];
+    for same_name in order.chunk_by(|&a, &b| sites[a].0 == sites[b].0) {
+        if let [i] = same_name {
+            names[*i] = sites[*i].0.to_owned();
+            continue;
+        }
+        for same_line in same_name.chunk_by(|&a, &b| sites[a] == sites[b]) {
+            for (k, &i) in same_line.iter().enumerate() {
+                let (name, file, line) = sites[i];
+                names[i] = if same_line.len() == 1 {
+                    format!("{name} ({file}:{line})")
+                } else {
+                    format!("{name} ({file}:{line}) #{}", k + 1)
+                };
+            }
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_names;
+
+    #[test]
+    fn shared_names_get_their_location() {
+        let names = display_names(&[
+            ("app::helper", "src/a.rs", 30),
+            ("app::parse", "src/a.rs", 1),
+            ("app::helper", "src/a.rs", 12),
+            ("gen::f", "src/m.rs", 5),
+            ("gen::f", "src/m.rs", 5),
+        ]);
+        assert_eq!(
+            names,
+            [
+                "app::helper (src/a.rs:30)",
+                "app::parse",
+                "app::helper (src/a.rs:12)",
+                "gen::f (src/m.rs:5) #1",
+                "gen::f (src/m.rs:5) #2",
+            ]
+        );
+    }
 }

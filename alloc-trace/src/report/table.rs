@@ -15,6 +15,19 @@ use crate::report::SiteStats;
 
 /// The column that orders a [`Table`], largest first. Ties keep the report's order
 /// (most allocations, then most bytes, then most calls, then name).
+///
+/// `ALLOC_TRACE=table,sort=COLUMN` picks one for the exit report, by the lowercase name
+/// of the variant (`allocs`, `bytes`, `net`, `peak`, `calls`).
+///
+/// ```
+/// use alloc_trace::report::SortBy;
+/// # #[global_allocator]
+/// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+///
+/// let (_, report) = alloc_trace::capture(|| std::hint::black_box(vec![0u8; 8]));
+/// let table = report.table().sort_by(SortBy::Peak).to_string();
+/// assert!(table.contains("tracked functions by peak"));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SortBy {
@@ -33,8 +46,17 @@ pub enum SortBy {
 }
 
 impl SortBy {
-    /// The word the table's title uses.
-    const fn name(self) -> &'static str {
+    /// Every column, in the order the docs list them.
+    pub(crate) const ALL: [SortBy; 5] = [
+        SortBy::Allocs,
+        SortBy::Bytes,
+        SortBy::Net,
+        SortBy::Peak,
+        SortBy::Calls,
+    ];
+
+    /// The word the table's title uses (and `ALLOC_TRACE`'s `sort=`).
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             SortBy::Allocs => "allocs",
             SortBy::Bytes => "bytes",
@@ -74,11 +96,14 @@ impl SortBy {
 /// | `peak` | the most live bytes any one call reached above its starting level: residency |
 /// | `excl%` | this function's exclusive `allocs` (nested tracked calls excluded) as a share of every allocation counted by the report. The rows plus the outside line add up to 100% |
 ///
-/// Two more lines follow the rows: the report's totals (process-wide for [`report()`](crate::report()), the
-/// closure's for [`capture`](crate::capture)) and what happened outside every tracked function.
-///
-/// [`report()`](crate::report()): crate::report
-/// [`capture`](crate::capture): crate::capture
+/// Two more lines follow the rows: the report's totals (process-wide for
+/// [`report()`](crate::report()), the closure's for [`capture`](crate::capture)) and what
+/// happened outside every tracked function. Then, where they apply, a line each for: the
+/// rows `top` left out, the functions never called, the functions shown as
+/// `name (file:line)` because they share a name, a negative `net` outside tracked
+/// functions (memory they allocated and untracked code freed), and threads read while
+/// they kept booking. A build without the `tracking` feature says so instead of listing
+/// functions.
 ///
 /// # Examples
 ///
@@ -107,12 +132,20 @@ pub struct Table<'a> {
     order: Option<Vec<u32>>,
     top: Option<usize>,
     show_uncalled: bool,
+    locations: bool,
 }
 
 impl Report {
     /// This report as a [`Table`] with the default options (the same text `Display`
-    /// prints); chain [`Table::sort_by`], [`Table::top`] and [`Table::show_uncalled`] to
-    /// change them.
+    /// prints); chain [`Table::sort_by`], [`Table::top`], [`Table::show_uncalled`] and
+    /// [`Table::locations`] to change them.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let (_, report) = alloc_trace::capture(|| ());
+    /// assert_eq!(report.table().to_string(), report.to_string());
+    /// ```
     #[must_use]
     pub fn table(&self) -> Table<'_> {
         Table {
@@ -121,6 +154,7 @@ impl Report {
             order: None,
             top: None,
             show_uncalled: false,
+            locations: false,
         }
     }
 }
@@ -130,6 +164,28 @@ impl<'a> Table<'a> {
     ///
     /// Sorting happens here (O(n log n), one list of indices), so that printing allocates
     /// nothing.
+    ///
+    /// ```
+    /// use alloc_trace::report::SortBy;
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    ///
+    /// #[alloc_trace::track_allocs(name = "few_big")]
+    /// fn few_big() -> usize {
+    ///     std::hint::black_box(vec![0u8; 1000]).len()
+    /// }
+    ///
+    /// #[alloc_trace::track_allocs(name = "many_small")]
+    /// fn many_small() -> usize {
+    ///     (0..3).map(|_| std::hint::black_box(vec![0u8; 1]).len()).sum()
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| few_big() + many_small());
+    /// let by_bytes = report.table().sort_by(SortBy::Bytes).to_string();
+    /// assert!(by_bytes.find("  few_big").unwrap() < by_bytes.find("  many_small").unwrap());
+    /// let by_allocs = report.to_string();
+    /// assert!(by_allocs.find("  many_small").unwrap() < by_allocs.find("  few_big").unwrap());
+    /// ```
     #[must_use]
     pub fn sort_by(mut self, column: SortBy) -> Self {
         self.sort = column;
@@ -144,7 +200,25 @@ impl<'a> Table<'a> {
     }
 
     /// Keeps only the first `n` rows (default: all). A line under the table says how many
-    /// were left out.
+    /// were left out. `top(0)` keeps only the totals.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn a() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// #[alloc_trace::track_allocs]
+    /// fn b() -> Box<u8> {
+    ///     Box::new(2)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| (std::hint::black_box(a()), b()));
+    /// let text = report.table().top(1).to_string();
+    /// assert!(text.contains("\n... 1 more tracked function not shown (top 1)\n"), "{text}");
+    /// ```
     #[must_use]
     pub fn top(mut self, n: usize) -> Self {
         self.top = Some(n);
@@ -155,9 +229,43 @@ impl<'a> Table<'a> {
     /// under the table counts them). Every `#[track_allocs]` function linked into the
     /// program is known, so "never called" is real information: code you expected to run
     /// did not.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs(name = "doc::never_called")]
+    /// fn never_called() {}
+    ///
+    /// let report = alloc_trace::report();
+    /// assert!(report.table().show_uncalled(true).to_string().contains("  doc::never_called\n"));
+    /// assert!(!report.to_string().contains("  doc::never_called\n"));
+    /// ```
     #[must_use]
     pub fn show_uncalled(mut self, show: bool) -> Self {
         self.show_uncalled = show;
+        self
+    }
+
+    /// Whether to show every function's source location after its name, as
+    /// `name (file:line)` (default: `false`, which shows it only for functions that share
+    /// their name with another; see [`SiteStats::display_name`]).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs(name = "app::parse")]
+    /// fn parse() -> Box<u8> {
+    ///     Box::new(1)
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(parse);
+    /// let site = report.site("app::parse").unwrap();
+    /// let table = report.table().locations(true).to_string();
+    /// assert!(table.contains(&format!("  app::parse ({}:{})\n", site.file, site.line)));
+    /// ```
+    #[must_use]
+    pub fn locations(mut self, show: bool) -> Self {
+        self.locations = show;
         self
     }
 
@@ -203,6 +311,8 @@ const HEADERS: [&str; COLUMNS] = [
 struct Row<'s> {
     cells: [Cell<'s>; COLUMNS],
     name: &'s str,
+    /// `file:line`, said after the name.
+    location: Option<(&'s str, u32)>,
     /// Calls in flight, said after the name.
     in_flight: u64,
 }
@@ -212,11 +322,13 @@ impl<'s> Row<'s> {
         Row {
             cells: HEADERS.map(Cell::Text),
             name: "function",
+            location: None,
             in_flight: 0,
         }
     }
 
-    fn site(s: &'s SiteStats, all_allocs: u64) -> Self {
+    /// A site's row; `locations`: say its `file:line` even if its name is unique.
+    fn site(s: &'s SiteStats, all_allocs: u64, locations: bool) -> Self {
         let (calls, i) = (s.calls, &s.inclusive);
         let per_call = u128::from(calls);
         Row {
@@ -232,7 +344,9 @@ impl<'s> Row<'s> {
                 Cell::Num(Num::bytes(i.peak_bytes.into(), 1)),
                 Num::percent(s.exclusive.allocs, all_allocs),
             ],
-            name: &s.name,
+            name: &s.display_name,
+            // An ambiguous name already carries it.
+            location: (locations && s.display_name == s.name).then_some((&*s.file, s.line)),
             in_flight: s.in_flight,
         }
     }
@@ -259,6 +373,7 @@ impl<'s> Row<'s> {
                 share.unwrap_or(blank),
             ],
             name,
+            location: None,
             in_flight: 0,
         }
     }
@@ -275,6 +390,9 @@ impl<'s> Row<'s> {
             f.write_str("  ")?;
         }
         f.write_str(self.name)?;
+        if let Some((file, line)) = self.location {
+            write!(f, " ({file}:{line})")?;
+        }
         if self.in_flight > 0 {
             write!(f, "  ({} in flight)", self.in_flight)?;
         }
@@ -285,6 +403,12 @@ impl<'s> Row<'s> {
 const fn functions(n: usize) -> &'static str {
     if n == 1 { "function" } else { "functions" }
 }
+
+/// What the rows area says when it has no row: the line for a report that tracked
+/// nothing, or nothing that ran.
+const TRACKING_OFF: &str =
+    "  tracking is off (alloc-trace built without its `tracking` feature): no function is tracked";
+const NONE_CALLED: &str = "  (no tracked function was called)";
 
 impl Table<'_> {
     fn write_title(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -304,6 +428,10 @@ impl Table<'_> {
         )?;
         writeln!(
             f,
+            "  a realloc counts in the function that makes it (dhat books it where the block was first allocated)"
+        )?;
+        writeln!(
+            f,
             "  bytes = bytes requested; net = allocated minus freed during the calls (a returned value counts)"
         )?;
         writeln!(
@@ -311,6 +439,67 @@ impl Table<'_> {
             "  peak = most live bytes one call reached above its start; excl% = own share of all allocs"
         )?;
         writeln!(f)
+    }
+
+    /// The lines under the totals that explain them.
+    fn write_notes(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        shown: usize,
+        shared_names: usize,
+    ) -> fmt::Result {
+        let report = self.report;
+        let listed = self.ordered().count();
+        if listed > shown {
+            let more = listed - shown;
+            writeln!(
+                f,
+                "... {more} more tracked {} not shown (top {shown})",
+                functions(more)
+            )?;
+        }
+        // A capture lists only the functions its closure ran.
+        if report.tracking && !self.show_uncalled && report.scope == Scope::Process {
+            let uncalled = report.sites.iter().filter(|s| !s.ran()).count();
+            if uncalled > 0 {
+                writeln!(
+                    f,
+                    "{uncalled} tracked {} never called (not shown)",
+                    functions(uncalled)
+                )?;
+            }
+        }
+        if shared_names > 0 {
+            writeln!(
+                f,
+                "note: {shared_names} {} shown share{} a name with another function (a nested \
+                 `fn` in two functions, a method of several impls): each is named `name (file:line)`",
+                functions(shared_names),
+                if shared_names == 1 { "s" } else { "" },
+            )?;
+        }
+        if report.outside_tracked().net_bytes() < 0 {
+            writeln!(
+                f,
+                "note: net is negative outside tracked functions: code there freed memory that \
+                 tracked functions allocated (e.g. a value one returned, dropped by an untracked caller){}",
+                match report.scope {
+                    Scope::Process => "",
+                    Scope::Capture => " or that existed before the capture",
+                }
+            )?;
+        }
+        let busy = report.threads.busy;
+        if busy > 0 {
+            writeln!(
+                f,
+                "note: {busy} thread{} kept booking allocations while the report read {}: \
+                 its rows may be off by what it did meanwhile (totals are exact)",
+                if busy == 1 { "" } else { "s" },
+                if busy == 1 { "it" } else { "them" },
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -349,18 +538,23 @@ impl fmt::Display for Table<'_> {
             row.widen(&mut widths);
         }
         for site in self.rows() {
-            Row::site(site, all_allocs).widen(&mut widths);
+            Row::site(site, all_allocs, self.locations).widen(&mut widths);
         }
 
         self.write_title(f)?;
         Row::header().write(f, &widths)?;
         let mut shown = 0;
+        let mut shared_names = 0;
         for site in self.rows() {
-            Row::site(site, all_allocs).write(f, &widths)?;
+            Row::site(site, all_allocs, self.locations).write(f, &widths)?;
             shown += 1;
+            shared_names += usize::from(site.display_name != site.name);
         }
-        if shown == 0 {
-            writeln!(f, "  (no tracked function was called)")?;
+        if !report.tracking {
+            writeln!(f, "{TRACKING_OFF}")?;
+        } else if !report.sites.iter().any(SiteStats::ran) {
+            // Not when `top` hid the rows of functions that ran: the notes say so.
+            writeln!(f, "{NONE_CALLED}")?;
         }
         let rule: usize = widths.iter().map(|w| w + 2).sum::<usize>() + "function".len();
         for _ in 0..rule {
@@ -372,38 +566,7 @@ impl fmt::Display for Table<'_> {
         if let Some(row) = &unattributed {
             row.write(f, &widths)?;
         }
-
-        let listed = self.ordered().count();
-        if listed > shown {
-            let more = listed - shown;
-            writeln!(
-                f,
-                "... {more} more tracked {} not shown (top {shown})",
-                functions(more)
-            )?;
-        }
-        // A capture lists only the functions its closure ran.
-        if !self.show_uncalled && report.scope == Scope::Process {
-            let uncalled = report.sites.iter().filter(|s| !s.ran()).count();
-            if uncalled > 0 {
-                writeln!(
-                    f,
-                    "{uncalled} tracked {} never called (not shown)",
-                    functions(uncalled)
-                )?;
-            }
-        }
-        let busy = report.threads.busy;
-        if busy > 0 {
-            writeln!(
-                f,
-                "note: {busy} thread{} kept booking allocations while the report read {}: \
-                 its rows may be off by what it did meanwhile (totals are exact)",
-                if busy == 1 { "" } else { "s" },
-                if busy == 1 { "it" } else { "them" },
-            )?;
-        }
-        Ok(())
+        self.write_notes(f, shown, shared_names)
     }
 }
 
@@ -426,6 +589,7 @@ mod tests {
     fn site(name: &str, calls: u64, inclusive: AllocStats, exclusive: AllocStats) -> SiteStats {
         SiteStats {
             name: name.to_owned(),
+            display_name: name.to_owned(),
             file: "src/lib.rs".to_owned(),
             line: 1,
             calls,
@@ -465,6 +629,7 @@ mod tests {
                 ),
             ],
             paths: Vec::new(),
+            tracking: true,
         }
     }
 
@@ -476,5 +641,81 @@ mod tests {
 alloc-trace report (all threads, since the program started); tracked functions by allocs, largest first
 ";
         assert!(text.starts_with(expected), "{text}");
+        assert!(
+            text.contains("\n  a realloc counts in the function that makes it (dhat books it where the block was first allocated)\n"),
+            "{text}"
+        );
+        assert!(!text.contains(NONE_CALLED), "{text}");
+        assert!(!text.contains("tracking is off"), "{text}");
+        assert!(
+            text.ends_with("\n1 tracked function never called (not shown)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn top_zero_hides_rows_not_calls() {
+        let report = sample();
+        let text = report.table().top(0).to_string();
+        assert!(!text.contains(NONE_CALLED), "{text}");
+        assert!(
+            text.contains("\n... 3 more tracked functions not shown (top 0)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn none_called_is_said_only_when_none_ran() {
+        let mut report = sample();
+        report.sites.retain(|s| !s.ran());
+        for table in [report.table(), report.table().show_uncalled(true)] {
+            let text = table.to_string();
+            assert!(text.contains(&format!("\n{NONE_CALLED}\n")), "{text}");
+        }
+    }
+
+    #[test]
+    fn tracking_off_is_said_instead_of_never_called() {
+        let mut report = sample();
+        report.tracking = false;
+        report.sites.clear();
+        report.in_tracked = crate::stats::AllocCounts::default();
+        let text = report.to_string();
+        assert!(text.contains(&format!("\n{TRACKING_OFF}\n")), "{text}");
+        assert_eq!(
+            TRACKING_OFF,
+            "  tracking is off (alloc-trace built without its `tracking` feature): no function is tracked"
+        );
+        assert!(!text.contains(NONE_CALLED), "{text}");
+        assert!(!text.contains("never called"), "{text}");
+        assert!(
+            text.contains("100.0%  (outside tracked functions)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_negative_net_outside_is_explained() {
+        let mut report = sample();
+        assert!(!report.to_string().contains("net is negative"));
+        // Tracked functions left 1 MiB that untracked code freed.
+        report.in_tracked.bytes_allocated += 1 << 20;
+        report.totals.bytes_allocated += 1 << 20;
+        report.totals.bytes_freed += 1 << 20;
+        assert!(report.outside_tracked().net_bytes() < 0);
+        let text = report.to_string();
+        assert!(
+            text.contains(
+                "\nnote: net is negative outside tracked functions: code there freed memory that \
+                 tracked functions allocated (e.g. a value one returned, dropped by an untracked caller)\n"
+            ),
+            "{text}"
+        );
+        report.scope = Scope::Capture;
+        let text = report.to_string();
+        assert!(
+            text.contains("an untracked caller) or that existed before the capture\n"),
+            "{text}"
+        );
     }
 }
