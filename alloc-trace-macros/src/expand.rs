@@ -36,7 +36,8 @@ use crate::item::{Body, FnItem, ImplBlock, Input, Target};
 use crate::name::{SiteName, impl_prefix};
 use crate::validate::validate;
 
-/// The whole macro: parse, validate, then expand, or (with errors) the item as written.
+/// The whole macro: parse, validate, then expand, or (with errors, or without the
+/// `tracking` feature) the item as written.
 pub(crate) fn track_allocs(args: TokenStream, item: TokenStream, tracking: bool) -> TokenStream {
     let mut errors = Errors::default();
     let input = Input::parse(args, item, &mut errors);
@@ -313,6 +314,66 @@ fn contains_impl_trait(ty: &Type) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn off(args: TokenStream, item: &TokenStream) -> String {
+        track_allocs(args, item.clone(), false).to_string()
+    }
+
+    fn on(args: TokenStream, item: &TokenStream) -> String {
+        track_allocs(args, item.clone(), true).to_string()
+    }
+
+    #[test]
+    fn off_emits_the_item_as_written() {
+        let args = quote!(max_allocs = 1, crate = ::x);
+        let items = [
+            quote!(fn f(x: u8) -> u8 { let v = vec![x]; v[0] }),
+            quote!(pub async fn f<'a>(mut x: &'a str, (a, b): (u8, u8)) -> usize { x.len() }),
+            quote!(#[inline] unsafe fn f() -> ! { loop {} }),
+            quote!(impl<T> Stack<T> { fn top(&self) {} const fn c() {} }),
+        ];
+        for item in &items {
+            assert_eq!(off(args.clone(), item), item.to_string());
+            assert_ne!(on(args.clone(), item), item.to_string());
+        }
+    }
+
+    #[test]
+    fn off_takes_the_methods_own_attributes_away() {
+        let block = quote! {
+            impl Parser {
+                #[track_allocs(name = "p", max_bytes = 1)]
+                #[inline]
+                fn parse(&self) {}
+                #[alloc_trace::track_allocs]
+                fn reset(&mut self) {}
+            }
+        };
+        let written = quote! {
+            impl Parser {
+                #[inline]
+                fn parse(&self) {}
+                fn reset(&mut self) {}
+            }
+        };
+        assert_eq!(off(quote!(max_allocs = 2), &block), written.to_string());
+    }
+
+    #[test]
+    fn off_reports_the_same_errors() {
+        let cases = [
+            (quote!(nme = 1, max_allocs = -1), quote!(fn f() {})),
+            (quote!(), quote!(const fn f() {})),
+            (quote!(), quote!(struct S;)),
+            (quote!(), quote!(fn f();)),
+            (quote!(name = "x"), quote!(impl S { #[track_allocs(max_bytes = "lots")] fn f(&self) {} })),
+        ];
+        for (args, item) in &cases {
+            let off = off(args.clone(), item);
+            assert!(off.contains("compile_error"), "{off}");
+            assert_eq!(off, on(args.clone(), item));
+        }
+    }
 
     #[test]
     fn impl_trait_in_return_types() {
