@@ -21,13 +21,31 @@
 //! parameters: every instantiation shares one site. A method site whose type the macro
 //! cannot see takes `|| type_name::<Self>()` too (`CallGuard::for_method`).
 //!
-//! An `async fn` body moves into an `async move` block wrapped in `TrackedFuture`, which
-//! measures every poll on whatever thread runs it.
+//! An `async fn` is written as the function rustc makes of it, `fn(..) -> impl Future`,
+//! whose future is a `TrackedFuture` (measuring every poll, on whatever thread runs it)
+//! around the body's `async move` block:
+//!
+//! ```text
+//! fn name(args) -> impl Future<Output = ReturnType> {
+//!     track_future({ static SITE..; &SITE }, async move { let arg = arg; ..; body })
+//! }
+//! ```
+//!
+//! The block moves the arguments in first, as rustc's own lowering of an `async fn` does,
+//! so they are dropped at the end of the body and the block is the very future the
+//! untracked `async fn` would be: the tracked future is that one plus the wrapper's own
+//! fields. (Awaiting the wrapper inside the `async fn` instead would make a second future
+//! around it that keeps its own copy of every argument, rust-lang/rust#62958.) An `async
+//! fn` with an attribute that may be a macro after this one (`#[tokio::test]` needs the
+//! `async`) stays an `async fn`, and its body awaits the wrapper.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Block, Expr, ImplItem, Path, ReturnType, Signature, Stmt, Type, parse_quote};
+use syn::{
+    Attribute, Block, Expr, FnArg, ImplItem, Pat, Path, ReturnType, Signature, Stmt, Type,
+    parse_quote, parse_quote_spanned,
+};
 
 use crate::args::{Args, Count};
 use crate::body;
@@ -64,7 +82,7 @@ pub(crate) fn track_allocs(args: TokenStream, item: TokenStream, tracking: bool)
 fn expand_fn(args: &Args, mut f: FnItem) -> TokenStream {
     let name = SiteName::of(args, &f.sig, None);
     if let Some(body) = f.body.as_mut() {
-        instrument(&mut f.sig, body, args, &name);
+        instrument(&mut f.sig, &f.attrs, body, args, &name);
     }
     f.into_token_stream()
 }
@@ -94,7 +112,7 @@ fn expand_impl(block_args: &Args, block: ImplBlock) -> TokenStream {
                 .map(ToTokens::to_token_stream)
                 .collect(),
         };
-        instrument(&mut f.sig, &mut body, &args, &name);
+        instrument(&mut f.sig, &f.attrs, &mut body, &args, &name);
         // syn prints the method's inner attributes inside the new block, as before.
         f.block = Block {
             brace_token: body.brace,
@@ -177,22 +195,38 @@ impl Site {
     }
 }
 
-/// Rewrites `body` into a tracked function.
-fn instrument(sig: &mut Signature, body: &mut Body, args: &Args, name: &SiteName) {
+/// Rewrites `body` (and, for an `async fn`, `sig`) into a tracked function.
+fn instrument(
+    sig: &mut Signature,
+    attrs: &[Attribute],
+    body: &mut Body,
+    args: &Args,
+    name: &SiteName,
+) {
     let site = Site::new(sig, args, name);
     let private = &site.private;
     let fn_span = sig.ident.span();
     let stmts = std::mem::take(&mut body.stmts);
     if sig.asyncness.is_some() {
         let fake_return = fake_return(&sig.output, fn_span);
+        let desugar = can_desugar(sig, attrs);
+        let arguments = if desugar {
+            desugar_async(sig)
+        } else {
+            TokenStream::new()
+        };
         // The `async move` block sits where the original braces are (so errors about the
         // body, such as a missing tail expression, point there) but counts as this macro's
         // output, so `clippy::items_after_statements` leaves the user's items after the
         // fake return alone.
-        let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #stmts));
+        let mut block = Group::new(Delimiter::Brace, quote!(#arguments #fake_return #stmts));
         block.set_span(Span::call_site().located_at(body.brace.span.join()));
         let future = site.future(&quote!(async move #block));
-        body.stmts = quote!(#future.await);
+        body.stmts = if desugar {
+            future
+        } else {
+            quote!(#future.await)
+        };
         return;
     }
     // Pinned, because the runtime links each call's frame to its caller's.
@@ -243,6 +277,81 @@ fn instrument(sig: &mut Signature, body: &mut Body, args: &Args, name: &SiteName
         #stmts
         #tail
     };
+}
+
+/// Attributes that only configure the function, not macros that may need its `async`.
+const INERT: [&str; 10] = [
+    "doc",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "deprecated",
+    "inline",
+    "cold",
+    "cfg",
+];
+
+/// Whether an `async fn` can be written as `fn -> impl Future`: not if another attribute
+/// after this one may be a macro that needs the `async` (or the `#[must_use]` of an
+/// `async fn`, which applies to its output), nor for `-> !` (`Output = !` is unstable).
+fn can_desugar(sig: &Signature, attrs: &[Attribute]) -> bool {
+    let inert = |attr: &Attribute| {
+        let path = attr.path();
+        let first = path.segments.first().map(|s| s.ident.to_string());
+        match first.as_deref() {
+            Some("clippy" | "rustfmt" | "diagnostic") => path.segments.len() > 1,
+            Some(name) => path.segments.len() == 1 && INERT.contains(&name),
+            None => false,
+        }
+    };
+    let never = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+    !never && attrs.iter().all(inert)
+}
+
+/// Turns `async fn f(args) -> R` into `fn f(args) -> impl Future<Output = R>`, and returns
+/// the statements that move the arguments into the body's `async move` block, as rustc's
+/// lowering does: `let x = x;` (the `mut` moves there), `let pattern = arg;` for an
+/// argument written as a pattern (renamed in the signature), `let _ = &self;`.
+fn desugar_async(sig: &mut Signature) -> TokenStream {
+    sig.asyncness = None;
+    let mut moves = TokenStream::new();
+    for (i, input) in sig.inputs.iter_mut().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let self_token = receiver.self_token;
+                moves.extend(quote!(let _ = &#self_token;));
+            }
+            FnArg::Typed(arg) => match &mut *arg.pat {
+                Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
+                    let mutability = binding.mutability.take();
+                    let ident = &binding.ident;
+                    moves.extend(quote! {
+                        #[allow(clippy::redundant_locals)]
+                        let #mutability #ident = #ident;
+                    });
+                }
+                pattern => {
+                    let arg = format_ident!("__alloc_trace_arg{}", i, span = Span::mixed_site());
+                    let pattern = std::mem::replace(pattern, parse_quote!(#arg));
+                    // The whole argument first, so what the pattern leaves is dropped with
+                    // the body's locals, not when the function returns its future.
+                    moves.extend(quote!(let #arg = #arg; let #pattern = #arg;));
+                }
+            },
+        }
+    }
+    let (output, span) = match &sig.output {
+        ReturnType::Default => (quote!(()), sig.ident.span()),
+        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
+    };
+    // This macro's own span (located at the return type) for `impl`: its edition (2024)
+    // decides what the `impl Future` captures, and it captures everything, as an `async
+    // fn` does, in crates of every edition.
+    let span = Span::call_site().located_at(span);
+    sig.output = parse_quote_spanned!(span=> -> impl ::core::future::Future<Output = #output>);
+    moves
 }
 
 /// `.with_budget(..)` for `max_allocs`/`max_bytes`, checked in debug builds of the user's
@@ -327,10 +436,29 @@ mod tests {
     fn off_emits_the_item_as_written() {
         let args = quote!(max_allocs = 1, crate = ::x);
         let items = [
-            quote!(fn f(x: u8) -> u8 { let v = vec![x]; v[0] }),
-            quote!(pub async fn f<'a>(mut x: &'a str, (a, b): (u8, u8)) -> usize { x.len() }),
-            quote!(#[inline] unsafe fn f() -> ! { loop {} }),
-            quote!(impl<T> Stack<T> { fn top(&self) {} const fn c() {} }),
+            quote!(
+                fn f(x: u8) -> u8 {
+                    let v = vec![x];
+                    v[0]
+                }
+            ),
+            quote!(
+                pub async fn f<'a>(mut x: &'a str, (a, b): (u8, u8)) -> usize {
+                    x.len()
+                }
+            ),
+            quote!(
+                #[inline]
+                unsafe fn f() -> ! {
+                    loop {}
+                }
+            ),
+            quote!(
+                impl<T> Stack<T> {
+                    fn top(&self) {}
+                    const fn c() {}
+                }
+            ),
         ];
         for item in &items {
             assert_eq!(off(args.clone(), item), item.to_string());
@@ -362,16 +490,97 @@ mod tests {
     #[test]
     fn off_reports_the_same_errors() {
         let cases = [
-            (quote!(nme = 1, max_allocs = -1), quote!(fn f() {})),
-            (quote!(), quote!(const fn f() {})),
-            (quote!(), quote!(struct S;)),
-            (quote!(), quote!(fn f();)),
-            (quote!(name = "x"), quote!(impl S { #[track_allocs(max_bytes = "lots")] fn f(&self) {} })),
+            (
+                quote!(nme = 1, max_allocs = -1),
+                quote!(
+                    fn f() {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    const fn f() {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    struct S;
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    fn f();
+                ),
+            ),
+            (
+                quote!(name = "x"),
+                quote!(impl S { #[track_allocs(max_bytes = "lots")] fn f(&self) {} }),
+            ),
         ];
         for (args, item) in &cases {
             let off = off(args.clone(), item);
             assert!(off.contains("compile_error"), "{off}");
             assert_eq!(off, on(args.clone(), item));
+        }
+    }
+
+    /// The signature of the expansion of `item`.
+    fn expanded_signature(item: &TokenStream) -> Signature {
+        let out: syn::ItemFn = syn::parse2(track_allocs(quote!(), item.clone(), true)).unwrap();
+        out.sig
+    }
+
+    #[test]
+    fn an_async_fn_becomes_the_fn_returning_its_future() {
+        let sig = expanded_signature(&quote! {
+            async fn f(mut x: u8, (a, b): (u8, u8), _: u8, y: &str) -> u8 { x + a + b }
+        });
+        let expected: Signature = parse_quote! {
+            fn f(x: u8, __alloc_trace_arg1: (u8, u8), __alloc_trace_arg2: u8, y: &str)
+                -> impl ::core::future::Future<Output = u8>
+        };
+        assert_eq!(
+            sig.to_token_stream().to_string(),
+            expected.to_token_stream().to_string()
+        );
+        let sig = expanded_signature(&quote!(
+            #[doc = "d"]
+            #[allow(unused)]
+            async fn g() {}
+        ));
+        assert_eq!(
+            sig.output.to_token_stream().to_string(),
+            quote!(-> impl ::core::future::Future<Output = ()>).to_string()
+        );
+    }
+
+    #[test]
+    fn an_async_fn_stays_one_for_the_attributes_after_it() {
+        let items = [
+            quote!(
+                #[tokio::test]
+                async fn f() {}
+            ),
+            quote!(
+                #[must_use]
+                async fn f() -> u8 {
+                    1
+                }
+            ),
+            quote!(
+                #[cfg_attr(test, tokio::test)]
+                async fn f() {}
+            ),
+            quote!(
+                async fn f() -> ! {
+                    loop {}
+                }
+            ),
+        ];
+        for item in &items {
+            assert!(expanded_signature(item).asyncness.is_some(), "{item}");
         }
     }
 
