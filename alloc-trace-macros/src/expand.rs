@@ -1,7 +1,8 @@
 //! Generating: a function (or every method of an `impl` block) becomes a tracked call
-//! site. Called only on an [`Input`] that parsed and validated without a mistake.
+//! site. [`track_allocs`] runs the whole macro; what follows it only generates, from an
+//! [`Input`] that parsed and validated without a mistake.
 //!
-//! The signature is kept as written; only the body changes. A sync body becomes
+//! A sync function keeps its signature as written; only the body changes, to
 //!
 //! ```text
 //! {
@@ -122,8 +123,8 @@ fn expand_impl(block_args: &Args, block: ImplBlock) -> TokenStream {
     item.into_token_stream()
 }
 
-/// What the generated code of one function refers to.
-struct Site {
+/// What the generated code of one function refers to: its site and the runtime.
+struct SiteTokens {
     /// `path::to::alloc_trace::__private`
     private: TokenStream,
     /// `{ static SITE: Site = ..; inventory::submit!(..); &SITE }`
@@ -132,7 +133,7 @@ struct Site {
     self_type: Option<TokenStream>,
 }
 
-impl Site {
+impl SiteTokens {
     fn new(sig: &Signature, args: &Args, name: &SiteName) -> Self {
         let krate: Path = args
             .krate
@@ -203,7 +204,7 @@ fn instrument(
     args: &Args,
     name: &SiteName,
 ) {
-    let site = Site::new(sig, args, name);
+    let site = SiteTokens::new(sig, args, name);
     let private = &site.private;
     let fn_span = sig.ident.span();
     let stmts = std::mem::take(&mut body.stmts);
