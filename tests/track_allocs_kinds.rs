@@ -101,8 +101,9 @@ fn free_function_default_name_override_file_and_line() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Methods with every receiver, one attribute per method (named `module::method`: a method's
-// own attribute cannot see its type; put it on the `impl` block to get `Type::method`).
+// Methods with every receiver, one attribute per method: the macro cannot see the `impl`,
+// but a method with a receiver or `Self` in its signature is named `module::Type::method`
+// by the runtime, from the type of its first call.
 
 struct Counter {
     n: u32,
@@ -164,7 +165,7 @@ fn methods_with_every_receiver() {
     // by_ref sees 1 (after by_mut), by_value 2 (after by_pin).
     assert_eq!(n, 3);
     for name in ["assoc_new", "by_value", "by_ref", "by_mut", "by_pin"] {
-        assert_churned(&report, &format!("track_allocs_kinds::{name}"), 1);
+        assert_churned(&report, &format!("track_allocs_kinds::Counter::{name}"), 1);
     }
     // The whole closure did nothing but these five calls.
     assert_eq!(report.totals(), churned(5).counts());
@@ -177,7 +178,7 @@ fn methods_with_every_receiver() {
 fn box_receiver_is_freed_by_the_caller() {
     let (n, report) = capture(|| black_box(Box::new(Counter { n: 7 })).by_box());
     assert_eq!(n, 7);
-    assert_churned(&report, "track_allocs_kinds::by_box", 1);
+    assert_churned(&report, "track_allocs_kinds::Counter::by_box", 1);
     let box_of_counter = AllocCounts {
         allocs: 1,
         reallocs: 0,
@@ -189,7 +190,7 @@ fn box_receiver_is_freed_by_the_caller() {
 }
 
 // ---------------------------------------------------------------------------------------
-// `impl` blocks: every method, named `Type::method`.
+// `impl` blocks: every method, named `module::Type::method`.
 
 struct Widget {
     id: u32,
@@ -264,7 +265,8 @@ fn impl_block_instruments_every_method() {
 trait Shape {
     fn area(&self) -> u32;
 
-    /// One site for every implementor that keeps the default.
+    /// One site for every implementor that keeps the default, named after the first
+    /// implementor that calls it.
     #[track_allocs]
     fn describe(&self) -> u32 {
         churn10();
@@ -306,9 +308,11 @@ fn trait_impls_and_default_methods() {
     });
     assert_eq!(sum, 4 + 3 + 4);
     // Three `describe*` calls, each calling `area` once: `describe` calls nest `area`.
-    assert_churned(&report, "track_allocs_kinds::Square::area", 2);
-    assert_churned(&report, "track_allocs_kinds::area", 1);
-    let describe = site(&report, "track_allocs_kinds::describe");
+    // The block names the trait; a method's own attribute cannot see it.
+    assert_churned(&report, "track_allocs_kinds::<Square as Shape>::area", 2);
+    assert_churned(&report, "track_allocs_kinds::Circle::area", 1);
+    // Square called the default methods first.
+    let describe = site(&report, "track_allocs_kinds::Square::describe");
     assert_eq!(describe.calls, 2);
     assert_eq!(
         describe.inclusive,
@@ -326,7 +330,7 @@ fn trait_impls_and_default_methods() {
         .counts()
     );
     assert_eq!(describe.max_allocs_per_call, 2);
-    let later = site(&report, "track_allocs_kinds::describe_later");
+    let later = site(&report, "track_allocs_kinds::Square::describe_later");
     assert_eq!(later.calls, 1);
     assert_eq!(later.inclusive, churned(2));
     assert_eq!(
@@ -607,7 +611,8 @@ fn generic_impl_blocks_and_async_impl_trait() {
         format!("{sum}{}", block_on(async_impl_trait(7)))
     });
     assert_eq!(shown, "07");
-    let new = site(&report, "track_allocs_kinds::Stack::with_one");
+    // Named as the `impl` header writes the type.
+    let new = site(&report, "track_allocs_kinds::Stack<T>::with_one");
     assert_eq!(new.calls, 2, "one site for every `T`");
     let kept = AllocStats {
         allocs: 2,
@@ -618,6 +623,6 @@ fn generic_impl_blocks_and_async_impl_trait() {
         peak_bytes: 8,
     };
     assert_eq!(new.inclusive, kept);
-    assert_churned(&report, "track_allocs_kinds::Stack::top", 2);
+    assert_churned(&report, "track_allocs_kinds::Stack<T>::top", 2);
     assert_churned(&report, "track_allocs_kinds::async_impl_trait", 1);
 }

@@ -1,12 +1,15 @@
 //! The attribute's arguments: `name`, `crate`, `max_allocs` and `max_bytes`.
 //!
 //! Parsed with `syn::meta::parser`. A mistake that leaves the list readable (an unknown or
-//! repeated key, a value of the wrong kind) is collected and parsing goes on, so one build
-//! shows every mistake; only a list that cannot be read further stops at the first error.
+//! repeated key, a value of the wrong kind) is pushed to the macro's [`Errors`] and parsing
+//! goes on, so one build shows every mistake; only a list that cannot be read further stops
+//! at the first error. What was read correctly is kept, so the item can still be checked.
 
 use proc_macro2::{Span, TokenStream};
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitInt, LitStr, Meta, Path, UnOp};
+
+use crate::errors::Errors;
 
 /// `#[track_allocs(name = "...", crate = path, max_allocs = N, max_bytes = N)]`
 #[derive(Clone, Default)]
@@ -40,27 +43,30 @@ const KEYS: [&str; 4] = ["name", "crate", "max_allocs", "max_bytes"];
 const EXPECTED: &str = "expected `name`, `crate`, `max_allocs` or `max_bytes`";
 
 impl Args {
-    /// The arguments of the attribute this macro was invoked as.
-    pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
+    /// The arguments of the attribute this macro was invoked as; mistakes go to `errors`.
+    pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
         let mut args = Self::default();
-        let mut errors = Errors::default();
-        let parser = syn::meta::parser(|meta| args.parse_one(&meta, &mut errors));
+        let mut seen = Vec::new();
+        let parser = syn::meta::parser(|meta| args.parse_one(&meta, &mut seen, errors));
         if let Err(fatal) = syn::parse::Parser::parse2(parser, tokens) {
             errors.push(fatal);
         }
-        errors.finish(args)
+        args
     }
 
     /// The arguments of a `#[track_allocs]` found on a method inside a tracked `impl`
     /// block, which the block's expansion takes over.
-    pub(crate) fn from_attr(attr: &Attribute) -> syn::Result<Self> {
+    pub(crate) fn from_attr(attr: &Attribute, errors: &mut Errors) -> Self {
         match &attr.meta {
-            Meta::Path(_) => Ok(Self::default()),
-            Meta::List(list) => Self::parse(list.tokens.clone()),
-            Meta::NameValue(nv) => Err(syn::Error::new_spanned(
-                nv.eq_token,
-                "expected `#[track_allocs]` or `#[track_allocs(...)]`",
-            )),
+            Meta::Path(_) => Self::default(),
+            Meta::List(list) => Self::parse(list.tokens.clone(), errors),
+            Meta::NameValue(nv) => {
+                errors.push(syn::Error::new_spanned(
+                    nv.eq_token,
+                    "expected `#[track_allocs]` or `#[track_allocs(...)]`",
+                ));
+                Self::default()
+            }
         }
     }
 
@@ -74,19 +80,29 @@ impl Args {
         }
     }
 
-    /// Parses one `key = value`. An `Err` return means the rest of the list cannot be read.
-    fn parse_one(&mut self, meta: &ParseNestedMeta<'_>, errors: &mut Errors) -> syn::Result<()> {
+    pub(crate) fn has_budget(&self) -> bool {
+        self.max_allocs.is_some() || self.max_bytes.is_some()
+    }
+
+    /// Parses one `key = value`; `seen` holds the keys given so far, valid or not. An
+    /// `Err` return means the rest of the list cannot be read.
+    fn parse_one(
+        &mut self,
+        meta: &ParseNestedMeta<'_>,
+        seen: &mut Vec<String>,
+        errors: &mut Errors,
+    ) -> syn::Result<()> {
         let key = path_text(&meta.path);
         if !KEYS.contains(&key.as_str()) {
             errors.push(meta.error(format_args!("unknown argument `{key}`; {EXPECTED}")));
             return skip_value(meta);
         }
-        // Keys already given, valid or not: a repeat is an error even after a bad value.
-        if errors.seen.contains(&key) {
+        // A repeat is an error even after a bad value.
+        if seen.contains(&key) {
             errors.push(meta.error(format_args!("duplicate argument `{key}`")));
             return skip_value(meta);
         }
-        errors.seen.push(key.clone());
+        seen.push(key.clone());
         let Some(value) = value_of(meta, &key, errors)? else {
             return Ok(());
         };
@@ -97,30 +113,6 @@ impl Args {
             _ => self.max_bytes = errors.keep(parse_count(&value, &key)),
         }
         Ok(())
-    }
-}
-
-/// Errors collected while parsing goes on, and the keys seen so far.
-#[derive(Default)]
-struct Errors {
-    first: Option<syn::Error>,
-    seen: Vec<String>,
-}
-
-impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.first {
-            Some(first) => first.combine(error),
-            None => self.first = Some(error),
-        }
-    }
-
-    fn keep<T>(&mut self, result: syn::Result<T>) -> Option<T> {
-        result.map_err(|e| self.push(e)).ok()
-    }
-
-    fn finish<T>(self, value: T) -> syn::Result<T> {
-        self.first.map_or(Ok(value), Err)
     }
 }
 
@@ -250,31 +242,40 @@ mod tests {
     use super::*;
 
     fn errors(tokens: TokenStream) -> Vec<String> {
-        match Args::parse(tokens) {
-            Ok(_) => Vec::new(),
+        let mut errors = Errors::default();
+        Args::parse(tokens, &mut errors);
+        match errors.into_result() {
+            Ok(()) => Vec::new(),
             Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
         }
     }
 
+    /// Arguments without mistakes.
+    fn parse(tokens: TokenStream) -> Args {
+        let mut errors = Errors::default();
+        let args = Args::parse(tokens, &mut errors);
+        errors.into_result().unwrap();
+        args
+    }
+
     #[test]
     fn every_option() {
-        let args = Args::parse(quote!(
+        let args = parse(quote!(
             name = "n",
             crate = ::x::y,
             max_allocs = 3,
             max_bytes = 1_024
-        ))
-        .unwrap();
+        ));
         assert_eq!(args.name.unwrap().value(), "n");
         assert_eq!(path_text(&args.krate.unwrap()), "x::y");
         assert_eq!(args.max_allocs.unwrap().value, 3);
         assert_eq!(args.max_bytes.unwrap().value, 1024);
-        assert!(Args::parse(TokenStream::new()).unwrap().name.is_none());
+        assert!(parse(TokenStream::new()).name.is_none());
     }
 
     #[test]
     fn crate_as_a_string() {
-        let args = Args::parse(quote!(crate = "renamed::inner")).unwrap();
+        let args = parse(quote!(crate = "renamed::inner"));
         assert_eq!(path_text(&args.krate.unwrap()), "renamed::inner");
     }
 
@@ -305,16 +306,14 @@ mod tests {
 
     #[test]
     fn largest_count() {
-        let args = Args::parse(quote!(max_bytes = 18446744073709551615)).unwrap();
+        let args = parse(quote!(max_bytes = 18446744073709551615));
         assert_eq!(args.max_bytes.unwrap().value, u64::MAX);
     }
 
     #[test]
     fn a_method_falls_back_to_its_block() {
-        let block = Args::parse(quote!(crate = outer, max_allocs = 1, max_bytes = 2)).unwrap();
-        let method = Args::parse(quote!(name = "m", max_allocs = 5))
-            .unwrap()
-            .or(&block);
+        let block = parse(quote!(crate = outer, max_allocs = 1, max_bytes = 2));
+        let method = parse(quote!(name = "m", max_allocs = 5)).or(&block);
         assert_eq!(method.name.unwrap().value(), "m");
         assert_eq!(path_text(&method.krate.unwrap()), "outer");
         assert_eq!(method.max_allocs.unwrap().value, 5);

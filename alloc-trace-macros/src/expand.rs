@@ -1,6 +1,8 @@
-//! Turning a function (or every method of an `impl` block) into a tracked call site.
+//! Generating: a function (or every method of an `impl` block) becomes a tracked call
+//! site. [`track_allocs`] runs the whole macro; what follows it only generates, from an
+//! [`Input`] that parsed and validated without a mistake.
 //!
-//! The signature is kept exactly as written; only the body changes. A sync body becomes
+//! A sync function keeps its signature as written; only the body changes, to
 //!
 //! ```text
 //! {
@@ -15,294 +17,351 @@
 //!
 //! so `return`, `?` and unwinding all drop the guard, which ends the call (the guard is
 //! declared before the body's locals, so it is dropped after them; see `body` for the
-//! items and the final expression). The site and its
-//! registration sit in a block of their own, where no user item can see or clash with
-//! them, and never mention generic parameters: every instantiation shares one site. An
-//! `async fn` body moves into an `async move` block wrapped in `TrackedFuture`, which
-//! measures every poll on whatever thread runs it.
+//! items and the final expression). The site and its registration sit in a block of their
+//! own, where no user item can see or clash with them, and never mention generic
+//! parameters: every instantiation shares one site. A method site whose type the macro
+//! cannot see takes `|| type_name::<Self>()` too (`CallGuard::for_method`).
+//!
+//! An `async fn` is written as the function rustc makes of it, `fn(..) -> impl Future`,
+//! whose future is a `TrackedFuture` (measuring every poll, on whatever thread runs it)
+//! around the body's `async move` block:
+//!
+//! ```text
+//! fn name(args) -> impl Future<Output = ReturnType> {
+//!     track_future({ static SITE..; &SITE }, async move { let arg = arg; ..; body })
+//! }
+//! ```
+//!
+//! The block moves the arguments in first, as rustc's own lowering of an `async fn` does,
+//! so they are dropped at the end of the body and the block is the very future the
+//! untracked `async fn` would be: the tracked future is that one plus the wrapper's own
+//! fields. (Awaiting the wrapper inside the `async fn` instead would make a second future
+//! around it that keeps its own copy of every argument, rust-lang/rust#62958.) An `async
+//! fn` with an attribute that may be a macro after this one (`#[tokio::test]` needs the
+//! `async`) stays an `async fn`, and its body awaits the wrapper.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, Block, Expr, ImplItem, ItemImpl, Path, ReturnType, Signature, Stmt, Type,
-    parse_quote,
+    Attribute, Block, Expr, FnArg, ImplItem, Pat, Path, ReturnType, Signature, Stmt, Type,
+    parse_quote, parse_quote_spanned,
 };
 
-use crate::args::Args;
+use crate::args::{Args, Count};
 use crate::body;
-use crate::item::{Body, FnItem, Target};
+use crate::errors::Errors;
+use crate::item::{Body, FnItem, ImplBlock, Input, Target};
+use crate::name::{SiteName, impl_prefix};
+use crate::validate::validate;
 
-pub(crate) fn track_allocs(args: TokenStream, item: TokenStream) -> TokenStream {
-    let args = Args::parse(args);
-    let result = match Target::parse(item.clone()) {
-        Target::Fn(f) => expand_fn(args, f),
-        Target::Impl(imp) => return expand_impl(args, imp),
-        Target::Other(span) => Err(with_more(
-            syn::Error::new(
-                span,
-                "`#[track_allocs]` can only be used on functions and `impl` blocks",
-            ),
-            args,
-        )),
+/// The whole macro: parse, validate, then expand, or (with errors, or without the
+/// `tracking` feature) the item as written.
+pub(crate) fn track_allocs(args: TokenStream, item: TokenStream, tracking: bool) -> TokenStream {
+    let mut errors = Errors::default();
+    let input = Input::parse(args, item, &mut errors);
+    if let Target::Unparsed = input.target {
         // rustc reports the syntax error; adding one would only hide it.
-        Target::Unparsed => return item,
-    };
-    result.unwrap_or_else(|error| emit_with_item(&error, item))
-}
-
-/// The error plus the item as written, so the user sees this error and not a second one
-/// about a function that went missing.
-fn emit_with_item(error: &syn::Error, item: impl ToTokens) -> TokenStream {
-    let error = error.to_compile_error();
-    quote!(#error #item)
-}
-
-/// `first`, plus the error in `more` if there is one.
-fn with_more<T>(mut first: syn::Error, more: syn::Result<T>) -> syn::Error {
-    if let Err(more) = more {
-        first.combine(more);
+        return input.item;
     }
-    first
+    validate(&input, &mut errors);
+    if !errors.is_empty() || !tracking {
+        // With the errors, the item as written, so the user sees them and not a second
+        // error about a function that went missing.
+        let errors = errors.to_compile_errors();
+        let item = input.as_written();
+        return quote!(#errors #item);
+    }
+    match input.target {
+        Target::Fn(f) => expand_fn(&input.args, f),
+        Target::Impl(block) => expand_impl(&input.args, block),
+        // Rejected by `validate`.
+        Target::Other(_) | Target::Unparsed => input.item,
+    }
 }
 
-fn expand_fn(args: syn::Result<Args>, mut f: FnItem) -> syn::Result<TokenStream> {
-    let args = match (args, check_fn(&f)) {
-        (Ok(args), Ok(())) => args,
-        (Err(e), checked) => return Err(with_more(e, checked)),
-        (Ok(_), Err(e)) => return Err(e),
-    };
-    let short_name = f.sig.ident.unraw().to_string();
+fn expand_fn(args: &Args, mut f: FnItem) -> TokenStream {
+    let name = SiteName::of(args, &f.sig, None);
     if let Some(body) = f.body.as_mut() {
-        instrument(&f.sig, body, &args, &short_name);
+        instrument(&mut f.sig, &f.attrs, body, args, &name);
     }
-    Ok(f.into_token_stream())
+    f.into_token_stream()
 }
 
-fn check_fn(f: &FnItem) -> syn::Result<()> {
-    if let Some(again) = f.attrs.iter().find(|a| is_track_allocs(a)) {
-        return Err(syn::Error::new_spanned(
-            again,
-            "`#[track_allocs]` is applied more than once",
-        ));
-    }
-    check_signature(&f.sig)?;
-    if f.body.is_none() {
-        return Err(syn::Error::new_spanned(
-            &f.sig,
-            "`#[track_allocs]` needs a function body; on a required trait method, put it on the implementations",
-        ));
-    }
-    Ok(())
-}
-
-/// Instruments every method of the block, named `Type::method`. A method may carry its
-/// own `#[track_allocs(...)]` to override the block's arguments (its name, say); the block
-/// takes it over, so the type stays in the default name. `const fn`s are left alone.
-fn expand_impl(args: syn::Result<Args>, mut imp: ItemImpl) -> TokenStream {
-    let mut errors: Option<syn::Error> = None;
-    let mut push = |e: syn::Error| match &mut errors {
-        Some(first) => first.combine(e),
-        None => errors = Some(e),
-    };
-    let args = args.map_err(&mut push).unwrap_or_default();
-    if let Some(name) = &args.name {
-        push(syn::Error::new(
-            name.span(),
-            "`name` cannot be used on an `impl` block: each method is named `Type::method`; put `#[track_allocs(name = \"...\")]` on the method",
-        ));
-    }
-    let type_name = type_name(&imp.self_ty);
-    for impl_item in &mut imp.items {
-        let ImplItem::Fn(method) = impl_item else {
+/// Instruments every method of the block, named after the block's type (and trait). A
+/// method's own `#[track_allocs(...)]` overrides the block's arguments (its name, say).
+/// `const fn`s are left alone.
+fn expand_impl(block_args: &Args, block: ImplBlock) -> TokenStream {
+    let ImplBlock { mut item, methods } = block;
+    let prefix = impl_prefix(&item);
+    for method in methods {
+        let ImplItem::Fn(f) = &mut item.items[method.index] else {
             continue;
         };
-        let (own, others): (Vec<Attribute>, Vec<Attribute>) =
-            method.attrs.drain(..).partition(is_track_allocs);
-        method.attrs = others;
-        if let Some(again) = own.get(1) {
-            push(syn::Error::new_spanned(
-                again,
-                "`#[track_allocs]` is applied more than once",
-            ));
-        }
-        let own_args = match own.first().map(Args::from_attr).transpose() {
-            Ok(own_args) => own_args,
-            Err(e) => {
-                push(e);
-                continue;
-            }
-        };
-        if method.sig.constness.is_some() && own_args.is_none() {
+        if f.sig.constness.is_some() {
             continue;
         }
-        if let Err(e) = check_signature(&method.sig) {
-            push(e);
-            continue;
-        }
-        let method_args = own_args.unwrap_or_default().or(&args);
-        let short_name = format!("{type_name}::{}", method.sig.ident.unraw());
+        let args = method.args.unwrap_or_default().or(block_args);
+        let name = SiteName::of(&args, &f.sig, Some(&prefix));
         let mut body = Body {
-            brace: method.block.brace_token,
+            brace: f.block.brace_token,
             inner_attrs: Vec::new(),
-            stmts: method
+            stmts: f
                 .block
                 .stmts
                 .iter()
                 .map(ToTokens::to_token_stream)
                 .collect(),
         };
-        instrument(&method.sig, &mut body, &method_args, &short_name);
+        instrument(&mut f.sig, &f.attrs, &mut body, &args, &name);
         // syn prints the method's inner attributes inside the new block, as before.
-        method.block = Block {
+        f.block = Block {
             brace_token: body.brace,
             stmts: vec![Stmt::Expr(Expr::Verbatim(body.stmts), None)],
         };
     }
-    match errors {
-        // Emitted without the methods' own `#[track_allocs]`, which would report their
-        // errors a second time.
-        Some(error) => emit_with_item(&error, imp),
-        None => imp.into_token_stream(),
-    }
+    item.into_token_stream()
 }
 
-fn check_signature(sig: &Signature) -> syn::Result<()> {
-    if let Some(constness) = &sig.constness {
-        return Err(syn::Error::new_spanned(
-            constness,
-            "`#[track_allocs]` cannot be used on a `const fn`: its calls may run at compile time",
-        ));
-    }
-    if let Some(variadic) = &sig.variadic {
-        return Err(syn::Error::new_spanned(
-            variadic,
-            "`#[track_allocs]` cannot be used on a variadic function",
-        ));
-    }
-    Ok(())
+/// What the generated code of one function refers to: its site and the runtime.
+struct SiteTokens {
+    /// `path::to::alloc_trace::__private`
+    private: TokenStream,
+    /// `{ static SITE: Site = ..; inventory::submit!(..); &SITE }`
+    site: TokenStream,
+    /// `|| type_name::<Self>()` for a site the runtime names after `Self`.
+    self_type: Option<TokenStream>,
 }
 
-fn is_track_allocs(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|s| s.ident == "track_allocs")
-}
-
-/// `Foo` for `Foo<T>`, `crate::Foo`, `&Foo`, ...
-fn type_name(ty: &Type) -> String {
-    match ty {
-        Type::Path(p) => p.path.segments.last().map_or_else(
-            || p.to_token_stream().to_string(),
-            |s| s.ident.unraw().to_string(),
-        ),
-        Type::Reference(r) => type_name(&r.elem),
-        Type::Paren(p) => type_name(&p.elem),
-        Type::Group(g) => type_name(&g.elem),
-        Type::TraitObject(t) => {
-            let traits = t.bounds.iter().filter_map(|b| match b {
-                syn::TypeParamBound::Trait(t) => {
-                    t.path.segments.last().map(|s| s.ident.to_string())
-                }
-                _ => None,
-            });
-            format!("dyn {}", traits.collect::<Vec<_>>().join(" + "))
+impl SiteTokens {
+    fn new(sig: &Signature, args: &Args, name: &SiteName) -> Self {
+        let krate: Path = args
+            .krate
+            .clone()
+            .unwrap_or_else(|| parse_quote!(::alloc_trace));
+        let private = quote!(#krate::__private);
+        let fn_span = sig.ident.span();
+        let file_line = quote_spanned!(fn_span=> ::core::file!(), ::core::line!());
+        let new = match name {
+            SiteName::Given(name) => quote!(#private::Site::new(#name, #file_line)),
+            SiteName::Path(path) => {
+                let suffix = format!("::{path}");
+                let name =
+                    quote_spanned!(fn_span=> ::core::concat!(::core::module_path!(), #suffix));
+                quote!(#private::Site::new(#name, #file_line))
+            }
+            SiteName::Method(method) => {
+                let module = quote_spanned!(fn_span=> ::core::module_path!());
+                quote!(#private::Site::method(#module, #method, #file_line))
+            }
+        };
+        let budget = budget(args, &private);
+        let static_site = format_ident!("SITE", span = Span::mixed_site());
+        let site = quote!({
+            static #static_site: #private::Site = #new #budget;
+            #private::inventory::submit! { #private::SiteRegistration(&#static_site) }
+            &#static_site
+        });
+        let self_type = matches!(name, SiteName::Method(_))
+            .then(|| quote!(|| ::core::any::type_name::<Self>()));
+        Self {
+            private,
+            site,
+            self_type,
         }
-        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+
+    /// `Guard::new(site)`, or `Guard::for_method(site, || type_name::<Self>())`.
+    fn guard(&self, guard: &TokenStream) -> TokenStream {
+        let site = &self.site;
+        match &self.self_type {
+            None => quote!(#guard::new(#site)),
+            Some(self_type) => quote!(#guard::for_method(#site, #self_type)),
+        }
+    }
+
+    /// The tracked future of an `async` body.
+    fn future(&self, future: &TokenStream) -> TokenStream {
+        let Self {
+            private,
+            site,
+            self_type,
+        } = self;
+        match self_type {
+            None => quote!(#private::track_future(#site, #future)),
+            Some(self_type) => {
+                quote!(#private::track_method_future(#site, #future, #self_type))
+            }
+        }
     }
 }
 
-/// Rewrites `body` into a tracked one. `short_name` is the default site name after
-/// `module_path!()`: `function` or `Type::method`.
-fn instrument(sig: &Signature, body: &mut Body, args: &Args, short_name: &str) {
-    let krate: Path = args
-        .krate
-        .clone()
-        .unwrap_or_else(|| parse_quote!(::alloc_trace));
-    let private = quote!(#krate::__private);
+/// Rewrites `body` (and, for an `async fn`, `sig`) into a tracked function.
+fn instrument(
+    sig: &mut Signature,
+    attrs: &[Attribute],
+    body: &mut Body,
+    args: &Args,
+    name: &SiteName,
+) {
+    let site = SiteTokens::new(sig, args, name);
+    let private = &site.private;
     let fn_span = sig.ident.span();
-    let name = args.name.as_ref().map_or_else(
-        || quote_spanned!(fn_span=> ::core::concat!(::core::module_path!(), "::", #short_name)),
-        ToTokens::to_token_stream,
-    );
-    let budget = budget(args, &private);
-    let file_line = quote_spanned!(fn_span=> ::core::file!(), ::core::line!());
-    let site = format_ident!("SITE", span = Span::mixed_site());
-    let define_site = quote! {
-        static #site: #private::Site = #private::Site::new(#name, #file_line) #budget;
-        #private::inventory::submit! { #private::SiteRegistration(&#site) }
-    };
     let stmts = std::mem::take(&mut body.stmts);
     if sig.asyncness.is_some() {
         let fake_return = fake_return(&sig.output, fn_span);
+        let desugar = can_desugar(sig, attrs);
+        let arguments = if desugar {
+            desugar_async(sig)
+        } else {
+            TokenStream::new()
+        };
         // The `async move` block sits where the original braces are (so errors about the
         // body, such as a missing tail expression, point there) but counts as this macro's
         // output, so `clippy::items_after_statements` leaves the user's items after the
         // fake return alone.
-        let mut block = Group::new(Delimiter::Brace, quote!(#fake_return #stmts));
+        let mut block = Group::new(Delimiter::Brace, quote!(#arguments #fake_return #stmts));
         block.set_span(Span::call_site().located_at(body.brace.span.join()));
-        body.stmts = quote! {
-            #private::track_future({ #define_site &#site }, async move #block).await
+        let future = site.future(&quote!(async move #block));
+        body.stmts = if desugar {
+            future
+        } else {
+            quote!(#future.await)
         };
-    } else {
-        // Pinned, because the runtime links each call's frame to its caller's.
-        let guard = format_ident!("__alloc_trace_guard", span = Span::mixed_site());
-        let value = format_ident!("__alloc_trace_value", span = Span::mixed_site());
-        // The function keeps its own braces, which rustc's messages and lints about the
-        // body (a missing tail expression, `dead_code`) rely on. See `body` for why the
-        // leading items go first and the final expression gets a local.
-        let body::Split { items, stmts, tail } = body::split(stmts);
-        let ret = return_type(&sig.output, fn_span);
-        if args.max_allocs.is_some() || args.max_bytes.is_some() {
-            // A budget is checked before the call returns, while its value is still a
-            // local (so a call over budget drops it as it unwinds): every `return` and `?`
-            // of the body goes through one exit, the end of a closure called at once.
-            let on = quote!({ ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE });
-            let annotation = ret.as_ref().map(|(ty, _)| quote!(-> #ty));
-            body.stmts = quote! {
-                #items
-                let mut #guard = ::core::pin::pin!(#private::BudgetGuard::<#on>::new({ #define_site &#site }));
-                #private::BudgetGuard::enter(#guard.as_mut());
-                #[allow(clippy::redundant_closure_call, unreachable_code)]
-                let #value = (move || #annotation { #stmts #tail })();
-                #private::BudgetGuard::check(#guard.as_ref());
-                #[allow(unreachable_code, clippy::needless_return)]
-                return #value;
-            };
-            return;
-        }
-        let tail = match (tail, ret) {
-            (Some(tail), Some((ty, _))) => {
-                // A `return` statement rather than a tail, so that the lints a diverging
-                // final expression (`todo!()`) sets off can be allowed on statements.
-                quote! {
-                    #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value)]
-                    let #value: #ty = #tail;
-                    #[allow(unreachable_code, clippy::needless_return)]
-                    return #value;
-                }
-            }
-            (tail, _) => tail.unwrap_or_default(),
-        };
+        return;
+    }
+    // Pinned, because the runtime links each call's frame to its caller's.
+    let guard = format_ident!("__alloc_trace_guard", span = Span::mixed_site());
+    let value = format_ident!("__alloc_trace_value", span = Span::mixed_site());
+    // The function keeps its own braces, which rustc's messages and lints about the
+    // body (a missing tail expression, `dead_code`) rely on. See `body` for why the
+    // leading items go first and the final expression gets a local.
+    let body::Split { items, stmts, tail } = body::split(stmts);
+    let ret = return_type(&sig.output, fn_span);
+    if args.has_budget() {
+        // A budget is checked before the call returns, while its value is still a
+        // local (so a call over budget drops it as it unwinds): every `return` and `?`
+        // of the body goes through one exit, the end of a closure called at once.
+        let on = quote!({ ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE });
+        let new_guard = site.guard(&quote!(#private::BudgetGuard::<#on>));
+        let annotation = ret.as_ref().map(|(ty, _)| quote!(-> #ty));
         body.stmts = quote! {
             #items
-            let #guard = ::core::pin::pin!(#private::CallGuard::new({ #define_site &#site }));
-            #private::CallGuard::enter(#guard);
-            #stmts
-            #tail
+            let mut #guard = ::core::pin::pin!(#new_guard);
+            #private::BudgetGuard::enter(#guard.as_mut());
+            #[allow(clippy::redundant_closure_call, unreachable_code)]
+            let #value = (move || #annotation { #stmts #tail })();
+            #private::BudgetGuard::check(#guard.as_ref());
+            #[allow(unreachable_code, clippy::needless_return)]
+            return #value;
         };
+        return;
     }
+    let tail = match (tail, ret) {
+        (Some(tail), Some((ty, _))) => {
+            // A `return` statement rather than a tail, so that the lints a diverging
+            // final expression (`todo!()`) sets off can be allowed on statements.
+            quote! {
+                #[allow(unreachable_code, clippy::diverging_sub_expression, clippy::let_unit_value)]
+                let #value: #ty = #tail;
+                #[allow(unreachable_code, clippy::needless_return)]
+                return #value;
+            }
+        }
+        (tail, _) => tail.unwrap_or_default(),
+    };
+    let new_guard = site.guard(&quote!(#private::CallGuard));
+    body.stmts = quote! {
+        #items
+        let #guard = ::core::pin::pin!(#new_guard);
+        #private::CallGuard::enter(#guard);
+        #stmts
+        #tail
+    };
+}
+
+/// Attributes that only configure the function, not macros that may need its `async`.
+const INERT: [&str; 10] = [
+    "doc",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "deprecated",
+    "inline",
+    "cold",
+    "cfg",
+];
+
+/// Whether an `async fn` can be written as `fn -> impl Future`: not if another attribute
+/// after this one may be a macro that needs the `async` (or the `#[must_use]` of an
+/// `async fn`, which applies to its output), nor for `-> !` (`Output = !` is unstable).
+fn can_desugar(sig: &Signature, attrs: &[Attribute]) -> bool {
+    let inert = |attr: &Attribute| {
+        let path = attr.path();
+        let first = path.segments.first().map(|s| s.ident.to_string());
+        match first.as_deref() {
+            Some("clippy" | "rustfmt" | "diagnostic") => path.segments.len() > 1,
+            Some(name) => path.segments.len() == 1 && INERT.contains(&name),
+            None => false,
+        }
+    };
+    let never = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+    !never && attrs.iter().all(inert)
+}
+
+/// Turns `async fn f(args) -> R` into `fn f(args) -> impl Future<Output = R>`, and returns
+/// the statements that move the arguments into the body's `async move` block, as rustc's
+/// lowering does: `let x = x;` (the `mut` moves there), `let pattern = arg;` for an
+/// argument written as a pattern (renamed in the signature), `let _ = &self;`.
+fn desugar_async(sig: &mut Signature) -> TokenStream {
+    sig.asyncness = None;
+    let mut moves = TokenStream::new();
+    for (i, input) in sig.inputs.iter_mut().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => {
+                let self_token = receiver.self_token;
+                moves.extend(quote!(let _ = &#self_token;));
+            }
+            FnArg::Typed(arg) => match &mut *arg.pat {
+                Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
+                    let mutability = binding.mutability.take();
+                    let ident = &binding.ident;
+                    moves.extend(quote! {
+                        #[allow(clippy::redundant_locals)]
+                        let #mutability #ident = #ident;
+                    });
+                }
+                pattern => {
+                    let arg = format_ident!("__alloc_trace_arg{}", i, span = Span::mixed_site());
+                    let pattern = std::mem::replace(pattern, parse_quote!(#arg));
+                    // The whole argument first, so what the pattern leaves is dropped with
+                    // the body's locals, not when the function returns its future.
+                    moves.extend(quote!(let #arg = #arg; let #pattern = #arg;));
+                }
+            },
+        }
+    }
+    let (output, span) = match &sig.output {
+        ReturnType::Default => (quote!(()), sig.ident.span()),
+        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
+    };
+    // This macro's own span (located at the return type) for `impl`: its edition (2024)
+    // decides what the `impl Future` captures, and it captures everything, as an `async
+    // fn` does, in crates of every edition.
+    let span = Span::call_site().located_at(span);
+    sig.output = parse_quote_spanned!(span=> -> impl ::core::future::Future<Output = #output>);
+    moves
 }
 
 /// `.with_budget(..)` for `max_allocs`/`max_bytes`, checked in debug builds of the user's
 /// crate and, with the `budgets-in-release` feature, in release builds too.
 fn budget(args: &Args, private: &TokenStream) -> TokenStream {
-    if args.max_allocs.is_none() && args.max_bytes.is_none() {
+    if !args.has_budget() {
         return TokenStream::new();
     }
-    let some = |count: &Option<crate::args::Count>| {
+    let some = |count: &Option<Count>| {
         count.as_ref().map_or_else(
             || quote!(::core::option::Option::None),
             |n| {
@@ -366,15 +425,164 @@ fn contains_impl_trait(ty: &Type) -> bool {
 mod tests {
     use super::*;
 
+    fn off(args: TokenStream, item: &TokenStream) -> String {
+        track_allocs(args, item.clone(), false).to_string()
+    }
+
+    fn on(args: TokenStream, item: &TokenStream) -> String {
+        track_allocs(args, item.clone(), true).to_string()
+    }
+
     #[test]
-    fn type_names() {
-        let name = |ty: Type| type_name(&ty);
-        assert_eq!(name(parse_quote!(Parser)), "Parser");
-        assert_eq!(name(parse_quote!(crate::a::Parser<'a, T>)), "Parser");
-        assert_eq!(name(parse_quote!(&'a mut r#Type)), "Type");
-        assert_eq!(name(parse_quote!(dyn Read + Send)), "dyn Read + Send");
-        assert_eq!(name(parse_quote!([T])), "[T]");
-        assert_eq!(name(parse_quote!((A, B))), "(A,B)");
+    fn off_emits_the_item_as_written() {
+        let args = quote!(max_allocs = 1, crate = ::x);
+        let items = [
+            quote!(
+                fn f(x: u8) -> u8 {
+                    let v = vec![x];
+                    v[0]
+                }
+            ),
+            quote!(
+                pub async fn f<'a>(mut x: &'a str, (a, b): (u8, u8)) -> usize {
+                    x.len()
+                }
+            ),
+            quote!(
+                #[inline]
+                unsafe fn f() -> ! {
+                    loop {}
+                }
+            ),
+            quote!(
+                impl<T> Stack<T> {
+                    fn top(&self) {}
+                    const fn c() {}
+                }
+            ),
+        ];
+        for item in &items {
+            assert_eq!(off(args.clone(), item), item.to_string());
+            assert_ne!(on(args.clone(), item), item.to_string());
+        }
+    }
+
+    #[test]
+    fn off_takes_the_methods_own_attributes_away() {
+        let block = quote! {
+            impl Parser {
+                #[track_allocs(name = "p", max_bytes = 1)]
+                #[inline]
+                fn parse(&self) {}
+                #[alloc_trace::track_allocs]
+                fn reset(&mut self) {}
+            }
+        };
+        let written = quote! {
+            impl Parser {
+                #[inline]
+                fn parse(&self) {}
+                fn reset(&mut self) {}
+            }
+        };
+        assert_eq!(off(quote!(max_allocs = 2), &block), written.to_string());
+    }
+
+    #[test]
+    fn off_reports_the_same_errors() {
+        let cases = [
+            (
+                quote!(nme = 1, max_allocs = -1),
+                quote!(
+                    fn f() {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    const fn f() {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    struct S;
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    fn f();
+                ),
+            ),
+            (
+                quote!(name = "x"),
+                quote!(impl S { #[track_allocs(max_bytes = "lots")] fn f(&self) {} }),
+            ),
+        ];
+        for (args, item) in &cases {
+            let off = off(args.clone(), item);
+            assert!(off.contains("compile_error"), "{off}");
+            assert_eq!(off, on(args.clone(), item));
+        }
+    }
+
+    /// The signature of the expansion of `item`.
+    fn expanded_signature(item: &TokenStream) -> Signature {
+        let out: syn::ItemFn = syn::parse2(track_allocs(quote!(), item.clone(), true)).unwrap();
+        out.sig
+    }
+
+    #[test]
+    fn an_async_fn_becomes_the_fn_returning_its_future() {
+        let sig = expanded_signature(&quote! {
+            async fn f(mut x: u8, (a, b): (u8, u8), _: u8, y: &str) -> u8 { x + a + b }
+        });
+        let expected: Signature = parse_quote! {
+            fn f(x: u8, __alloc_trace_arg1: (u8, u8), __alloc_trace_arg2: u8, y: &str)
+                -> impl ::core::future::Future<Output = u8>
+        };
+        assert_eq!(
+            sig.to_token_stream().to_string(),
+            expected.to_token_stream().to_string()
+        );
+        let sig = expanded_signature(&quote!(
+            #[doc = "d"]
+            #[allow(unused)]
+            async fn g() {}
+        ));
+        assert_eq!(
+            sig.output.to_token_stream().to_string(),
+            quote!(-> impl ::core::future::Future<Output = ()>).to_string()
+        );
+    }
+
+    #[test]
+    fn an_async_fn_stays_one_for_the_attributes_after_it() {
+        let items = [
+            quote!(
+                #[tokio::test]
+                async fn f() {}
+            ),
+            quote!(
+                #[must_use]
+                async fn f() -> u8 {
+                    1
+                }
+            ),
+            quote!(
+                #[cfg_attr(test, tokio::test)]
+                async fn f() {}
+            ),
+            quote!(
+                async fn f() -> ! {
+                    loop {}
+                }
+            ),
+        ];
+        for item in &items {
+            assert!(expanded_signature(item).asyncness.is_some(), "{item}");
+        }
     }
 
     #[test]

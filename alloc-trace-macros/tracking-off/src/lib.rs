@@ -1,0 +1,1 @@
+//! Nothing but tests: `#[track_allocs]` without the `tracking` feature (see `tests/`).
