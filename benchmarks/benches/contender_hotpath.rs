@@ -5,7 +5,8 @@
 //! without the counting check.
 //!
 //! Issue 14's rows, with `#[hotpath::measure]` in place of `#[track_allocs]`: allocating
-//! calls (1, 10, 100 pairs; inside a measured parent; chains and recursion 1 to 128 deep),
+//! calls (1, 10, 100 pairs; inside a measured parent; chains and recursion 1 and 16 deep:
+//! at 64, hotpath panics unless rebuilt with `HOTPATH_ALLOC_MAX_DEPTH`),
 //! per poll of a measured `async fn`, and the call tree of the path-limit rows (hotpath
 //! keeps no call paths, so it has no such limit: the tree rows show its cost on the same
 //! calls).
@@ -129,12 +130,10 @@ fn issue14_entries() -> Vec<Entry> {
         |n| in_frame(&|n| call_loop(n, measured::alloc1), n),
         |n| in_frame(&|n| call_loop(n, plain::alloc1), n),
     ));
-    for (chain, rec, depth) in [
-        ("chain1", "rec1", 1),
-        ("chain16", "rec16", 16),
-        ("chain64", "rec64", 64),
-        ("chain128", "rec128", 128),
-    ] {
+    // Not 64 or 128: hotpath panics past 64 nested measured functions on one thread in
+    // alloc mode (a chain of 64 already fails, one level being taken before it) unless it
+    // is rebuilt with `HOTPATH_ALLOC_MAX_DEPTH`; it runs as shipped here.
+    for (chain, rec, depth) in [("chain1", "rec1", 1), ("chain16", "rec16", 16)] {
         let iters = 40_000 / u64::from(depth) + 100;
         add(harness::per_call(
             MEASURED,

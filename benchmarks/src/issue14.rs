@@ -261,8 +261,10 @@ pub fn tables(w: &mut String, r: &Results) {
         w,
         "Peers without the operation: allocation-counter, stats_alloc and dhat have no \
          per-function attribute (only a measurement around code: the `measure-alloc` row); \
-         alloc_tracker has no per-poll span (a span is a guard on one thread's stack), and \
-         none of the peers has call paths, a per-closure report of sites like `capture()`, \
+         hotpath panics at 64 nested measured functions on a thread (\"more than 64 nested \
+         measured functions on one thread in alloc mode\", unless rebuilt with \
+         `HOTPATH_ALLOC_MAX_DEPTH`), so it has no depth-64 or depth-128 rows; alloc_tracker has no per-poll span (a span is a guard \
+         on one thread's stack), and none of the peers has call paths, a per-closure report of sites like `capture()`, \
          budgets, or per-thread site tables.\n"
     );
     let mem: Vec<_> = MEMORY_ROWS
