@@ -408,7 +408,7 @@ pub fn goals(w: &mut String, r: &Results) {
     let x = extra_instr(r, TRACKED, "thread-last-100k");
     goal_row(
         w,
-        "... and pays a few thousand instructions (read: ≤ 5,000)",
+        "a thread calling one site of a 100,000-site binary pays a few thousand instructions (read: ≤ 5,000)",
         instr(x, true),
         x.map(|x| x <= 5_000.0),
     );
