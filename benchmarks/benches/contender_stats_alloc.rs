@@ -1,5 +1,7 @@
 //! Contender `stats_alloc`: `StatsAlloc<System>` (process-wide atomic counters), and the
-//! per-call cost of a `Region` around a function that does not allocate.
+//! per-call cost of a `Region` around a function that does not allocate and (issue 14's
+//! `measure-alloc` row) around one that allocates and frees a 32-byte block. It has no
+//! per-function attribute, call paths, per-poll measurement, or budgets.
 
 use std::alloc::System;
 use std::hint::black_box;
@@ -14,6 +16,12 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 #[inline(never)]
 fn leaf(input: &Input) -> u64 {
     leaf_work(input)
+}
+
+/// Issue 14's allocating function, plain.
+#[allow(dead_code)]
+mod plain {
+    alloc_trace_benchmarks::issue14_fns!([]);
 }
 
 fn counted(f: &dyn Fn()) -> u64 {
@@ -36,6 +44,20 @@ fn main() {
             });
         },
         |n| call_loop(n, leaf),
+    ));
+    entries.extend(harness::per_call(
+        "stats_alloc Region",
+        "measure-alloc",
+        "call",
+        |n| {
+            call_loop(n, |input| {
+                let region = Region::new(GLOBAL);
+                let out = plain::alloc1(input);
+                black_box(region.change());
+                out
+            });
+        },
+        |n| call_loop(n, plain::alloc1),
     ));
     harness::main(entries, Some(counted));
 }

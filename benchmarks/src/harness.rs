@@ -5,9 +5,15 @@
 //!   prints a readable table;
 //! - `list`: prints the entries, one `ENTRY` line each, for the driver;
 //! - `time`: times every entry, one `TIME` line each, for the driver;
+//! - `time INDEX...`: the same for the given entries only;
 //! - `count INDEX`: runs one entry once inside [`alloc_trace_bench_region`], the only
 //!   function whose instructions the driver asks callgrind to collect
-//!   (`--toggle-collect`).
+//!   (`--toggle-collect`);
+//! - `memory INDEX`: takes one memory reading ([`Memory`], listed as `MEMORY` lines),
+//!   one `MEMORY_RESULT` line, in a process of its own.
+//!
+//! `list` also prints `INFO` lines: facts about the binary the tables show (e.g. how many
+//! tracked sites it has).
 //!
 //! Before any of these it runs the binary's [`Counted`] check, if it has one: proof that
 //! the contender really counts in this build (release builds could, in principle, elide
@@ -36,6 +42,9 @@ pub struct Entry {
     pub time_iters: Option<u64>,
     /// Iterations per thread under callgrind.
     pub count_iters: u64,
+    /// Timed in a process of its own (as it is counted), because what it measures depends
+    /// on what ran before it in the process (e.g. call paths, interned process-wide).
+    pub alone: bool,
     /// The work: `run(iterations)`.
     pub run: Box<dyn Fn(u64) + Sync>,
 }
@@ -56,6 +65,7 @@ impl Entry {
             threads: 1,
             time_iters: None,
             count_iters: 20_000,
+            alone: false,
             run: Box::new(run),
         }
     }
@@ -85,6 +95,13 @@ impl Entry {
     #[must_use]
     pub fn count_iters(mut self, iters: u64) -> Self {
         self.count_iters = iters;
+        self
+    }
+
+    /// Times the entry in a process of its own (see [`Entry::alone`]).
+    #[must_use]
+    pub fn alone(mut self) -> Self {
+        self.alone = true;
         self
     }
 }
@@ -146,6 +163,178 @@ pub fn call_entries(
     ]
 }
 
+/// A per-call workload and its baseline, for any workload name: `calls(n)` and `base(n)`
+/// each do `n` iterations, and the baseline is named `{workload}:base` (the driver's
+/// "extra" is the difference). Set ops per iteration, threads and callgrind iterations on
+/// the returned entries (`.map(|e| e.count_iters(..))`).
+pub fn per_call(
+    contender: &'static str,
+    workload: &'static str,
+    unit: &'static str,
+    calls: impl Fn(u64) + Sync + 'static,
+    base: impl Fn(u64) + Sync + 'static,
+) -> [Entry; 2] {
+    let base_name: &'static str = Box::leak(format!("{workload}:base").into_boxed_str());
+    [
+        Entry::new(contender, workload, unit, calls),
+        Entry::new(contender, base_name, unit, base),
+    ]
+}
+
+/// Runs `work` once on each of `threads` new threads, one after another, each inside its
+/// own [`alloc_trace_bench_region`]: callgrind collects per thread, and a new thread starts
+/// outside the region. (The caller's spawn and join are collected too when the caller is
+/// in the region: the same for a workload and its baseline, so not in the extra.)
+pub fn on_new_threads(threads: u64, work: &(dyn Fn(u64) + Sync)) {
+    for _ in 0..threads {
+        std::thread::scope(|s| {
+            s.spawn(|| alloc_trace_bench_region(work, 1));
+        });
+    }
+}
+
+/// A memory reading of a binary: `measure()` returns the value (in `unit`), taken once
+/// in a process of its own (the driver runs `memory INDEX`), and not under callgrind.
+pub struct Memory {
+    /// Who, as for [`Entry::contender`].
+    pub contender: &'static str,
+    /// What, e.g. `tables-last-100k`; a name ending in `:base` is the baseline of the
+    /// reading of the same name.
+    pub workload: &'static str,
+    /// `bytes`.
+    pub unit: &'static str,
+    /// Takes the reading.
+    pub measure: Box<dyn Fn() -> f64>,
+}
+
+impl Memory {
+    /// A reading in bytes.
+    pub fn bytes(
+        contender: &'static str,
+        workload: &'static str,
+        measure: impl Fn() -> f64 + 'static,
+    ) -> Self {
+        Self {
+            contender,
+            workload,
+            unit: "bytes",
+            measure: Box::new(measure),
+        }
+    }
+}
+
+/// Everything a bench binary offers the driver; [`main`] is the short form.
+pub struct Bench {
+    entries: Vec<Entry>,
+    counted: Option<Counted>,
+    memory: Vec<Memory>,
+    info: Vec<(String, String)>,
+}
+
+impl Bench {
+    /// A binary with these timed and counted entries.
+    #[must_use]
+    pub fn new(entries: Vec<Entry>) -> Self {
+        Self {
+            entries,
+            counted: None,
+            memory: Vec::new(),
+            info: Vec::new(),
+        }
+    }
+
+    /// Sets the counting check (see [`Counted`]).
+    #[must_use]
+    pub fn counted(mut self, counted: Option<Counted>) -> Self {
+        self.counted = counted;
+        self
+    }
+
+    /// Adds memory readings.
+    #[must_use]
+    pub fn memory(mut self, memory: impl IntoIterator<Item = Memory>) -> Self {
+        self.memory.extend(memory);
+        self
+    }
+
+    /// Adds a fact for the tables (`INFO key value`).
+    #[must_use]
+    pub fn info(mut self, key: &str, value: impl std::fmt::Display) -> Self {
+        self.info.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    /// Runs the command the arguments ask for; see the module docs.
+    ///
+    /// # Panics
+    ///
+    /// On unknown arguments, and if the counting check shows that the contender does not
+    /// count.
+    pub fn run(self) {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let args: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .filter(|a| *a != "--bench")
+            .collect();
+        if let Some(counted) = self.counted {
+            check_counting(counted);
+        }
+        let index = |i: &str| -> usize {
+            i.parse()
+                .expect("alloc-trace-benchmarks: an entry index is a number")
+        };
+        let entries = &self.entries;
+        match args.as_slice() {
+            [] => print_table(entries),
+            ["list"] => {
+                for (i, e) in entries.iter().enumerate() {
+                    println!(
+                        "ENTRY\t{i}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        e.contender,
+                        e.workload,
+                        e.unit,
+                        e.ops_per_iter,
+                        e.threads,
+                        e.count_iters,
+                        if e.alone { "alone" } else { "shared" }
+                    );
+                }
+                for (i, m) in self.memory.iter().enumerate() {
+                    println!("MEMORY\t{i}\t{}\t{}\t{}", m.contender, m.workload, m.unit);
+                }
+                for (k, v) in &self.info {
+                    println!("INFO\t{k}\t{v}");
+                }
+            }
+            ["time", some @ ..] => {
+                let chosen: Vec<usize> = if some.is_empty() {
+                    (0..entries.len()).collect()
+                } else {
+                    some.iter().map(|i| index(i)).collect()
+                };
+                for e in chosen.into_iter().map(|i| &entries[i]) {
+                    let t = time(e);
+                    println!(
+                        "TIME\t{}\t{}\t{:.3}\t{}",
+                        e.contender, e.workload, t.median_ns, t.samples
+                    );
+                }
+            }
+            ["count", i] => count(&entries[index(i)]),
+            ["memory", i] => {
+                let m = &self.memory[index(i)];
+                let value = (m.measure)();
+                println!("MEMORY_RESULT\t{}\t{}\t{value}", m.contender, m.workload);
+            }
+            other => panic!(
+                "alloc-trace-benchmarks: unknown arguments {other:?}; use list, time [INDEX...], \
+                 count INDEX or memory INDEX"
+            ),
+        }
+    }
+}
+
 /// How a contender reports the allocations it saw while running a closure, if it can.
 pub type Counted = fn(&dyn Fn()) -> u64;
 
@@ -156,50 +345,14 @@ pub fn alloc_trace_bench_region(run: &(dyn Fn(u64) + Sync), iters: u64) {
     run(black_box(iters));
 }
 
-/// The entry point of every bench binary; see the module docs.
+/// The entry point of every bench binary; see the module docs. The same as
+/// `Bench::new(entries).counted(counted).run()`.
 ///
 /// # Panics
 ///
 /// On unknown arguments, and if `counted` shows that the contender does not count.
 pub fn main(entries: Vec<Entry>, counted: Option<Counted>) {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| *a != "--bench")
-        .collect();
-    if let Some(counted) = counted {
-        check_counting(counted);
-    }
-    match args.as_slice() {
-        [] => print_table(&entries),
-        ["list"] => {
-            for (i, e) in entries.iter().enumerate() {
-                println!(
-                    "ENTRY\t{i}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    e.contender, e.workload, e.unit, e.ops_per_iter, e.threads, e.count_iters
-                );
-            }
-        }
-        ["time"] => {
-            for e in &entries {
-                let t = time(e);
-                println!(
-                    "TIME\t{}\t{}\t{:.3}\t{}",
-                    e.contender, e.workload, t.median_ns, t.samples
-                );
-            }
-        }
-        ["count", index] => {
-            let index: usize = index
-                .parse()
-                .expect("alloc-trace-benchmarks: `count INDEX`");
-            count(&entries[index]);
-        }
-        other => panic!(
-            "alloc-trace-benchmarks: unknown arguments {other:?}; use list, time or count INDEX"
-        ),
-    }
+    Bench::new(entries).counted(counted).run();
 }
 
 /// Churn of 1,000 pairs must show 1,000 allocations.

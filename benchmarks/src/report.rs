@@ -24,7 +24,7 @@ const BEGIN: &str =
     "<!-- BEGIN GENERATED RESULTS: cargo run --release -p alloc-trace-benchmarks -- --write -->";
 const END: &str = "<!-- END GENERATED RESULTS -->";
 
-fn median(values: &mut [f64]) -> Option<f64> {
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -33,13 +33,13 @@ fn median(values: &mut [f64]) -> Option<f64> {
 }
 
 /// Median, min and max of `values`.
-fn spread(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
+pub(crate) fn spread(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
     let m = median(&mut values)?;
     Some((m, values[0], values[values.len() - 1]))
 }
 
 impl Results {
-    fn contenders(&self) -> Vec<String> {
+    pub(crate) fn contenders(&self) -> Vec<String> {
         let mut seen: Vec<String> = Vec::new();
         for e in &self.entries {
             if !seen.contains(&e.contender) {
@@ -49,17 +49,17 @@ impl Results {
         seen
     }
 
-    fn has(&self, contender: &str, workload: &str) -> bool {
+    pub(crate) fn has(&self, contender: &str, workload: &str) -> bool {
         self.entries
             .iter()
             .any(|e| e.contender == contender && e.workload == workload)
     }
 
-    fn times(&self, contender: &str, workload: &str) -> Option<&Vec<f64>> {
+    pub(crate) fn times(&self, contender: &str, workload: &str) -> Option<&Vec<f64>> {
         self.times.get(&(contender.to_owned(), workload.to_owned()))
     }
 
-    fn instr(&self, contender: &str, workload: &str) -> Option<f64> {
+    pub(crate) fn instr(&self, contender: &str, workload: &str) -> Option<f64> {
         self.instructions
             .get(&(contender.to_owned(), workload.to_owned()))
             .copied()
@@ -104,7 +104,7 @@ impl Results {
     }
 }
 
-fn show_spread(v: Option<(f64, f64, f64)>, decimals: usize, rounds: usize) -> String {
+pub(crate) fn show_spread(v: Option<(f64, f64, f64)>, decimals: usize, rounds: usize) -> String {
     match v {
         None => "n/a".to_owned(),
         Some((m, lo, hi)) if rounds > 1 => {
@@ -114,7 +114,7 @@ fn show_spread(v: Option<(f64, f64, f64)>, decimals: usize, rounds: usize) -> St
     }
 }
 
-fn show(v: Option<f64>, decimals: usize, sign: bool) -> String {
+pub(crate) fn show(v: Option<f64>, decimals: usize, sign: bool) -> String {
     match v {
         None => "n/a".to_owned(),
         Some(x) if sign => format!("{x:+.decimals$}"),
@@ -142,7 +142,9 @@ pub fn markdown(r: &Results) -> String {
     allocator_tables(w, r);
     call_table(w, r);
     report_table(w, r);
+    crate::issue14::tables(w, r);
     goals(w, r);
+    crate::issue14::goals(w, r);
     let _ = writeln!(w, "{END}");
     md
 }
@@ -208,11 +210,9 @@ fn call_table(w: &mut String, r: &Results) {
          | --- | --- | ---: | ---: | ---: |"
     );
     for c in r.contenders() {
-        for e in r
-            .entries
-            .iter()
-            .filter(|e| e.contender == c && !e.workload.contains(':'))
-        {
+        for e in r.entries.iter().filter(|e| {
+            e.contender == c && ["call", "call-2t", "nested3"].contains(&e.workload.as_str())
+        }) {
             if !r.has(&c, &format!("{}:base", e.workload)) {
                 continue;
             }
@@ -249,14 +249,22 @@ fn report_table(w: &mut String, r: &Results) {
 
 fn goals(w: &mut String, r: &Results) {
     let _ = writeln!(w, "### Goals\n\n| goal | measured | |\n| --- | --- | --- |");
-    let mut row = |goal: &str, measured: String, ok: Option<bool>| {
-        let verdict = match ok {
-            Some(true) => "met",
-            Some(false) => "**missed**",
-            None => "not measured",
-        };
-        let _ = writeln!(w, "| {goal} | {measured} | {verdict} |");
+    goal_rows(w, r);
+    let _ = writeln!(w);
+}
+
+/// `| goal | measured | met / missed / not measured |`.
+pub(crate) fn goal_row(w: &mut String, goal: &str, measured: String, ok: Option<bool>) {
+    let verdict = match ok {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "not measured",
     };
+    let _ = writeln!(w, "| {goal} | {measured} | {verdict} |");
+}
+
+fn goal_rows(w: &mut String, r: &Results) {
+    let mut row = |goal: &str, measured: String, ok: Option<bool>| goal_row(w, goal, measured, ok);
     for c in [OURS, OURS_IN_FRAME] {
         let ratio = r.ratio(c, "churn");
         row(
@@ -321,7 +329,6 @@ fn goals(w: &mut String, r: &Results) {
         format!("{}x", show(times_fewer, 0, false)),
         times_fewer.map(|x| x >= 50.0),
     );
-    let _ = writeln!(w);
 }
 
 /// Replaces the generated section of `path` (between the markers) with `section`, or

@@ -11,7 +11,12 @@ pub const BINARIES: &[&str] = &[
     "contender_floor_precount",
     "contender_floor",
     "contender_alloc_trace",
+    "contender_alloc_trace_calls",
     "report_sites",
+    "sites_1k",
+    "sites_100k",
+    "path_limit",
+    "not_installed",
     "contender_dhat",
     "contender_stats_alloc",
     "contender_allocation_counter",
@@ -27,7 +32,37 @@ pub struct Options {
     pub time: bool,
     pub callgrind: bool,
     pub only: Option<String>,
+    pub workloads: Option<Vec<String>>,
     pub write: bool,
+}
+
+/// `--workloads issue14`: issue 14's rows, and the rows its "held" goals read.
+pub const ISSUE14: &[&str] = &[
+    "churn",
+    "call",
+    "report-10k",
+    "alloc1*",
+    "chain*",
+    "rec*",
+    "paths-*",
+    "poll*",
+    "capture-*",
+    "assert-*",
+    "measure-alloc",
+    "thread-*",
+    "budget-*",
+    "tables-*",
+    "rss-*",
+];
+
+/// Whether `workload` (or the workload it is the `:base` of) is selected by `patterns`:
+/// each is a name, or a prefix ending in `*`.
+fn selected(patterns: &[String], workload: &str) -> bool {
+    let name = workload.strip_suffix(":base").unwrap_or(workload);
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == p,
+    })
 }
 
 impl Options {
@@ -38,6 +73,7 @@ impl Options {
             time: true,
             callgrind: true,
             only: None,
+            workloads: None,
             write: false,
         };
         while let Some(arg) = args.next() {
@@ -56,6 +92,18 @@ impl Options {
                 "--no-time" => o.time = false,
                 "--no-callgrind" => o.callgrind = false,
                 "--only" => o.only = Some(value("--only")?),
+                "--workloads" => {
+                    let list = value("--workloads")?;
+                    let mut patterns = Vec::new();
+                    for w in list.split(',').filter(|w| !w.is_empty()) {
+                        if w == "issue14" {
+                            patterns.extend(ISSUE14.iter().map(|p| (*p).to_owned()));
+                        } else {
+                            patterns.push(w.to_owned());
+                        }
+                    }
+                    o.workloads = Some(patterns);
+                }
                 "--write" => o.write = true,
                 other => return Err(format!("unknown option {other:?} (see src/main.rs)")),
             }
@@ -76,11 +124,26 @@ pub struct EntryInfo {
     pub ops_per_iter: u64,
     pub threads: u64,
     pub count_iters: u64,
+    /// Timed in a process of its own.
+    pub alone: bool,
+}
+
+/// One memory reading of one binary, as its `list` command printed it.
+#[derive(Clone, Debug)]
+pub struct MemoryInfo {
+    pub binary: usize,
+    pub index: usize,
+    pub contender: String,
+    pub workload: String,
 }
 
 /// Everything measured.
 pub struct Results {
     pub entries: Vec<EntryInfo>,
+    /// Per (contender, workload): the memory reading (bytes).
+    pub memory: HashMap<(String, String), f64>,
+    /// Facts the binaries printed (`INFO key value`), e.g. their number of sites.
+    pub info: HashMap<String, String>,
     /// Per (contender, workload): nanoseconds per operation, one value per round.
     pub times: HashMap<(String, String), Vec<f64>>,
     /// Per (contender, workload): instructions per operation.
@@ -90,22 +153,39 @@ pub struct Results {
 }
 
 pub fn run(root: &Path, options: &Options) -> Results {
-    let binaries: Vec<(String, PathBuf)> = build(root)
-        .into_iter()
-        .filter(|(name, _)| {
-            name == "contender_system"
+    let chosen: Vec<&str> = BINARIES
+        .iter()
+        .copied()
+        .filter(|name| {
+            *name == "contender_system"
                 || options
                     .only
                     .as_ref()
                     .is_none_or(|only| only.split(',').any(|o| name.contains(o)))
         })
         .collect();
+    let binaries = build(root, &chosen);
     let mut entries = Vec::new();
+    let mut memory_list = Vec::new();
+    let mut info = HashMap::new();
     for (b, (_, path)) in binaries.iter().enumerate() {
         for line in run_binary(path, &["list"]).lines() {
-            // ENTRY index contender workload unit ops_per_iter threads count_iters
+            // ENTRY index contender workload unit ops_per_iter threads count_iters alone
+            // MEMORY index contender workload unit
+            // INFO key value
             let f: Vec<&str> = line.split('\t').collect();
-            if f.len() == 8 && f[0] == "ENTRY" {
+            if f.len() == 5 && f[0] == "MEMORY" {
+                memory_list.push(MemoryInfo {
+                    binary: b,
+                    index: f[1].parse().expect("alloc-trace-benchmarks: memory index"),
+                    contender: f[2].to_owned(),
+                    workload: f[3].to_owned(),
+                });
+            }
+            if f.len() == 3 && f[0] == "INFO" {
+                info.insert(f[1].to_owned(), f[2].to_owned());
+            }
+            if f.len() == 9 && f[0] == "ENTRY" {
                 entries.push(EntryInfo {
                     binary: b,
                     index: f[1].parse().expect("alloc-trace-benchmarks: entry index"),
@@ -118,9 +198,14 @@ pub fn run(root: &Path, options: &Options) -> Results {
                     count_iters: f[7]
                         .parse()
                         .expect("alloc-trace-benchmarks: count iterations"),
+                    alone: f[8] == "alone",
                 });
             }
         }
+    }
+    if let Some(patterns) = &options.workloads {
+        entries.retain(|e| selected(patterns, &e.workload));
+        memory_list.retain(|m| selected(patterns, &m.workload));
     }
     let mut times: HashMap<(String, String), Vec<f64>> = HashMap::new();
     if options.time {
@@ -128,20 +213,46 @@ pub fn run(root: &Path, options: &Options) -> Results {
             // Rotate the order each round, so slow drift of the machine's load does not
             // always favour the same binary.
             for i in 0..binaries.len() {
-                let (name, path) = &binaries[(i + round) % binaries.len()];
+                let b = (i + round) % binaries.len();
+                let (name, path) = &binaries[b];
+                // One `time` run for the entries that share a process, one per entry that
+                // must be alone.
+                let chosen: Vec<&EntryInfo> = entries.iter().filter(|e| e.binary == b).collect();
+                let shared: Vec<String> = chosen
+                    .iter()
+                    .filter(|e| !e.alone)
+                    .map(|e| e.index.to_string())
+                    .collect();
+                let mut runs: Vec<Vec<String>> = Vec::new();
+                if !shared.is_empty() {
+                    runs.push(shared);
+                }
+                runs.extend(
+                    chosen
+                        .iter()
+                        .filter(|e| e.alone)
+                        .map(|e| vec![e.index.to_string()]),
+                );
+                if runs.is_empty() {
+                    continue;
+                }
                 eprintln!(
                     "alloc-trace-benchmarks: round {}/{}: timing {name}",
                     round + 1,
                     options.rounds
                 );
-                for line in run_binary(path, &["time"]).lines() {
-                    let f: Vec<&str> = line.split('\t').collect();
-                    if f.len() == 5 && f[0] == "TIME" {
-                        let ns: f64 = f[3].parse().expect("alloc-trace-benchmarks: time");
-                        times
-                            .entry((f[1].to_owned(), f[2].to_owned()))
-                            .or_default()
-                            .push(ns);
+                for indices in runs {
+                    let mut args = vec!["time"];
+                    args.extend(indices.iter().map(String::as_str));
+                    for line in run_binary(path, &args).lines() {
+                        let f: Vec<&str> = line.split('\t').collect();
+                        if f.len() == 5 && f[0] == "TIME" {
+                            let ns: f64 = f[3].parse().expect("alloc-trace-benchmarks: time");
+                            times
+                                .entry((f[1].to_owned(), f[2].to_owned()))
+                                .or_default()
+                                .push(ns);
+                        }
                     }
                 }
             }
@@ -152,8 +263,25 @@ pub fn run(root: &Path, options: &Options) -> Results {
     } else {
         HashMap::new()
     };
+    let mut memory = HashMap::new();
+    for m in &memory_list {
+        let (name, path) = &binaries[m.binary];
+        eprintln!(
+            "alloc-trace-benchmarks: memory: {} / {} ({name})",
+            m.contender, m.workload
+        );
+        for line in run_binary(path, &["memory", &m.index.to_string()]).lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            if f.len() == 4 && f[0] == "MEMORY_RESULT" {
+                let value: f64 = f[3].parse().expect("alloc-trace-benchmarks: memory value");
+                memory.insert((f[1].to_owned(), f[2].to_owned()), value);
+            }
+        }
+    }
     Results {
         entries,
+        memory,
+        info,
         times,
         instructions,
         rounds: options.rounds,
@@ -161,9 +289,9 @@ pub fn run(root: &Path, options: &Options) -> Results {
     }
 }
 
-/// Builds the bench binaries with `cargo bench --no-run` and returns them, in
-/// [`BINARIES`] order.
-fn build(root: &Path) -> Vec<(String, PathBuf)> {
+/// Builds the bench binaries `names` with `cargo bench --no-run` (only those: the
+/// 100,000-site binary alone takes minutes) and returns them, in [`BINARIES`] order.
+fn build(root: &Path, names: &[&str]) -> Vec<(String, PathBuf)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("alloc-trace-benchmarks: building the bench binaries (cargo bench --no-run)");
     let out = Command::new(cargo)
@@ -174,6 +302,7 @@ fn build(root: &Path) -> Vec<(String, PathBuf)> {
             "--no-run",
             "--message-format=json-render-diagnostics",
         ])
+        .args(names.iter().flat_map(|name| ["--bench", name]))
         .current_dir(root)
         .stderr(Stdio::inherit())
         .output()
@@ -200,7 +329,8 @@ fn build(root: &Path) -> Vec<(String, PathBuf)> {
             .position(|b| b == name)
             .unwrap_or(usize::MAX)
     });
-    for name in BINARIES {
+    found.retain(|(name, _)| names.contains(&name.as_str()));
+    for name in names {
         assert!(
             found.iter().any(|(n, _)| n == name),
             "alloc-trace-benchmarks: cargo built no bench {name}"
