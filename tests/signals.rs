@@ -94,7 +94,8 @@ fn tracked_calls_in_signal_handlers_never_crash_or_lose_counts() {
     // touches atomics; the handler is installed before any signal is sent.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize as libc::sighandler_t;
+        action.sa_sigaction =
+            on_signal as extern "C" fn(libc::c_int) as usize as libc::sighandler_t;
         action.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut action.sa_mask);
         assert_eq!(

@@ -192,8 +192,6 @@ fn an_async_fn_that_awaits_the_wrapper_keeps_its_arguments_twice() {
 /// adds nothing, as the test above shows), so this holds once those fields are at most
 /// `MAX_ADDED - 7` bytes.
 #[test]
-#[ignore = "TrackedFuture's own fields are 64 bytes (its doc says 40): with padding a \
-            tracked future adds 56-70 here; run with --ignored once the wrapper is at most 57"]
 fn a_tracked_future_adds_at_most_64_bytes() {
     let wrapper = size_of_val(&track_future(&SITE, std::future::pending::<()>()));
     for (name, untracked, tracked, _) in sizes() {

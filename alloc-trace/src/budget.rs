@@ -13,35 +13,41 @@ use core::fmt;
 use crate::paths;
 use crate::record::Touched;
 use crate::site::{self, Site};
-use crate::slots::CallNumbers;
+use crate::slots::CallSummary;
 use crate::stats::Totals;
+use crate::stats::{AllocStats, Bytes};
 
 /// Whether `call` went over `site`'s budget.
 #[inline]
-pub(crate) fn is_over(site: &Site, call: &CallNumbers) -> bool {
+pub(crate) fn is_over(site: &Site, call: &CallSummary) -> bool {
     let budget = site.budget;
-    budget.max_allocs.is_some_and(|max| call.allocs() > max)
+    budget.max_allocs.is_some_and(|max| call.allocs > max)
         || budget
             .max_bytes
-            .is_some_and(|max| call.bytes_allocated() > max)
+            .is_some_and(|max| call.bytes_allocated > max)
 }
 
 /// The check of an `async fn` call, when its future completes (its polls may have run on
 /// several threads, so nested calls are not listed).
 #[inline]
 #[track_caller]
-pub(crate) fn check_async(site: &'static Site, call: &CallNumbers) {
+pub(crate) fn check_async(site: &'static Site, call: &CallSummary) {
     if site.budget.is_set() && is_over(site, call) && !std::thread::panicking() {
-        exceeded(site, call, None);
+        exceeded(site, call, None, None);
     }
 }
 
-/// Panics with the failure message. `touched` is the call's journal (none for `async fn`
-/// calls).
+/// Panics with the failure message. `stats` is everything the call did and `touched` its
+/// journal (neither for `async fn` calls, whose futures carry only the summary).
 #[cold]
 #[inline(never)]
 #[track_caller]
-pub(crate) fn exceeded(site: &'static Site, call: &CallNumbers, touched: Option<&Touched>) -> ! {
+pub(crate) fn exceeded(
+    site: &'static Site,
+    call: &CallSummary,
+    stats: Option<AllocStats>,
+    touched: Option<&Touched>,
+) -> ! {
     // The message is ordinary, counted memory: it travels with the panic.
     let nested = touched.map(|t| nested_calls(site, t));
     panic!(
@@ -49,6 +55,7 @@ pub(crate) fn exceeded(site: &'static Site, call: &CallNumbers, touched: Option<
         Exceeded {
             site,
             call,
+            stats,
             nested: nested
                 .as_ref()
                 .map(|(sites, total)| (sites.as_slice(), *total)),
@@ -121,7 +128,8 @@ fn nested_calls(own: &'static Site, touched: &Touched) -> (Vec<NestedSite>, Tota
 /// The budget panic's message.
 struct Exceeded<'a> {
     site: &'static Site,
-    call: &'a CallNumbers,
+    call: &'a CallSummary,
+    stats: Option<AllocStats>,
     /// The nested sites, and what they did together.
     nested: Option<(&'a [NestedSite], Totals)>,
 }
@@ -130,17 +138,26 @@ impl fmt::Display for Exceeded<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (site, call) = (self.site, self.call);
         let budget = site.budget;
-        writeln!(
+        write!(
             f,
-            "alloc-trace: `{}` ({}:{}) exceeded its allocation budget ({}): {}",
+            "alloc-trace: `{}` ({}:{}) exceeded its allocation budget ({}): ",
             site.name(),
             site.file,
             site.line,
             BudgetText(site),
-            call.stats(),
         )?;
+        match self.stats {
+            Some(stats) => writeln!(f, "{stats}")?,
+            None => writeln!(
+                f,
+                "{} allocs, {} allocated, peak {}",
+                call.allocs,
+                Bytes(call.bytes_allocated as f64),
+                Bytes(call.peak as f64)
+            )?,
+        }
         if let Some(max) = budget.max_allocs {
-            let allocs = call.allocs();
+            let allocs = call.allocs;
             let verdict = if allocs > max { "<- OVER" } else { "ok" };
             writeln!(
                 f,
@@ -148,15 +165,15 @@ impl fmt::Display for Exceeded<'_> {
             )?;
         }
         if let Some(max) = budget.max_bytes {
-            let bytes = call.bytes_allocated();
+            let bytes = call.bytes_allocated;
             let verdict = if bytes > max { "<- OVER" } else { "ok" };
             writeln!(
                 f,
                 "  max_bytes = {max}: the call allocated {bytes} bytes (nested calls included)  {verdict}"
             )?;
         }
-        if let Some((_, nested)) = self.nested {
-            let own = call.done.minus(nested).counts();
+        if let (Some((_, nested)), Some(stats)) = (self.nested, self.stats) {
+            let own = Totals::from(stats).minus(nested).counts();
             writeln!(
                 f,
                 "  the function itself: {} allocs ({} reallocs), {} bytes allocated (nested tracked calls excluded)",

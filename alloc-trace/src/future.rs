@@ -9,7 +9,7 @@ use crate::frame::{Ending, Frame};
 use crate::guard::{NoSelf, SelfType, slot_cold};
 use crate::per_thread::{self, PerThread};
 use crate::site::Site;
-use crate::slots::{CallNumbers, SiteSlot};
+use crate::slots::{CallNumbers, CallSummary, SiteSlot};
 
 /// The future of a `#[track_allocs] async fn` call.
 ///
@@ -19,7 +19,8 @@ use crate::slots::{CallNumbers, SiteSlot};
 /// its first poll and then, it is in flight. Its peak is the highest of its polls' peaks:
 /// live bytes of polls on different threads cannot be added up.
 ///
-/// It adds 40 bytes to the future it wraps (the site, and the call's numbers so far).
+/// It adds 40 bytes to the future it wraps (the site, and the call's numbers so far), and
+/// at most 7 more of padding.
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
 pub struct TrackedFuture<F, N: SelfType = NoSelf> {
@@ -31,7 +32,7 @@ pub struct TrackedFuture<F, N: SelfType = NoSelf> {
 
 #[derive(Debug, Default, Clone, Copy)]
 struct CallSoFar {
-    numbers: CallNumbers,
+    numbers: CallSummary,
     state: State,
 }
 
@@ -94,7 +95,7 @@ impl<F: Future, N: SelfType> Future for TrackedFuture<F, N> {
 }
 
 /// Counts a finished (or cancelled) call on the calling thread.
-fn finish(site: &'static Site, self_type: &impl SelfType, numbers: &CallNumbers) {
+fn finish(site: &'static Site, self_type: &impl SelfType, numbers: &CallSummary) {
     let _ = per_thread::with(|t| {
         if let Some(slot) = slot(t, site, self_type) {
             slot.finish_call(numbers);
@@ -146,7 +147,7 @@ impl<N: SelfType> Ending for PollGuard<'_, N> {
             slot.peak.raise(n.peak);
         }
         let mut call = self.call.get();
-        call.numbers.accumulate(n);
+        call.numbers.accumulate(&n.summary());
         self.call.set(call);
     }
 }

@@ -155,7 +155,7 @@ impl<N: SelfType> Ending for CallGuard<N> {
             _ => slot_cold(t, site, &self.self_type),
         };
         if let Some(slot) = slot {
-            slot.finish_call(n);
+            slot.finish_call(&n.summary());
         }
     }
 }
@@ -227,14 +227,14 @@ impl<const ON: bool, N: SelfType> BudgetGuard<ON, N> {
     fn check_now(self: Pin<&Self>) {
         let site = self.call.frame.site();
         let call = self.call.frame.so_far();
-        if !crate::budget::is_over(site, &call) || std::thread::panicking() {
+        if !crate::budget::is_over(site, &call.summary()) || std::thread::panicking() {
             return;
         }
         let touched = crate::per_thread::with(|t| t.tables.close_journal(&self.journal));
         // The call is over: recorded before the panic, whose message and unwinding
         // allocate like any code after the call.
         self.call.frame.end_now(&self.call);
-        crate::budget::exceeded(site, &call, touched.as_ref());
+        crate::budget::exceeded(site, &call.summary(), Some(call.stats()), touched.as_ref());
     }
 
     fn journal(self: Pin<&Self>) -> Pin<&Journal> {

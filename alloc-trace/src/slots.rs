@@ -156,9 +156,9 @@ impl SiteSlot {
 
     /// The end of one call: `n` is what the whole call did.
     #[inline]
-    pub(crate) fn finish_call(&self, n: &CallNumbers) {
+    pub(crate) fn finish_call(&self, n: &CallSummary) {
         self.calls.add(1);
-        self.max_allocs.raise(n.allocs());
+        self.max_allocs.raise(n.allocs);
         self.peak.raise(n.peak);
     }
 
@@ -209,9 +209,33 @@ impl CallNumbers {
         self.done.with_peak(self.peak)
     }
 
+    /// What a site keeps of it.
+    #[inline(always)]
+    pub(crate) const fn summary(&self) -> CallSummary {
+        CallSummary {
+            allocs: self.allocs(),
+            bytes_allocated: self.bytes_allocated(),
+            peak: self.peak,
+        }
+    }
+}
+
+/// The part of a call's numbers that a site keeps and budgets check: small, so that an
+/// `async fn`'s future can carry it across its polls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CallSummary {
+    /// `allocs` in the public sense (reallocs included).
+    pub allocs: u64,
+    pub bytes_allocated: u64,
+    /// The most live bytes above the call's start (for an async call: of one poll).
+    pub peak: u64,
+}
+
+impl CallSummary {
     /// Adds one poll's numbers to an async call's running total.
     pub(crate) fn accumulate(&mut self, poll: &Self) {
-        self.done = self.done.plus(poll.done);
+        self.allocs = self.allocs.wrapping_add(poll.allocs);
+        self.bytes_allocated = self.bytes_allocated.wrapping_add(poll.bytes_allocated);
         self.peak = self.peak.max(poll.peak);
     }
 }
