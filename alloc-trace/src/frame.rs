@@ -145,6 +145,47 @@ impl Frame {
         }
     }
 
+    /// Makes this the innermost frame of the thread, as a call made under `parent_path`
+    /// rather than under the thread's current frame: for work that a tracked call hands
+    /// off (a spawned task, a thread), whose allocations then count in that call's
+    /// inclusive numbers, on whatever thread they happen. End it with
+    /// [`Frame::exit_under`].
+    pub(crate) fn enter_under(self: Pin<&Self>, parent_path: u32) {
+        let this = self.get_ref();
+        if this.parent.get() != NOT_ENTERED {
+            return;
+        }
+        self.enter();
+        let _ = per_thread::with(|t| {
+            let path = child_path(t, parent_path, this.site);
+            this.set_path(path);
+        });
+    }
+
+    /// Ends a frame entered with [`Frame::enter_under`] (its parent link is tagged from
+    /// the start, which the common exit does not expect).
+    pub(crate) fn exit_under(&self, ending: &impl Ending) {
+        let untouched = per_thread::with(|t| {
+            let current: *const Frame = t.frames.current.load(Ordering::Relaxed).cast();
+            if !ptr::eq(current, self) {
+                self.unlink_out_of_order(t);
+                return None;
+            }
+            if !t.counters.same_bytes_as(&self.entry()) {
+                return Some(false);
+            }
+            t.frames
+                .current
+                .store(self.parent_ptr().cast_mut().cast(), Ordering::Relaxed);
+            t.counters.close_peak_untouched(self.outer_peak());
+            ending.untouched(t, self.site);
+            Some(true)
+        });
+        if untouched == Some(Some(false)) {
+            self.exit_allocated(ending);
+        }
+    }
+
     /// Ends the frame now (recording the call), before its owner drops it: for a call that
     /// fails its budget, so that the panic's own allocations are not the call's. The
     /// owner's drop then does nothing.

@@ -180,3 +180,84 @@ fn a_tracked_future_polled_on_two_threads() {
         (1, 1, 1)
     );
 }
+
+static SPAWNER: Site = Site::new("reliability_tests::spawner", file!(), 6);
+static HANDED_OFF: Site = Site::new("reliability_tests::handed_off", file!(), 7);
+inventory::submit! { SiteRegistration(&SPAWNER) }
+inventory::submit! { SiteRegistration(&HANDED_OFF) }
+
+/// A frame entered under a path captured on another thread, as work a tracked call hands
+/// off: it counts in the handing call's inclusive numbers, not in its exclusive ones.
+struct HandedOff(crate::frame::Frame);
+
+impl crate::frame::Ending for HandedOff {
+    fn untouched(&self, t: &crate::per_thread::PerThread, site: &'static Site) {
+        if let Some(slot) = t.tables.site_slot_cold(site) {
+            slot.calls.add(1);
+        }
+    }
+
+    fn allocated(
+        &self,
+        t: &crate::per_thread::PerThread,
+        site: &'static Site,
+        n: &crate::slots::CallNumbers,
+    ) {
+        if let Some(slot) = t.tables.site_slot_cold(site) {
+            slot.finish_call(&n.summary());
+        }
+    }
+}
+
+#[test]
+fn work_entered_under_another_threads_call_counts_for_that_call() {
+    let ((), captured) = capture(|| {
+        let guard = pin!(CallGuard::new(&SPAWNER));
+        CallGuard::enter(guard);
+        drop(black_box(vec![0u8; 8]));
+        let path = crate::per_thread::with(crate::frame::current_path).unwrap();
+        thread::scope(|s| {
+            s.spawn(move || {
+                let work = pin!(HandedOff(crate::frame::Frame::new(&HANDED_OFF)));
+                let work = work.into_ref();
+                // SAFETY: the frame is structurally pinned inside the pinned `HandedOff`.
+                let frame = unsafe { work.map_unchecked(|w| &w.0) };
+                frame.enter_under(path);
+                drop(black_box(vec![0u8; 100]));
+                drop(black_box(vec![0u8; 100]));
+                frame.exit_under(work.get_ref());
+            });
+        });
+    });
+    // The capture sees this thread only; the report sees both.
+    assert_eq!(
+        captured.site("reliability_tests::spawner").unwrap().calls,
+        1
+    );
+    let all = report();
+    let spawner = all.site("reliability_tests::spawner").unwrap();
+    let handed = all.site("reliability_tests::handed_off").unwrap();
+    assert_eq!(
+        (
+            handed.calls,
+            handed.inclusive.allocs,
+            handed.exclusive.allocs
+        ),
+        (1, 2, 2)
+    );
+    // The spawner's own allocations (its vector, and spawning the thread) are exactly
+    // what the capture of this thread saw; the handed-off work's two count for it too.
+    let own = captured
+        .site("reliability_tests::spawner")
+        .unwrap()
+        .exclusive
+        .allocs;
+    assert_eq!(spawner.exclusive.allocs, own);
+    assert_eq!(spawner.inclusive.allocs, own + 2);
+    let path = all
+        .paths()
+        .iter()
+        .find(|p| p.path == "reliability_tests::spawner;reliability_tests::handed_off")
+        .expect("the handed-off work's path is below the spawner's");
+    assert_eq!(path.exclusive.allocs, 2);
+}
