@@ -169,6 +169,81 @@ fn folded_and_table_to_files() {
     assert_one_table(&table);
 }
 
+#[path = "export_support/mod.rs"]
+mod export_support;
+
+/// `dhat:FILE` writes DHAT's JSON, with `probe::work`'s exact numbers as a program point.
+#[test]
+fn dhat_to_a_file() {
+    let path = temp_path("dhat.json");
+    let out = run("env", Some(&format!("dhat:{}", path.display())));
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "");
+    let dhat: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(dhat["dhatFileVersion"], 2);
+    let frames: Vec<&str> = dhat["ftbl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let work = frames
+        .iter()
+        .position(|f| f.starts_with("probe::work ("))
+        .unwrap_or_else(|| panic!("no probe::work frame: {frames:?}"));
+    let point = dhat["pps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pp| pp["fs"].as_array().unwrap().first() == Some(&work.into()))
+        .expect("a program point for probe::work");
+    // 3 calls, one 100-byte block each, all freed.
+    assert_eq!((&point["tb"], &point["tbk"]), (&300.into(), &3.into()));
+}
+
+/// `pprof:FILE` writes the gzipped profile; an independent decoder reads `probe::work`'s
+/// exact numbers from it (the check skips, saying why, without the decoder).
+#[test]
+fn pprof_to_a_file() {
+    let path = temp_path("alloc.pb.gz");
+    let out = run("env", Some(&format!("pprof:{}", path.display())));
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(bytes[..2], [0x1f, 0x8b], "gzip");
+    let decoded = export_support::python_decode(&path);
+    std::fs::remove_file(&path).unwrap();
+    let decoded = match decoded {
+        Ok(decoded) => decoded,
+        Err(why) => return export_support::skipped("Python protobuf decoder", &why),
+    };
+    let work = decoded["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stack"] == serde_json::json!(["probe::work"]))
+        .unwrap_or_else(|| panic!("no probe::work sample: {decoded}"));
+    // alloc_objects, alloc_space, reallocs, frees, bytes freed, net.
+    assert_eq!(work["values"], serde_json::json!([3, 300, 0, 3, 300, 0]));
+}
+
+/// A binary profile never goes to standard error.
+#[test]
+fn pprof_without_a_file_is_one_line_and_the_table() {
+    let out = run("env", Some("pprof"));
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    let (line, table) = stderr.split_once('\n').unwrap();
+    assert_eq!(
+        line,
+        "alloc-trace: ALLOC_TRACE=\"pprof\": `pprof` is a binary file: give it a path \
+         (`pprof:alloc.pb.gz`) or `stdout`; printing the table on stderr instead"
+    );
+    assert_one_table(table);
+}
+
 #[test]
 fn process_exit_with_the_guard_alive_still_prints_once() {
     let out = run("exit", None);
@@ -259,7 +334,8 @@ fn an_unknown_value_warns_and_prints_the_table() {
         line,
         format!(
             "alloc-trace: ALLOC_TRACE=\"loud\": unknown form `loud` (expected `table`, `json`, \
-             `folded` or `folded-bytes`, or one of `1`, `stderr`, `stdout`, `off` alone){FALLBACK}"
+             `folded`, `folded-bytes`, `dhat` or `pprof`, or one of `1`, `stderr`, `stdout`, \
+             `off` alone){FALLBACK}"
         )
     );
 }

@@ -102,7 +102,9 @@ pub struct ExitReport {
 /// | `table,sort=COLUMN,top=N` | the table ordered by `COLUMN` (`allocs`, `bytes`, `net`, `peak`, `calls`; see [`SortBy`]), its first `N` rows; either option alone, in any order | |
 /// | `json` | [`Report::to_json`](Report#method.to_json) | feature `json` |
 /// | `folded`, `folded-bytes` | [`Report::folded`] weighted by allocations or bytes (input for inferno or `flamegraph.pl`) | |
-/// | `FORM` | that form (any of the four rows above), on standard error | as the form |
+/// | `dhat` | [`Report::to_dhat`](Report#method.to_dhat): DHAT's JSON, for `dh_view.html` | feature `json` |
+/// | `pprof:PATH`, `pprof:stdout` | [`Report::to_pprof`](Report#method.to_pprof): a gzipped pprof profile (binary: a file or standard output, never standard error) | feature `pprof` |
+/// | `FORM` | that form (any text form above), on standard error | as the form |
 /// | `FORM:stderr`, `FORM:stdout` | that form, there | as the form |
 /// | `FORM:PATH` | that form, in the file `PATH` (created or truncated) | as the form |
 ///
@@ -111,7 +113,7 @@ pub struct ExitReport {
 /// ```text
 /// value  = switch | form *( "," option ) [ ":" dest ]
 /// switch = "1" | "on" | "true" | "yes" | "stderr" | "stdout" | "0" | "off" | "false" | "no"
-/// form   = "table" | "json" | "folded" | "folded-bytes"
+/// form   = "table" | "json" | "folded" | "folded-bytes" | "dhat" | "pprof"
 /// option = "sort=" ( "allocs" | "bytes" | "net" | "peak" | "calls" ) | "top=" DIGITS
 /// dest   = "stderr" | "stdout" | PATH
 /// ```
@@ -128,8 +130,9 @@ pub struct ExitReport {
 /// Every other value prints **one line** on standard error that says what is wrong, then
 /// the table on standard error (never a file): an unknown form or option, a switch with
 /// options or a destination (`off:x`), an option of another form (`json,top=5`), an option
-/// given twice, nothing after `:`, or `json` in a program built without the `json`
-/// feature. A file that cannot be written gets such a line and the table on standard
+/// given twice, nothing after `:`, `pprof` without a file or `stdout`, or a form whose
+/// feature the program was built without (`json` and `dhat` need `json`, `pprof` needs
+/// `pprof`). A file that cannot be written gets such a line and the table on standard
 /// error too.
 ///
 /// ```text
@@ -260,14 +263,18 @@ enum Form {
     Table,
     Json,
     Folded(FoldedWeight),
+    Dhat,
+    Pprof,
 }
 
 impl Form {
-    const ALL: [Form; 4] = [
+    const ALL: [Form; 6] = [
         Form::Table,
         Form::Json,
         Form::Folded(FoldedWeight::Allocs),
         Form::Folded(FoldedWeight::Bytes),
+        Form::Dhat,
+        Form::Pprof,
     ];
 
     const fn name(self) -> &'static str {
@@ -276,6 +283,40 @@ impl Form {
             Form::Json => "json",
             Form::Folded(FoldedWeight::Bytes) => "folded-bytes",
             Form::Folded(_) => "folded",
+            Form::Dhat => "dhat",
+            Form::Pprof => "pprof",
+        }
+    }
+
+    /// The crate feature the form needs, if any.
+    const fn feature(self) -> Option<&'static str> {
+        match self {
+            Form::Json | Form::Dhat => Some("json"),
+            Form::Pprof => Some("pprof"),
+            Form::Table | Form::Folded(_) => None,
+        }
+    }
+}
+
+/// The features of this build that forms need (a parameter of [`parse`], so that every
+/// case is tested in every build).
+#[derive(Clone, Copy, Debug)]
+struct Features {
+    json: bool,
+    pprof: bool,
+}
+
+impl Features {
+    const THIS_BUILD: Features = Features {
+        json: cfg!(feature = "json"),
+        pprof: cfg!(feature = "pprof"),
+    };
+
+    fn has(self, feature: &str) -> bool {
+        match feature {
+            "json" => self.json,
+            "pprof" => self.pprof,
+            _ => false,
         }
     }
 }
@@ -301,7 +342,10 @@ enum Problem<'a> {
     NotARowCount(&'a [u8]),
     Repeated(&'static str),
     TableOnly(&'static str, Form),
-    NeedsJson,
+    /// A form this build cannot write: the form, and the feature it needs.
+    NeedsFeature(Form, &'static str),
+    /// `pprof` (binary) without a file or `stdout`.
+    BinaryOnStderr,
     /// A path that is not Unicode, on a platform whose paths must be.
     #[cfg(not(unix))]
     NotUnicode,
@@ -316,10 +360,9 @@ fn is(word: &[u8], keyword: &str) -> bool {
     word.eq_ignore_ascii_case(keyword.as_bytes())
 }
 
-/// Parses a value of `ALLOC_TRACE` (see the grammar in [`report_on_exit`]). `json`: whether
-/// this build has the `json` feature (a parameter so that both cases are tested in every
-/// build).
-fn parse(value: &[u8], json: bool) -> Result<Setting<'_>, Problem<'_>> {
+/// Parses a value of `ALLOC_TRACE` (see the grammar in [`report_on_exit`]), for a build with
+/// `features`.
+fn parse(value: &[u8], features: Features) -> Result<Setting<'_>, Problem<'_>> {
     if value.iter().all(u8::is_ascii_whitespace) {
         return Ok(Setting::Unset);
     }
@@ -404,8 +447,11 @@ fn parse(value: &[u8], json: bool) -> Result<Setting<'_>, Problem<'_>> {
             Dest::File(path(dest)?)
         };
     }
-    if form == Form::Json && !json {
-        return Err(Problem::NeedsJson);
+    if form == Form::Pprof && plan.dest == Dest::Stderr {
+        return Err(Problem::BinaryOnStderr);
+    }
+    if let Some(feature) = form.feature().filter(|f| !features.has(f)) {
+        return Err(Problem::NeedsFeature(form, feature));
     }
     Ok(Setting::Print(plan))
 }
@@ -429,8 +475,8 @@ impl fmt::Display for Problem<'_> {
         match *self {
             Problem::UnknownForm(word) => write!(
                 f,
-                "unknown form `{}` (expected `table`, `json`, `folded` or `folded-bytes`, or one \
-                 of `1`, `stderr`, `stdout`, `off` alone)",
+                "unknown form `{}` (expected `table`, `json`, `folded`, `folded-bytes`, `dhat` or \
+                 `pprof`, or one of `1`, `stderr`, `stdout`, `off` alone)",
                 Shown(word)
             ),
             Problem::StandsAlone(word) => write!(
@@ -462,8 +508,14 @@ impl fmt::Display for Problem<'_> {
                 "`{name}` is an option of the table, not of `{}`",
                 form.name()
             ),
-            Problem::NeedsJson => f.write_str(
-                "the `json` form needs alloc-trace's `json` feature, which this program was built without",
+            Problem::NeedsFeature(form, feature) => write!(
+                f,
+                "the `{}` form needs alloc-trace's `{feature}` feature, which this program was \
+                 built without",
+                form.name()
+            ),
+            Problem::BinaryOnStderr => f.write_str(
+                "`pprof` is a binary file: give it a path (`pprof:alloc.pb.gz`) or `stdout`",
             ),
             #[cfg(not(unix))]
             Problem::NotUnicode => f.write_str("the file path is not valid Unicode"),
@@ -546,7 +598,7 @@ fn print_now(forced: Option<&[u8]>) {
         };
         let parsed = match (value, &variable) {
             (_, Variable::Unreadable) => Err(Problem::Unreadable),
-            (Some(value), _) => parse(value, cfg!(feature = "json")),
+            (Some(value), _) => parse(value, Features::THIS_BUILD),
             (None, _) => Ok(Setting::Unset),
         };
         let (plan, problem) = match parsed {
@@ -581,7 +633,7 @@ fn print_now(forced: Option<&[u8]>) {
                     warn(format_args!(
                         "could not write the exit report to {path:?} ({e}); printing the table on stderr instead"
                     ));
-                    write_stream(&report.to_string(), Dest::Stderr);
+                    write_stream(report.to_string(), Dest::Stderr);
                 }
             }
             stream => write_stream(&text, stream),
@@ -589,7 +641,8 @@ fn print_now(forced: Option<&[u8]>) {
     });
 }
 
-fn render(report: &Report, plan: &Plan<'_>) -> String {
+/// The report in the plan's form, as the bytes to write.
+fn render(report: &Report, plan: &Plan<'_>) -> Vec<u8> {
     match plan.form {
         Form::Table => {
             let table = report.table().sort_by(plan.sort);
@@ -597,26 +650,32 @@ fn render(report: &Report, plan: &Plan<'_>) -> String {
                 Some(n) => table.top(n).to_string(),
                 None => table.to_string(),
             }
+            .into_bytes()
         }
-        Form::Folded(weight) => report.folded(weight),
+        Form::Folded(weight) => report.folded(weight).into_bytes(),
         #[cfg(feature = "json")]
-        Form::Json => report.to_json(),
-        // `parse` refuses `json` without the feature.
-        #[cfg(not(feature = "json"))]
-        Form::Json => report.to_string(),
+        Form::Json => report.to_json().into_bytes(),
+        #[cfg(feature = "json")]
+        Form::Dhat => report.to_dhat().into_bytes(),
+        #[cfg(feature = "pprof")]
+        Form::Pprof => report.to_pprof(),
+        // `parse` refuses a form whose feature this build lacks.
+        #[allow(unreachable_patterns)]
+        _ => report.to_string().into_bytes(),
     }
 }
 
 /// Writes to stderr or stdout. Errors (a closed pipe) cannot be reported at exit.
-fn write_stream(text: &str, dest: Dest<'_>) {
+fn write_stream(text: impl AsRef<[u8]>, dest: Dest<'_>) {
+    let text = text.as_ref();
     let _ = match dest {
         Dest::Stdout => {
             let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            out.write_all(text).and_then(|()| out.flush())
         }
         _ => {
             let mut err = std::io::stderr().lock();
-            err.write_all(text.as_bytes()).and_then(|()| err.flush())
+            err.write_all(text).and_then(|()| err.flush())
         }
     };
 }
@@ -642,8 +701,17 @@ mod tests {
     }
 
     fn parse(value: &str) -> Result<Setting<'_>, Problem<'_>> {
-        super::parse(value.as_bytes(), true)
+        super::parse(value.as_bytes(), ALL_FEATURES)
     }
+
+    const ALL_FEATURES: Features = Features {
+        json: true,
+        pprof: true,
+    };
+    const NO_FEATURES: Features = Features {
+        json: false,
+        pprof: false,
+    };
 
     #[test]
     fn documented_values() {
@@ -713,7 +781,7 @@ mod tests {
         {
             use std::os::unix::ffi::OsStrExt as _;
             assert_eq!(
-                super::parse(b"json:r\xff.json", true),
+                super::parse(b"json:r\xff.json", ALL_FEATURES),
                 print(Json, Dest::File(OsStr::from_bytes(b"r\xff.json")))
             );
         }
@@ -778,22 +846,61 @@ mod tests {
     }
 
     #[test]
-    fn json_without_the_feature_is_a_problem_not_a_file() {
-        for value in ["json", "json:report.json", "JSON:stdout"] {
+    fn a_form_without_its_feature_is_a_problem_not_a_file() {
+        for (value, form, feature) in [
+            ("json", Form::Json, "json"),
+            ("json:report.json", Form::Json, "json"),
+            ("JSON:stdout", Form::Json, "json"),
+            ("dhat:dhat.json", Form::Dhat, "json"),
+            ("pprof:alloc.pb.gz", Form::Pprof, "pprof"),
+            ("pprof:stdout", Form::Pprof, "pprof"),
+        ] {
             assert_eq!(
-                super::parse(value.as_bytes(), false),
-                Err(Problem::NeedsJson),
+                super::parse(value.as_bytes(), NO_FEATURES),
+                Err(Problem::NeedsFeature(form, feature)),
                 "{value}"
             );
         }
         // A syntax problem is said first.
         assert_eq!(
-            super::parse(b"json,top=1:r.json", false),
+            super::parse(b"json,top=1:r.json", NO_FEATURES),
             Err(Problem::TableOnly("top", Form::Json))
         );
         assert_eq!(
-            super::parse(b"table:r.txt", false),
+            super::parse(b"table:r.txt", NO_FEATURES),
             print(Form::Table, file("r.txt"))
+        );
+        // Each feature enables its own forms only.
+        let json_only = Features {
+            json: true,
+            pprof: false,
+        };
+        assert_eq!(
+            super::parse(b"dhat:d.json", json_only),
+            print(Form::Dhat, file("d.json"))
+        );
+        assert_eq!(
+            super::parse(b"pprof:p.pb.gz", json_only),
+            Err(Problem::NeedsFeature(Form::Pprof, "pprof"))
+        );
+    }
+
+    #[test]
+    fn exports_go_where_they_are_sent() {
+        assert_eq!(parse("dhat"), print(Form::Dhat, Dest::Stderr));
+        assert_eq!(
+            parse("DHAT:dhat.json"),
+            print(Form::Dhat, file("dhat.json"))
+        );
+        assert_eq!(parse("pprof:a.pb.gz"), print(Form::Pprof, file("a.pb.gz")));
+        assert_eq!(parse("pprof:stdout"), print(Form::Pprof, Dest::Stdout));
+        // Binary never goes to the terminal's error stream.
+        for value in ["pprof", "pprof:stderr", "Pprof : STDERR"] {
+            assert_eq!(parse(value), Err(Problem::BinaryOnStderr), "{value}");
+        }
+        assert_eq!(
+            parse("pprof,top=3:a.pb.gz"),
+            Err(Problem::TableOnly("top", Form::Pprof))
         );
     }
 
@@ -805,16 +912,25 @@ mod tests {
         };
         assert_eq!(
             line("loud"),
-            "ALLOC_TRACE=\"loud\": unknown form `loud` (expected `table`, `json`, `folded` or \
-             `folded-bytes`, or one of `1`, `stderr`, `stdout`, `off` alone)"
+            "ALLOC_TRACE=\"loud\": unknown form `loud` (expected `table`, `json`, `folded`, \
+             `folded-bytes`, `dhat` or `pprof`, or one of `1`, `stderr`, `stdout`, `off` alone)"
+        );
+        assert_eq!(
+            line("pprof"),
+            "ALLOC_TRACE=\"pprof\": `pprof` is a binary file: give it a path \
+             (`pprof:alloc.pb.gz`) or `stdout`"
         );
         assert_eq!(
             line("json,top=5"),
             "ALLOC_TRACE=\"json,top=5\": `top` is an option of the table, not of `json`"
         );
         assert_eq!(
-            format!("{}", Problem::NeedsJson),
+            format!("{}", Problem::NeedsFeature(Form::Json, "json")),
             "the `json` form needs alloc-trace's `json` feature, which this program was built without"
+        );
+        assert_eq!(
+            format!("{}", Problem::NeedsFeature(Form::Pprof, "pprof")),
+            "the `pprof` form needs alloc-trace's `pprof` feature, which this program was built without"
         );
         assert_eq!(Shown(b"r\xff\n\"").to_string(), "r\\xFF\\n\\\"");
         for value in ["a\nb", "table,top=x\n"] {

@@ -39,7 +39,7 @@
 //!
 //! `let _report = alloc_trace::report_on_exit();` at the top of `main` prints the
 //! process-wide table when `main` ends; the `ALLOC_TRACE` environment variable does the
-//! same without code, and chooses the form (`table`, `json`, `folded`), the table's order
+//! same without code, and chooses the form (`table`, `json`, `folded`, `dhat`, `pprof`), the table's order
 //! and length, and the destination: `ALLOC_TRACE=table,sort=bytes,top=20:stdout`,
 //! `ALLOC_TRACE=json:report.json`. Every value and the feature it needs are listed in
 //! [`report_on_exit`](crate::report_on_exit#alloc_trace); a value that cannot be honoured
