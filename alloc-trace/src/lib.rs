@@ -57,28 +57,47 @@
 //! The allocator's hot path reads and writes one `const` thread-local (no lock, no atomic
 //! read-modify-write, no allocation, no panic). `#[track_allocs]` reads the thread's
 //! counters when a call starts and when it ends, so attribution costs a few instructions
-//! per call, not per allocation. Per-site numbers live in per-thread tables that reports
-//! read under a lock taken only by reports, table growth and thread exit.
+//! per call, not per allocation. Per-site numbers live in per-thread tables that only
+//! their thread writes; reports read them, with the threads still running.
+//!
+//! ## Architecture
+//!
+//! The runtime is in layers; a module imports only from its own layer and the layers
+//! below it, never from one above (the import graph has no cycle: `farm-studio look`).
+//!
+//! | layer | modules | what it holds |
+//! |---|---|---|
+//! | 1. foundations | `abi`, `lock`, `stats`, `sys` | the calling convention of off-path functions, a lock that never allocates, the public number types, memory from `System` that is never counted |
+//! | 2. names and numbers | `site`, `counters`, `slots`, `paths`, `record` | call sites and their ids, a thread's counters, table entries, the process-wide call-path table, a thread's tables |
+//! | 3. threads | `per_thread`, `registry`, `thread_exit` | the one thread-local, the list of live threads and what exited ones did, the exit hook |
+//! | 4. the allocator | `alloc` | [`CountingAlloc`]: counts, then forwards |
+//! | 5. calls | `frame`, `budget`, `guard`, `future` | the frame stack and its bookkeeping, budgets, the guards and the future wrapper `#[track_allocs]` generates |
+//! | 6. reading | `installed`, `measure`, `gather`, [`report`](mod@report) | is it installed, one closure's numbers, a report's numbers, the report as data and text |
+//! | 7. on top | `assert`, [`exit_report`], [`guide`] | the assertion macros, the report at exit, the guide |
 //!
 //! ## Exact, and where it cannot be
 //!
-//! - **Threads.** Counts are exact per thread at every moment, and process-wide
-//!   ([`process_stats`], [`report()`](crate::report())) for the calling thread and every thread that has
-//!   exited. A thread that is still running is included as of the end of its last tracked
-//!   call that allocated: its counters are its own and are not read while it runs.
+//! - **Threads.** Counts are exact per thread at every moment. A report
+//!   ([`report()`](crate::report()), [`process_stats`]) is exact at the moment it is
+//!   built for every thread, running or exited: a running thread's counters are read as
+//!   they are, with the tracked calls it is in marked as in flight
+//!   ([`SiteStats::in_flight`](report::SiteStats::in_flight)). What a running thread did
+//!   inside a tracked call since it last attributed its allocations is in
+//!   [`Report::unattributed`] until the call ends; a request it is counting at the very
+//!   instant it is read may be in some counts and not yet in others (at most one request
+//!   per thread); a thread that attributed while being read is named in the table's
+//!   footer.
 //! - **Thread exit** (Unix). A pthread-key destructor folds an exiting thread into the
 //!   process totals. It runs after the thread's Rust thread-local destructors, so what
 //!   those allocate and free is counted. Code that runs later still (other pthread-key
 //!   destructors) starts the thread's counts again from zero and re-arms the fold, up to
 //!   the system's limit of destructor rounds (`PTHREAD_DESTRUCTOR_ITERATIONS`, 4 with
 //!   glibc): what the last round does after the fold is not counted. On other platforms
-//!   threads are visible only through their tracked calls, while they run.
+//!   there is no exit hook, so no thread is listed: a report sees only the calling thread.
 //! - **Process exit.** Code in `atexit` hooks, after `main` returns and inside
 //!   [`std::process::exit`] (also called inside tracked calls, or while other threads run)
-//!   can measure, capture and report as usual. Calls that never return stay open: a
-//!   tracked call made from an exit hook is nested under them. The main thread is never
-//!   folded (it does not exit on its own): it counts exactly when it builds the report
-//!   itself, else as of its last tracked call, like every thread still running at exit.
+//!   can measure, capture and report as usual. Calls that never return stay open (in
+//!   flight): a tracked call made from an exit hook is nested under them.
 //! - **Memory that crosses threads** counts where each request happens: a block
 //!   allocated on one thread and freed on another is an allocation on the first and a
 //!   free on the second (that thread's net bytes go negative). Process-wide sums are exact.
@@ -90,12 +109,19 @@
 //!   boundary. What the panic allocates (its payload, the unwinder's exception) counts
 //!   where it happens, like any allocation.
 //! - **Depth.** Frames are linked on the stack, so nesting and recursion have no fixed
-//!   limit (100,000 nested calls are tested). Only call *paths* are bounded: 64 frames
-//!   (deeper frames count at the 64-frame path) and 16,384 distinct paths (see
-//!   [`Report::folded`]).
+//!   limit (100,000 nested calls are tested). Only call *paths* are bounded: 128 frames
+//!   (deeper frames count at a path with a `[...]` cut, under their own function) and 16
+//!   million distinct paths (see [`Report::folded`]).
 //! - **Async calls.** A tracked `async fn` is a frame per poll, on whichever thread
 //!   polls it: its numbers are the sum of its polls, its peak the highest poll's peak
 //!   (live bytes of polls on different threads cannot be added).
+//! - **Signals.** A tracked call or an allocation in a signal handler never crashes and
+//!   loses no count: each counter moves by one instruction. If the handler interrupts its
+//!   thread while that thread attributes allocations to call paths (or grows a table),
+//!   the handler's calls are counted, and their allocations attributed when the
+//!   interrupted thread next attributes (to the call it was in, or outside).
+//! - **fork.** The child starts with the parent's history up to the fork (every other
+//!   thread folded into the retired totals) and reports and tracks as usual.
 //! - **What std does is counted like your code.** For example, std allocates on a new
 //!   thread before its closure runs (nodes of its thread-info map, depending on how many
 //!   threads are alive): that is in the process totals, but in no measurement made inside
@@ -150,34 +176,49 @@
 // Without `tracking` the frames and sites are compiled but never used by the attribute.
 #![cfg_attr(not(feature = "tracking"), allow(dead_code, unused_imports))]
 
-// Layers, from the bottom (see "Architecture" above): each module imports only from the
-// ones listed before it.
+// Layers, from the bottom (see "Architecture" above): a module imports only from its own
+// group and the groups before it.
+
+// 1. foundations
 mod abi;
-mod alloc;
-mod assert;
-mod budget;
-mod counters;
-pub mod exit_report;
-mod frame;
-mod future;
-mod gather;
-mod guard;
-pub mod guide;
-mod installed;
 mod lock;
-mod measure;
-mod paths;
-mod per_thread;
-mod record;
-mod registry;
-#[cfg(test)]
-mod reliability_tests;
-pub mod report;
-mod site;
-mod slots;
 mod stats;
 mod sys;
+
+// 2. names and numbers
+mod counters;
+mod paths;
+mod record;
+mod site;
+mod slots;
+
+// 3. threads
+mod per_thread;
+mod registry;
 mod thread_exit;
+
+// 4. the allocator
+mod alloc;
+
+// 5. calls
+mod budget;
+mod frame;
+mod future;
+mod guard;
+
+// 6. reading
+mod gather;
+mod installed;
+mod measure;
+pub mod report;
+
+// 7. on top
+mod assert;
+pub mod exit_report;
+pub mod guide;
+
+#[cfg(test)]
+mod reliability_tests;
 
 #[doc(hidden)]
 #[path = "private.rs"]
