@@ -121,7 +121,7 @@ impl Frame {
         }
         let _ = per_thread::with(|t| {
             this.parent
-                .set(t.frames.current.load(Ordering::Relaxed).cast_const().cast());
+                .set(t.frames.innermost().cast_const().cast());
             this.entry.set(MaybeUninit::new(t.counters.raw()));
             this.outer_peak
                 .set(MaybeUninit::new(t.counters.open_frame_peak()));
@@ -166,7 +166,7 @@ impl Frame {
     /// the start, which the common exit does not expect).
     pub(crate) fn exit_under(&self, ending: &impl Ending) {
         let untouched = per_thread::with(|t| {
-            let current: *const Frame = t.frames.current.load(Ordering::Relaxed).cast();
+            let current: *const Frame = t.frames.innermost().cast_const().cast();
             if !ptr::eq(current, self) {
                 self.unlink_out_of_order(t);
                 return None;
@@ -199,7 +199,7 @@ impl Frame {
     #[inline(always)]
     pub(crate) fn unlink(&self) -> Unlinked {
         per_thread::with(|t| {
-            let current: *const Frame = t.frames.current.load(Ordering::Relaxed).cast();
+            let current: *const Frame = t.frames.innermost().cast_const().cast();
             if !ptr::eq(current, self) {
                 self.unlink_out_of_order(t);
                 return Unlinked::NotEntered;
@@ -421,7 +421,7 @@ impl Frame {
             if self.parent.get() == NOT_ENTERED {
                 return;
             }
-            let current: *const Frame = t.frames.current.load(Ordering::Relaxed).cast();
+            let current: *const Frame = t.frames.innermost().cast_const().cast();
             // SAFETY: see the module docs: every frame reachable from `current` is alive.
             let mut cursor = unsafe { current.as_ref() };
             while let Some(f) = cursor {
@@ -481,7 +481,7 @@ impl Frame {
 
 /// The call path of the thread's innermost frame (the root if there is none).
 pub(crate) fn current_path(t: &PerThread) -> u32 {
-    let current: *const Frame = t.frames.current.load(Ordering::Relaxed).cast();
+    let current: *const Frame = t.frames.innermost().cast_const().cast();
     // SAFETY: see the module docs: the innermost frame is alive.
     unsafe { current.as_ref() }.map_or(paths::ROOT, |f| f.path(t))
 }

@@ -149,6 +149,8 @@ impl<N: SelfType> Ending for CallGuard<N> {
         }
     }
 
+    // PERF: inlined into the frame's off-path exit (see `PollGuard`'s).
+    #[inline(always)]
     fn allocated(&self, t: &PerThread, site: &'static Site, n: &CallNumbers) {
         let slot = match t.tables.site_slot(site) {
             Some(slot) if !(N::LEARNS && site.wants_type()) => Some(slot),

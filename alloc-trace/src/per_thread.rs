@@ -40,6 +40,19 @@ pub(crate) struct FrameState {
     pub(crate) seq: Owned,
 }
 
+impl FrameState {
+    /// The innermost active frame, read by the thread that owns it. PERF: a plain load,
+    /// which the compiler may merge with a comparison or reorder around the frame's own
+    /// stores (an atomic load, even relaxed, keeps the dead store of a new frame's
+    /// "not entered" marker alive, and costs a separate load).
+    #[inline(always)]
+    pub(crate) fn innermost(&self) -> *mut () {
+        // SAFETY: only the owning thread (the caller) stores `current`; other threads
+        // only load it atomically, so this read cannot race with a write.
+        unsafe { *self.current.as_ptr() }
+    }
+}
+
 /// A thread's links in the registry's list, used under the registry lock.
 pub(crate) struct Links {
     pub(crate) next: AtomicPtr<PerThread>,

@@ -162,11 +162,13 @@ impl SiteSlot {
         self.peak.raise(n.peak);
     }
 
+    #[inline(always)]
     pub(crate) fn cached_path(&self, parent: u32) -> Option<u32> {
         (self.cached_parent.load(Relaxed) == parent.wrapping_add(1))
             .then(|| self.cached_path.load(Relaxed))
     }
 
+    #[inline(always)]
     pub(crate) fn cache_path(&self, parent: u32, path: u32) {
         self.cached_parent.store(parent.wrapping_add(1), Relaxed);
         self.cached_path.store(path, Relaxed);
@@ -174,11 +176,13 @@ impl SiteSlot {
 }
 
 impl PathSlot {
+    #[inline(always)]
     pub(crate) fn cached_child(&self, site: u32) -> Option<u32> {
         (self.child_site.load(Relaxed) == site.wrapping_add(1))
             .then(|| self.child_path.load(Relaxed))
     }
 
+    #[inline(always)]
     pub(crate) fn cache_child(&self, site: u32, path: u32) {
         self.child_site.store(site.wrapping_add(1), Relaxed);
         self.child_path.store(path, Relaxed);
@@ -233,6 +237,7 @@ pub(crate) struct CallSummary {
 
 impl CallSummary {
     /// Adds one poll's numbers to an async call's running total.
+    #[inline(always)]
     pub(crate) fn accumulate(&mut self, poll: &Self) {
         self.allocs = self.allocs.wrapping_add(poll.allocs);
         self.bytes_allocated = self.bytes_allocated.wrapping_add(poll.bytes_allocated);
