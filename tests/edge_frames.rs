@@ -266,3 +266,55 @@ fn peaks_are_exact_on_a_thread_whose_live_bytes_are_negative() {
     );
     assert_eq!(report.peak_bytes(), Some(500));
 }
+
+/// Allocates 30 bytes in its first poll, then panics in its second.
+#[track_allocs]
+async fn edge_async_panics() {
+    let buffer = black_box(vec![0u8; 30]);
+    YieldOnce(false).await;
+    drop(buffer);
+    panic!("edge: async");
+}
+
+/// Pending once, then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[test]
+fn a_panic_inside_a_poll_ends_the_polls_frame() {
+    silence_panics();
+    let panic = cost_of_a_caught_panic();
+    let (unwound, report) = capture(|| {
+        let mut future = std::pin::pin!(edge_async_panics());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+        catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))).is_err()
+    });
+    assert!(unwound);
+    // The call was polled and then dropped unfinished (by `pin!`'s end): counted once,
+    // with its buffer and what its panic allocated inside the second poll.
+    let site = report.site("edge_async_panics").unwrap();
+    assert_eq!(site.calls, 1);
+    assert_eq!(
+        (site.inclusive.allocs, site.inclusive.bytes_allocated),
+        (1 + panic.allocs, 30 + panic.bytes_allocated)
+    );
+    // No frame is left linked: a new call is at the root again.
+    let (boxed, after) = capture(edge_after_panics);
+    drop(boxed);
+    assert_eq!(paths(&after), ["edge_frames::edge_after_panics"]);
+}

@@ -120,8 +120,7 @@ impl Frame {
             return; // entered twice: linking it again would make a cycle
         }
         let _ = per_thread::with(|t| {
-            this.parent
-                .set(t.frames.innermost().cast_const().cast());
+            this.parent.set(t.frames.innermost().cast_const().cast());
             this.entry.set(MaybeUninit::new(t.counters.raw()));
             this.outer_peak
                 .set(MaybeUninit::new(t.counters.open_frame_peak()));

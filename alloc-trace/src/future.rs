@@ -80,9 +80,16 @@ impl<F: Future, N: SelfType> Future for TrackedFuture<F, N> {
             });
             let guard = guard.into_ref();
             // SAFETY: `frame` is structurally pinned: it is never moved out of the guard,
-            // which stays pinned until it is dropped at the end of this block.
+            // which stays pinned until the end of this block.
             unsafe { guard.map_unchecked(|g| &g.frame) }.enter();
-            inner.poll(cx)
+            // PERF: the poll's frame ends in line when the inner poll returns; only an
+            // unwinding poll ends it from a destructor (a `Drop` on the guard itself was
+            // left as an out-of-line call on every poll).
+            let on_unwind = EndOnUnwind(guard.get_ref());
+            let poll = inner.poll(cx);
+            core::mem::forget(on_unwind);
+            guard.frame.exit(guard.get_ref());
+            poll
         };
         if poll.is_ready() {
             this.call.state = State::Done;
@@ -158,10 +165,13 @@ impl<N: SelfType> Ending for PollGuard<'_, N> {
     }
 }
 
-impl<N: SelfType> Drop for PollGuard<'_, N> {
+/// Ends a poll's frame if the inner poll unwinds (the frame must leave the thread's chain
+/// before its memory goes). Forgotten when the poll returns.
+struct EndOnUnwind<'g, 'a, N: SelfType>(&'g PollGuard<'a, N>);
+
+impl<N: SelfType> Drop for EndOnUnwind<'_, '_, N> {
     fn drop(&mut self) {
-        let this = &*self;
-        this.frame.exit(this);
+        self.0.frame.exit(self.0);
     }
 }
 
