@@ -356,6 +356,22 @@ impl Counters {
         self.bytes_freed.set(raw.bytes_freed);
     }
 
+    /// Allocations in the public sense (reallocs included) and bytes allocated since
+    /// `snapshot`: what budgets check.
+    #[inline(always)]
+    pub(crate) fn requests_and_bytes_since(&self, snapshot: &Raw) -> (u64, u64) {
+        let requests = self
+            .allocs
+            .get()
+            .wrapping_add(self.reallocs.get())
+            .wrapping_sub(snapshot.allocs.wrapping_add(snapshot.reallocs));
+        let bytes = self
+            .bytes_allocated
+            .get()
+            .wrapping_sub(snapshot.bytes_allocated);
+        (requests, bytes)
+    }
+
     /// `(bytes_allocated, bytes_freed)` as a `Raw` comparison needs them.
     #[inline(always)]
     pub(crate) fn same_bytes_as(&self, snapshot: &Raw) -> bool {

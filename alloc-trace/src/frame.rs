@@ -243,6 +243,20 @@ impl Frame {
         }
     }
 
+    /// Whether the call may be over its site's budget so far: false only if it is
+    /// certainly within it (then [`Frame::so_far`] need not be computed). PERF: in line,
+    /// two counters against the entry snapshot.
+    #[inline(always)]
+    pub(crate) fn may_exceed(&self) -> bool {
+        let budget = self.site.budget;
+        per_thread::with(|t| {
+            let (allocs, bytes) = t.counters.requests_and_bytes_since(&self.entry());
+            budget.max_allocs.is_some_and(|max| allocs > max)
+                || budget.max_bytes.is_some_and(|max| bytes > max)
+        })
+        .unwrap_or(true)
+    }
+
     /// What the call did so far (for a budget checked before the call returns). Only for
     /// the innermost frame.
     pub(crate) fn so_far(&self) -> CallNumbers {

@@ -64,8 +64,14 @@ impl<T: Copy> SysVec<T> {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     pub(crate) fn as_slice(&self) -> &[T] {
