@@ -84,6 +84,7 @@ impl Drop for Measurement {
 /// assert_eq!(stats.peak_bytes, 4096);
 /// ```
 #[track_caller]
+#[inline]
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
     assert_installed();
     let measurement = Measurement::start();
