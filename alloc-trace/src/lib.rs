@@ -157,6 +157,8 @@ mod alloc;
 mod assert;
 mod budget;
 mod counters;
+#[cfg(feature = "criterion")]
+pub mod criterion;
 pub mod exit_report;
 mod frame;
 mod future;
@@ -175,6 +177,8 @@ mod reliability_tests;
 pub mod report;
 mod site;
 mod slots;
+#[cfg(feature = "insta")]
+pub mod snapshot;
 mod stats;
 mod sys;
 mod thread_exit;
