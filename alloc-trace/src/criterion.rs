@@ -51,6 +51,16 @@
 //! across iterations) shows the mean per iteration, like time; measure one warmed-up call
 //! with [`measure`](crate::measure) to see a single call's numbers.
 //!
+//! # A routine that allocates nothing
+//!
+//! Criterion cannot analyse a benchmark in which a sample is 0: it prints that the
+//! benchmark "took zero time per iteration", saves no estimates for it and goes on with
+//! the next. So a routine that never allocates (or allocates so rarely that a whole
+//! sample has none) shows no number here; the first batch of 0 prints one line on stderr
+//! saying so. Hold such code to zero in a test with
+//! [`assert_no_alloc!`](crate::assert_no_alloc) or [`allocs_per_run`](crate::allocs_per_run),
+//! which do show 0.
+//!
 //! # Formatting
 //!
 //! Values are shown plainly, in `allocs` or `B`, without prefixes (`65536 B`, not
@@ -67,6 +77,8 @@
 
 use ::criterion::Throughput;
 use ::criterion::measurement::{Measurement, ValueFormatter};
+
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use crate::installed::assert_installed;
 use crate::measure::Measurement as Window;
@@ -166,7 +178,7 @@ impl Measurement for Allocs {
     }
 
     fn end(&self, start: Start) -> u64 {
-        start.stats().allocs
+        nonzero_or_hint(start.stats().allocs)
     }
 
     fn add(&self, v1: &u64, v2: &u64) -> u64 {
@@ -203,7 +215,7 @@ impl Measurement for BytesAllocated {
     }
 
     fn end(&self, start: Start) -> u64 {
-        start.stats().bytes_allocated
+        nonzero_or_hint(start.stats().bytes_allocated)
     }
 
     fn add(&self, v1: &u64, v2: &u64) -> u64 {
@@ -229,6 +241,30 @@ impl Measurement for BytesAllocated {
         }
     }
 }
+
+/// `value`, after saying once per process why criterion will reject it if it is 0.
+#[inline]
+fn nonzero_or_hint(value: u64) -> u64 {
+    if value == 0 {
+        zero_hint();
+    }
+    value
+}
+
+#[cold]
+#[inline(never)]
+fn zero_hint() {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Relaxed) {
+        // NOTE: after the batch's window closed, so never counted in a batch.
+        eprintln!("{ZERO_HINT}");
+    }
+}
+
+/// What a batch of 0 means to criterion.
+const ZERO_HINT: &str = "alloc-trace: a batch of iterations made no allocation. Criterion \
+rejects a sample of 0 (it says the benchmark \"took zero time per iteration\") and skips that \
+benchmark's analysis: hold code that must not allocate to 0 with `assert_no_alloc!` in a test.";
 
 /// Counts shown as they are, in one unit: no prefixes, no rates over time.
 struct Plain {
