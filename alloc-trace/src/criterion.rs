@@ -70,6 +70,10 @@
 //! `allocs/B` (or `B/B`: bytes allocated per byte processed), with `Throughput::Bits(n)`
 //! `allocs/bit` (or `B/bit`).
 //!
+//! The feature depends on criterion 0.8 (`default-features = false`: no plots, no
+//! rayon), whose measurement traits a bench's own `criterion = "0.8"` shares; criterion
+//! 0.8 needs Rust 1.86.
+//!
 //! # Panics
 //!
 //! `start` panics if [`CountingAlloc`](crate::CountingAlloc) is not the global allocator of

@@ -361,3 +361,96 @@ impl fmt::Display for Snapshot<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::AllocStats;
+
+    fn site(name: &str, calls: u64, allocs: u64) -> SiteStats {
+        SiteStats {
+            name: name.to_owned(),
+            display_name: name.to_owned(),
+            file: "src/lib.rs".to_owned(),
+            line: 1,
+            calls,
+            inclusive: AllocStats {
+                allocs,
+                frees: allocs,
+                bytes_allocated: 8 * allocs,
+                bytes_freed: 8 * allocs,
+                peak_bytes: 8,
+                ..AllocStats::default()
+            },
+            exclusive: AllocCounts::default(),
+            max_allocs_per_call: allocs,
+            in_flight: 0,
+        }
+    }
+
+    fn report(sites: Vec<SiteStats>) -> Report {
+        let (_, mut report) = crate::capture(|| ());
+        report.sites = sites;
+        report
+    }
+
+    #[test]
+    fn functions_that_ran_are_sorted_by_name() {
+        let mut never = site("app::c", 0, 0);
+        never.line = 3;
+        let report = report(vec![site("app::b", 1, 5), never, site("app::a", 2, 1)]);
+        assert_eq!(
+            Snapshot::new(&report).to_string(),
+            "total: allocs 0, reallocs 0, frees 0
+outside tracked functions: allocs 0, reallocs 0, frees 0
+functions (nested calls included):
+  app::a: calls 2, allocs 1, reallocs 0, frees 1
+  app::b: calls 1, allocs 5, reallocs 0, frees 5
+"
+        );
+    }
+
+    #[test]
+    fn shared_names_are_told_apart_and_calls_in_flight_said() {
+        let mut first = site("app::helper", 1, 1);
+        first.display_name = "app::helper (src/a.rs:3)".to_owned();
+        let mut second = site("app::helper", 0, 2);
+        second.display_name = "app::helper (src/b.rs:9)".to_owned();
+        second.in_flight = 1;
+        let report = report(vec![second, first]);
+        let text = Snapshot::new(&report).to_string();
+        assert!(
+            text.ends_with(
+                "  app::helper (src/a.rs:3): calls 1, allocs 1, reallocs 0, frees 1
+  app::helper (src/b.rs:9): calls 0, allocs 2, reallocs 0, frees 2, in_flight 1
+"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bytes_on_every_line_and_a_peak_where_one_is_known() {
+        let mut process = crate::report();
+        process.sites = vec![site("app::a", 1, 2)];
+        let text = Snapshot::new(&process).with_bytes().to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("total: allocs "), "{text}");
+        assert!(lines[0].contains(", bytes_allocated "), "{text}");
+        assert!(!lines[0].contains("peak_bytes"), "{text}"); // no process-wide peak
+        assert!(lines[1].contains(", bytes_freed "), "{text}");
+        assert_eq!(
+            lines[3],
+            "  app::a: calls 1, allocs 2, reallocs 0, frees 2, bytes_allocated 16, bytes_freed 16, peak_bytes 8"
+        );
+    }
+
+    #[test]
+    fn tracking_off_is_said() {
+        let mut report = report(Vec::new());
+        report.tracking = false;
+        assert!(Snapshot::new(&report).to_string().ends_with(
+            "\nfunctions: not tracked (alloc-trace was built without its `tracking` feature)\n"
+        ));
+    }
+}
