@@ -50,7 +50,7 @@
 //!   `insta::with_settings!({ snapshot_suffix => format!("{}bit", usize::BITS) }, { ... })`.
 //! - A *tolerance* cannot be a snapshot (insta compares text exactly): rounding is not one
 //!   either, since a value near a rounding edge flips. For "bytes may grow by at most
-//!   10%", use [`report::baseline::check`](crate::report) (feature `json`), which compares
+//!   10%", use [`report::baseline::check`](mod@crate::report) (feature `json`), which compares
 //!   with a tolerance against a committed file.
 //!
 //! # What is counted
@@ -138,6 +138,8 @@ use crate::stats::AllocCounts;
 /// ```compile_fail
 /// alloc_trace::assert_allocs_snapshot!(vec![1], byte); // `bytes` or `@"..."` after the expression
 /// ```
+// The first example is a test file as written; the second one runs.
+#[allow(clippy::test_attr_in_doctest)]
 #[macro_export]
 macro_rules! assert_allocs_snapshot {
     ($name:literal, $expr:expr, bytes $(,)?) => {
