@@ -52,6 +52,61 @@
 //! [guide] shows how, with the classic lessons (hoisted buffers, `with_capacity`,
 //! builders, Go's `AllocsPerRun`) as tests you can copy.
 //!
+//! # Benchmarks: allocations in `cargo bench` (feature `criterion`)
+//!
+//! [`alloc_trace::criterion`](criterion/index.html) has two criterion measurements,
+//! `Allocs` and `BytesAllocated`: a bench made with
+//! `Criterion::default().with_measurement(Allocs)` shows allocations per iteration where
+//! it would show time, and criterion's `--save-baseline` and `--baseline` compare them.
+//! Counting is per thread and criterion runs the routine on the calling thread, so the
+//! numbers are exact and the same in every sample. `benches/alloc_criterion.rs` in the
+//! repository is a whole bench (`cargo bench --bench alloc_criterion`). Criterion calls
+//! `start` and `end` around each batch of iterations:
+//!
+//! ```
+//! # #[global_allocator]
+//! # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+//! # #[cfg(feature = "criterion")] {
+//! use alloc_trace::criterion::Allocs;
+//! use criterion::measurement::Measurement;
+//!
+//! let batch = Allocs.start();
+//! for i in 0..100 {
+//!     std::hint::black_box(i.to_string()); // one String per iteration
+//! }
+//! assert_eq!(Allocs.end(batch), 100); // criterion divides by the 100 iterations
+//! # }
+//! ```
+//!
+//! # Snapshots: what code allocates, reviewed with `cargo insta review` (feature `insta`)
+//!
+//! [`assert_allocs_snapshot!`](macro.assert_allocs_snapshot.html) runs an expression and
+//! asserts an [insta](https://insta.rs) snapshot of what it did: totals, then calls,
+//! `allocs`, `reallocs` and `frees` per tracked function, sorted by name. A change in how
+//! often the code allocates fails the test with insta's diff; `cargo insta review`
+//! accepts it. Bytes are left out unless asked for (`, bytes`), since sizes differ
+//! between targets; [`alloc_trace::snapshot`](snapshot/index.html) says how to keep them.
+//!
+//! ```
+//! # #[global_allocator]
+//! # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+//! # #[cfg(feature = "insta")] {
+//! #[alloc_trace::track_allocs(name = "app::words")]
+//! fn words(text: &str) -> Vec<String> {
+//!     text.split(' ').map(str::to_owned).collect()
+//! }
+//!
+//! // Six Strings, and a Vec that grows from room for 4 to room for 8 (one realloc).
+//! let words = alloc_trace::assert_allocs_snapshot!(words("to be or not to be"), @r"
+//! total: allocs 8, reallocs 1, frees 1
+//! outside tracked functions: allocs 0, reallocs 0, frees 0
+//! functions (nested calls included):
+//!   app::words: calls 1, allocs 8, reallocs 1, frees 1
+//! ");
+//! assert_eq!(words.len(), 6);
+//! # }
+//! ```
+//!
 //! # Implementation notes
 //!
 //! The allocator's hot path reads and writes one `const` thread-local (no lock, no atomic
@@ -73,7 +128,7 @@
 //! | 4. the allocator | `alloc` | [`CountingAlloc`]: counts, then forwards |
 //! | 5. calls | `frame`, `budget`, `guard`, `future` | the frame stack and its bookkeeping, budgets, the guards and the future wrapper `#[track_allocs]` generates |
 //! | 6. reading | `installed`, `measure`, `gather`, [`report`](mod@report) | is it installed, one closure's numbers, a report's numbers, the report as data and text |
-//! | 7. on top | `assert`, [`exit_report`], [`guide`] | the assertion macros, the report at exit, the guide |
+//! | 7. on top | `assert`, [`exit_report`], [`guide`], `criterion`, `snapshot` | the assertion macros, the report at exit, the guide, the integrations (features `criterion`, `insta`) |
 //!
 //! ## Exact, and where it cannot be
 //!
@@ -214,8 +269,12 @@ pub mod report;
 
 // 7. on top
 mod assert;
+#[cfg(feature = "criterion")]
+pub mod criterion;
 pub mod exit_report;
 pub mod guide;
+#[cfg(feature = "insta")]
+pub mod snapshot;
 
 #[cfg(test)]
 mod reliability_tests;
