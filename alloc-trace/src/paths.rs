@@ -53,6 +53,8 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(2);
 /// An open-addressing table of keys to ids, at most half full.
 struct Table {
     mask: usize,
+    /// `64 - log2(capacity)`: a key's start slot is the top bits of its hash.
+    shift: u32,
     keys: NonNull<AtomicU64>,
     ids: NonNull<AtomicU32>,
 }
@@ -91,6 +93,7 @@ impl Table {
         unsafe {
             table.as_ptr().write(Table {
                 mask: cap - 1,
+                shift: 64 - cap.trailing_zeros(),
                 keys,
                 ids,
             });
@@ -109,7 +112,7 @@ impl Table {
     }
 
     fn find(&self, key: u64) -> Option<u32> {
-        let mut i = start(key);
+        let mut i = self.start(key);
         loop {
             match self.key(i).load(Ordering::Acquire) {
                 0 => return None,
@@ -121,7 +124,7 @@ impl Table {
 
     /// Under `INSERT`, with room to spare.
     fn insert(&self, key: u64, id: u32) {
-        let mut i = start(key);
+        let mut i = self.start(key);
         while self.key(i).load(Ordering::Relaxed) != 0 {
             i = i.wrapping_add(1);
         }
@@ -130,9 +133,14 @@ impl Table {
     }
 }
 
-/// Fibonacci hashing spreads sequential ids over the table.
-fn start(key: u64) -> usize {
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) as usize
+impl Table {
+    /// Fibonacci hashing: the top bits of the product, which depend on every bit of the
+    /// key. (Middle bits would depend on the site and only the lowest bits of the parent
+    /// path: a tree whose outer functions share their inner ones would then pile up in a
+    /// few runs of slots.)
+    fn start(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
 }
 
 fn current_table() -> Option<&'static Table> {

@@ -1,4 +1,5 @@
-//! Call paths near and past the limit of 16,384 distinct paths: a tree of tracked
+//! Call paths near and past the old limit of 16,384 distinct paths (the table now grows
+//! to 16 million; the rows stay, to show there is no cliff there): a tree of tracked
 //! functions (`call_tree!`: 256 outer functions, each calling the same 64 or 128 inner
 //! ones), whose outer function changes every call (`PATH_ROWS`): 8,320 paths (half the
 //! limit), 16,380 (just below), 16,640 (just past), 33,024 (twice). Per tracked call,

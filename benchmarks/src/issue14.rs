@@ -49,7 +49,8 @@ const GROUPS: &[Group] = &[
     Group {
         title: "Call paths: a tree whose outer function changes every call, each outer call \
                 making 64 (or 128) inner calls, every call allocating once (per tracked call; \
-                the limit is 16,384 paths)",
+                \"the limit\" is the old table's 16,384 paths: the table now grows to 16 \
+                million)",
         rows: &[
             (
                 "paths-half",
