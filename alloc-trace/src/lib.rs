@@ -163,6 +163,7 @@ mod future;
 mod gather;
 mod guard;
 pub mod guide;
+mod handoff;
 mod installed;
 mod lock;
 mod measure;
@@ -178,6 +179,7 @@ mod slots;
 mod stats;
 mod sys;
 mod thread_exit;
+mod tracked;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -188,6 +190,7 @@ pub use alloc::CountingAlloc;
 pub use alloc_trace_macros::track_allocs;
 pub use exit_report::report_on_exit;
 pub use gather::{capture, process_stats, report};
+pub use handoff::{HandedOff, Handoff, InCurrentSite, handoff};
 pub use installed::is_installed;
 pub use measure::{allocs_per_run, measure};
 pub use report::Report;
