@@ -5,11 +5,15 @@
 //! their own rows show it, on whichever workers they ran; its exclusive numbers stay its
 //! own. Read with the workers still alive.
 
-use alloc_trace::Report;
 use alloc_trace_examples::kv_server::{self, LOAD, Load, WORKERS, expected_tally, write_request};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+
+#[path = "support/below.rs"]
+mod below;
+
+use below::below;
 
 /// What `parse_request` allocates for the requests of `load`: one string for a key, two
 /// for a `SET` (key and value), nothing for a malformed line (as in `live_kv_server.rs`).
@@ -31,29 +35,6 @@ fn parse_allocations(load: Load) -> (u64, u64) {
         }
     }
     (allocs, bytes)
-}
-
-/// (allocs, bytes allocated) of the paths whose frames start with `prefix`, and of the one
-/// that is exactly `prefix`.
-fn below(report: &Report, prefix: &[&str]) -> ((u64, u64), (u64, u64)) {
-    let mut all = (0, 0);
-    let mut exact = (0, 0);
-    for p in report.paths() {
-        let frames: Vec<&str> = p.frames.iter().map(String::as_str).collect();
-        let matches = frames.len() >= prefix.len()
-            && frames
-                .iter()
-                .zip(prefix)
-                .all(|(f, want)| f == want || f.ends_with(&format!("::{want}")));
-        if matches {
-            all.0 += p.exclusive.allocs;
-            all.1 += p.exclusive.bytes_allocated;
-            if frames.len() == prefix.len() {
-                exact = (p.exclusive.allocs, p.exclusive.bytes_allocated);
-            }
-        }
-    }
-    (all, exact)
 }
 
 #[test]
