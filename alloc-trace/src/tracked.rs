@@ -160,21 +160,20 @@ macro_rules! __alloc_trace_site {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __alloc_trace_block {
-    ($name:literal, $body:expr) => {{
-        let guard = ::core::pin::pin!($crate::__private::CallGuard::new(
-            $crate::__alloc_trace_site!($name)
-        ));
-        $crate::__private::CallGuard::enter(guard);
-        // A local, so that the expression's temporaries are freed inside the call in
-        // every edition (as the attribute does for a function's final expression).
-        #[allow(
-            unreachable_code,
-            clippy::diverging_sub_expression,
-            clippy::let_unit_value
-        )]
-        let value = $body;
-        value
-    }};
+    ($name:literal, $body:expr) => {
+        'tracked: {
+            let guard = ::core::pin::pin!($crate::__private::CallGuard::new(
+                $crate::__alloc_trace_site!($name)
+            ));
+            $crate::__private::CallGuard::enter(guard);
+            // A statement, not the block's tail, so that the expression's temporaries
+            // are freed inside the call in every edition (as the attribute does for a
+            // function's final expression), and a diverging expression sets off no lint
+            // the user cannot allow.
+            #[allow(unreachable_code, clippy::diverging_sub_expression)]
+            break 'tracked $body;
+        }
+    };
 }
 
 /// The future of a `tracked!` `async` block. Not public API.
