@@ -110,6 +110,19 @@ macro_rules! tracked {
     ($name:literal, $body:expr $(,)?) => {
         $crate::__alloc_trace_block!($name, $body)
     };
+    ($name:literal $(,)?) => {
+        ::core::compile_error!(
+            "`tracked!` needs the code to measure after its name, e.g. \
+             `tracked!(\"parse\", parse(text))`"
+        )
+    };
+    ($name:expr, $($rest:tt)*) => {
+        ::core::compile_error!(::core::concat!(
+            "the name of `tracked!` must be a string literal, e.g. `tracked!(\"parse\", ..)`; found `",
+            ::core::stringify!($name),
+            "`"
+        ))
+    };
     ($($rest:tt)*) => {
         ::core::compile_error!(
             "`tracked!` takes a string literal name and the code to measure, e.g. \
