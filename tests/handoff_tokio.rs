@@ -110,3 +110,21 @@ fn connection_tasks_count_for_the_accept_loop() {
     assert_eq!(load.inclusive.counts(), load.exclusive);
     assert!(client.inclusive.allocs > 0);
 }
+
+#[test]
+fn a_marked_future_is_16_bytes_larger() {
+    use alloc_trace::InCurrentSite;
+    async fn holds(buffer: Vec<u8>) -> usize {
+        tokio::task::yield_now().await;
+        buffer.len()
+    }
+    let plain = holds(Vec::new());
+    let plain_size = size_of_val(&plain);
+    let marked = holds(Vec::new()).in_current_site();
+    // The path it is entered under, its state, and its allocations so far.
+    assert_eq!(size_of_val(&marked), plain_size + 16);
+    // Any future: at most 7 more, of padding.
+    let tiny = async { 1u8 };
+    assert!(size_of_val(&tiny.in_current_site()) <= size_of_val(&async { 1u8 }) + 16 + 7);
+    drop((plain, marked));
+}
