@@ -61,8 +61,12 @@ static HANDOFF: Site = Site::new("[handoff]", file!(), line!());
 /// `[handoff]` (closures) or `[task]` (futures).
 ///
 /// Work taken outside every tracked call counts under that frame alone, at the top of its
-/// paths. So does work taken inside a call that has neither allocated nor freed anything
-/// yet: allocate first (a `Vec` of results, the spawn itself), or take the handoff after.
+/// paths. So, in this version, does work taken inside a call that has neither allocated
+/// nor freed anything since it started (or, for an `async fn`, since its current poll
+/// started): take the handoff after the call's first allocation (its buffers, the `Vec`
+/// of results, an earlier spawn), or inside another handed-off run, which always works.
+/// (Working out the call's path there would leave a mark on the frames that their fast
+/// path does not expect: see the crate's `handoff` module.)
 ///
 /// ```
 /// # use std::hint::black_box;
