@@ -4,7 +4,7 @@
 //! - The protocol is one line per request: `GET key`, `SET key value`, `DEL key`; one line
 //!   per response: `VALUE value`, `NOT_FOUND`, `STORED`, `DELETED`, or `ERROR reason`.
 //! - [`Listener::run`] is the accept loop: it spawns a task per connection
-//!   ([`handle_connection`]), which reads request lines, parses them ([`parse_request`])
+//!   ([`handle_connection`], handed off so that it counts for the accept loop), which reads request lines, parses them ([`parse_request`])
 //!   and executes them ([`Store::execute`]) on one `HashMap` behind a mutex, shared by all
 //!   connections.
 //! - [`run_load`] starts [`Load::clients`] client tasks ([`run_client`]) that each send
@@ -26,7 +26,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::AddAssign;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use alloc_trace::track_allocs;
+use alloc_trace::{InCurrentSite, track_allocs};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -324,7 +324,9 @@ impl Listener {
 
     /// The accept loop: spawns a [`handle_connection`] task per connection until
     /// `shutdown` fires (or its sender is dropped), then waits for every connection to
-    /// end and returns what they served together.
+    /// end and returns what they served together. The tasks are marked
+    /// ([`InCurrentSite::in_current_site`]): what they allocate is in this function's
+    /// inclusive numbers (not in its exclusive ones), under `Listener::run;[task]`.
     ///
     /// # Errors
     ///
@@ -338,7 +340,10 @@ impl Listener {
                 accepted = self.socket.accept() => {
                     let (stream, _) = accepted?;
                     let store = Arc::clone(&self.store);
-                    connections.push(tokio::spawn(handle_connection(stream, store)));
+                    // Marked: each connection's task counts in this call's inclusive
+                    // numbers, below a `[task]` frame, on whichever worker it runs.
+                    let task = handle_connection(stream, store).in_current_site();
+                    connections.push(tokio::spawn(task));
                 }
             }
         }

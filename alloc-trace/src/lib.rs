@@ -35,6 +35,68 @@
 //!   tests running in parallel never see each other's allocations.
 //! - [`report()`](crate::report()) and [`process_stats`] add up every thread.
 //!
+//! # Inclusive and exclusive numbers
+//!
+//! Each thread books every allocation to one *call path*: the path of its innermost
+//! tracked call. A function's **exclusive** numbers are the sum over the paths that end
+//! at it (what its calls did themselves); its **inclusive** numbers the sum over the paths
+//! it is on (once per path, so recursion counts each allocation once). So a function's
+//! inclusive numbers add, for each child:
+//!
+//! - **a nested tracked call** (a [`#[track_allocs]`](track_allocs) function, or a
+//!   [`tracked!`] block or closure) made during the call, on its thread: everything the
+//!   child did, when the child returns (or, read by a report on another thread, as the
+//!   thread books it);
+//! - **handed-off work** (a task marked with [`InCurrentSite::in_current_site`], a closure
+//!   run through [`handoff`] or [`Handoff::run`]): everything the work did, on whatever
+//!   thread and whenever it ran, even after the call returned, as each run of the
+//!   closure or poll of the task ends. Only allocations: the call's `calls`, peak,
+//!   `max_allocs_per_call` and budget are its own, and what a child did is never in its
+//!   parent's exclusive numbers.
+//!
+//! # Work that runs elsewhere: tasks, threads, closures
+//!
+//! An unmarked spawn counts where it runs: nothing ties a task, a thread or a pool's work
+//! to the call that started it. Mark it, inside the call, to count it for the call:
+//!
+//! ```
+//! # use std::hint::black_box;
+//! # #[global_allocator]
+//! # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+//! use alloc_trace::{handoff, track_allocs};
+//!
+//! #[track_allocs]
+//! fn spawn_workers() -> Vec<usize> {
+//!     let mut results = Vec::with_capacity(2);
+//!     std::thread::scope(|s| {
+//!         let a = s.spawn(handoff(|| black_box(vec![0u8; 100]).len()));
+//!         let b = s.spawn(handoff(|| black_box(vec![0u8; 200]).len()));
+//!         results.extend([a.join().unwrap(), b.join().unwrap()]);
+//!     });
+//!     results
+//! }
+//!
+//! assert_eq!(spawn_workers(), [100, 200]);
+//! let report = alloc_trace::report();
+//! let call = report.site("spawn_workers").unwrap();
+//! assert_eq!(call.inclusive.bytes_allocated, call.exclusive.bytes_allocated + 300);
+//! ```
+//!
+//! - `tokio::spawn(fut.in_current_site())`: [`InCurrentSite`], for futures;
+//! - `thread::spawn(handoff(f))`, `scope.spawn(handoff(f))`, `rayon::join(handoff(a),
+//!   handoff(b))`: [`handoff`], for closures without arguments;
+//! - `let here = Handoff::current();` then `here.run(|| ..)` inside rayon's
+//!   `par_iter().map(..)` or `scope.spawn(..)`, or any pool: [`Handoff`].
+//!
+//! In call paths the work sits below the call under a frame of its own, `[task]` or
+//! `[handoff]`, whose report row counts the tasks (in flight from their first poll) or the
+//! runs: `Listener::run;[task];handle_connection`. Name the work with [`tracked!`] or
+//! `#[track_allocs]` inside it. The handoff is taken where it is marked, so mark it after
+//! the call has allocated or freed something (see [`Handoff`]).
+//!
+//! [`tracked!`] measures a block, a closure (one the caller passes in, say) or an `async`
+//! block as a named site, with the attribute's numbers and cost.
+//!
 //! # At exit
 //!
 //! `let _report = alloc_trace::report_on_exit();` at the top of `main` prints the
@@ -126,9 +188,9 @@
 //! | 2. names and numbers | `site`, `counters`, `slots`, `paths`, `record` | call sites and their ids, a thread's counters, table entries, the process-wide call-path table, a thread's tables |
 //! | 3. threads | `per_thread`, `registry`, `thread_exit` | the one thread-local, the list of live threads and what exited ones did, the exit hook |
 //! | 4. the allocator | `alloc` | [`CountingAlloc`]: counts, then forwards |
-//! | 5. calls | `frame`, `budget`, `guard`, `future` | the frame stack and its bookkeeping, budgets, the guards and the future wrapper `#[track_allocs]` generates |
+//! | 5. calls | `frame`, `budget`, `guard`, `future`, `handoff` | the frame stack and its bookkeeping, budgets, the guards and the future wrapper `#[track_allocs]` generates, work handed off to other tasks and threads |
 //! | 6. reading | `installed`, `measure`, `gather`, [`report`](mod@report) | is it installed, one closure's numbers, a report's numbers, the report as data and text |
-//! | 7. on top | `assert`, [`exit_report`], [`guide`], `criterion`, `snapshot` | the assertion macros, the report at exit, the guide, the integrations (features `criterion`, `insta`) |
+//! | 7. on top | `assert`, `tracked`, [`exit_report`], [`guide`], `criterion`, `snapshot` | the assertion macros and `tracked!`, the report at exit, the guide, the integrations (features `criterion`, `insta`) |
 //!
 //! ## Exact, and where it cannot be
 //!
@@ -177,6 +239,11 @@
 //!   interrupted thread next attributes (to the call it was in, or outside).
 //! - **fork.** The child starts with the parent's history up to the fork (every other
 //!   thread folded into the retired totals) and reports and tracks as usual.
+//! - **Handed-off work** (see above) is in its call's inclusive numbers once each run of a
+//!   closure or poll of a task ends, or a tracked call inside it does, on whatever thread
+//!   it runs; until then it is in flight like any tracked call of a running thread. Marked
+//!   inside a call that has neither allocated nor freed anything yet, it counts at the top
+//!   of its paths (under `[task]` or `[handoff]` alone) instead: a limit of this version.
 //! - **What std does is counted like your code.** For example, std allocates on a new
 //!   thread before its closure runs (nodes of its thread-info map, depending on how many
 //!   threads are alive): that is in the process totals, but in no measurement made inside
@@ -218,6 +285,7 @@
 //! | `threads.rs` | 5 | the exiting thread's tables and freeing its record (2), the pthread key: create, set, delete (3) |
 //! | `private.rs` | 3 | pin projections of `CallGuard` and `BudgetGuard` |
 //! | `future.rs` | 3 | pin projections of `TrackedFuture` and of one poll's frame |
+//! | `handoff.rs` | 5 | pin projections of `HandedOff` and of one poll's or run's frame (4), reading the innermost frame to tell whether its path can be taken (1) |
 //! | `record.rs` | 2 | a table's slice, and the box of a replaced table |
 //! | `report/mod.rs` | 1 | reading live threads' tables under the registry lock |
 //! | `exit_report.rs` | 3 | reading `ALLOC_TRACE` with `getenv` before `main` and its first byte, registering the `atexit` hook |
@@ -260,6 +328,7 @@ mod budget;
 mod frame;
 mod future;
 mod guard;
+mod handoff;
 
 // 6. reading
 mod gather;
@@ -275,6 +344,7 @@ pub mod exit_report;
 pub mod guide;
 #[cfg(feature = "insta")]
 pub mod snapshot;
+mod tracked;
 
 #[cfg(test)]
 mod reliability_tests;
@@ -288,6 +358,7 @@ pub use alloc::CountingAlloc;
 pub use alloc_trace_macros::track_allocs;
 pub use exit_report::report_on_exit;
 pub use gather::{capture, process_stats, report};
+pub use handoff::{HandedOff, Handoff, InCurrentSite, handoff};
 pub use installed::is_installed;
 pub use measure::{allocs_per_run, measure};
 pub use report::Report;

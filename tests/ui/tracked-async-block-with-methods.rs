@@ -1,0 +1,3 @@
+fn main() {
+    let _ = alloc_trace::tracked!("task", async { 1 }.into_future());
+}

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = alloc_trace::tracked!("", 1 + 1);
+}

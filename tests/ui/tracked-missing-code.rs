@@ -1,0 +1,3 @@
+fn main() {
+    alloc_trace::tracked!("parse");
+}
