@@ -63,7 +63,7 @@ use crate::sys::SysVec;
 #[track_caller]
 pub fn report() -> Report {
     assert_installed();
-    let mut g = Gathered::new();
+    let mut g = Gathered::new(false);
     match registry::everything() {
         Some(all) => g.add_everything(&all),
         // A report from a signal handler that interrupted a report on its own thread: the
@@ -181,7 +181,7 @@ fn run_captured<R>(f: impl FnOnce() -> R) -> (R, Captured, AllocStats) {
 
 impl Captured {
     fn build_capture(self, totals: AllocStats) -> Report {
-        let mut g = Gathered::new();
+        let mut g = Gathered::new(true);
         g.totals = Totals::from(totals);
         g.threads.live = 1;
         for &(id, v) in self.touched.sites.as_slice() {
@@ -205,8 +205,113 @@ impl Captured {
     }
 }
 
+/// A site's numbers derived from the paths it is on.
+#[derive(Clone, Copy)]
+struct Derived {
+    exclusive: Totals,
+    inclusive: Totals,
+    /// The last path that added to `inclusive`.
+    stamp: u32,
+    /// Threads inside a call of the site.
+    in_flight: u64,
+}
+
+impl Derived {
+    const ZERO: Self = Self {
+        exclusive: Totals::ZERO,
+        inclusive: Totals::ZERO,
+        stamp: 0,
+        in_flight: 0,
+    };
+}
+
 /// The sites a report lists.
 type SiteList = SysVec<&'static Site>;
+
+/// Numbers by site or path id while a report is built (`System` memory).
+///
+/// Dense (indexed by id) for a process-wide report, which lists every site anyway;
+/// sparse (sorted by id) for a capture, so that a capture costs what its closure touched,
+/// not what the highest site or path id in the program happens to be.
+enum ById<T: Copy> {
+    Dense(SysVec<T>),
+    Sparse(SysVec<(u32, T)>),
+}
+
+impl<T: Copy> ById<T> {
+    fn new(sparse: bool) -> Self {
+        if sparse {
+            Self::Sparse(SysVec::new())
+        } else {
+            Self::Dense(SysVec::new())
+        }
+    }
+
+    /// A dense map sized for ids `0..len` up front (a sparse one grows as entries come).
+    fn with_len(sparse: bool, len: usize, zero: T) -> Self {
+        let mut map = Self::new(sparse);
+        if let Self::Dense(v) = &mut map {
+            let _ = v.resize(len, zero);
+        }
+        map
+    }
+
+    fn get(&self, id: u32) -> Option<&T> {
+        match self {
+            Self::Dense(v) => v.as_slice().get(id as usize),
+            Self::Sparse(v) => {
+                let v = v.as_slice();
+                v.binary_search_by_key(&id, |e| e.0).ok().map(|i| &v[i].1)
+            }
+        }
+    }
+
+    /// The entry of `id`, made (as `zero`) if missing; `None` if memory ran out.
+    fn entry(&mut self, id: u32, zero: T) -> Option<&mut T> {
+        match self {
+            Self::Dense(v) => {
+                let i = id as usize;
+                if v.len() <= i && !v.resize(i + 1, zero) {
+                    return None;
+                }
+                Some(&mut v.as_mut_slice()[i])
+            }
+            Self::Sparse(v) => {
+                let at = match v.as_slice().binary_search_by_key(&id, |e| e.0) {
+                    Ok(at) => at,
+                    Err(at) => {
+                        if !v.push((id, zero)) {
+                            return None;
+                        }
+                        v.as_mut_slice()[at..].rotate_right(1);
+                        at
+                    }
+                };
+                Some(&mut v.as_mut_slice()[at].1)
+            }
+        }
+    }
+
+    /// Every entry, by increasing id.
+    fn for_each(&self, mut f: impl FnMut(u32, &T)) {
+        match self {
+            Self::Dense(v) => {
+                for (id, t) in v.as_slice().iter().enumerate() {
+                    f(id as u32, t);
+                }
+            }
+            Self::Sparse(v) => {
+                for (id, t) in v.as_slice() {
+                    f(*id, t);
+                }
+            }
+        }
+    }
+
+    fn is_sparse(&self) -> bool {
+        matches!(self, Self::Sparse(_))
+    }
+}
 
 /// Every site linked into the program (by `inventory`) and every other site that ran.
 fn site_list_all() -> SiteList {
@@ -234,8 +339,8 @@ fn site_list_all() -> SiteList {
 /// Raw numbers indexed by site and path id, before names are attached (`System` memory).
 struct Gathered {
     totals: Totals,
-    sites: SysVec<SiteValues>,
-    paths: SysVec<Totals>,
+    sites: ById<SiteValues>,
+    paths: ById<Totals>,
     unattributed: Totals,
     /// The innermost known paths of threads inside tracked calls: their sites are in
     /// flight.
@@ -254,11 +359,12 @@ struct ThreadRead {
 }
 
 impl Gathered {
-    fn new() -> Self {
+    /// `sparse`: for a capture (see [`ById`]).
+    fn new(sparse: bool) -> Self {
         Self {
             totals: Totals::ZERO,
-            sites: SysVec::new(),
-            paths: SysVec::new(),
+            sites: ById::new(sparse),
+            paths: ById::new(sparse),
             unattributed: Totals::ZERO,
             in_flight_paths: SysVec::new(),
             threads: Threads::default(),
@@ -316,23 +422,18 @@ impl Gathered {
     }
 
     fn add_site(&mut self, id: u32, v: &SiteValues) {
-        let i = id as usize;
-        if self.sites.len() <= i && !self.sites.resize(i + 1, SiteValues::default()) {
-            return;
+        if let Some(values) = self.sites.entry(id, SiteValues::default()) {
+            values.merge(v);
         }
-        self.sites.as_mut_slice()[i].merge(v);
     }
 
     fn add_path(&mut self, id: u32, t: Totals) {
         if t == Totals::ZERO {
             return;
         }
-        let i = id as usize;
-        if self.paths.len() <= i && !self.paths.resize(i + 1, Totals::ZERO) {
-            return;
+        if let Some(p) = self.paths.entry(id, Totals::ZERO) {
+            *p = p.plus(t);
         }
-        let p = &mut self.paths.as_mut_slice()[i];
-        *p = p.plus(t);
     }
 
     /// The report's rows. `base` is the path the report is relative to (a capture's
@@ -354,20 +455,18 @@ impl Gathered {
             };
         }
         // Exclusive and inclusive numbers by site id, from the paths.
-        let len = (site::max_id() as usize + 1).max(self.sites.len());
-        let mut exclusive: SysVec<Totals> = SysVec::new();
-        let mut inclusive: SysVec<Totals> = SysVec::new();
-        let mut stamp: SysVec<u32> = SysVec::new();
-        let _ = exclusive.resize(len, Totals::ZERO);
-        let _ = inclusive.resize(len, Totals::ZERO);
-        let _ = stamp.resize(len, 0);
+        let sparse = self.paths.is_sparse();
+        let len = (site::max_id() as usize + 1).max(match &self.sites {
+            ById::Dense(v) => v.len(),
+            ById::Sparse(_) => 0,
+        });
+        let mut by_site = ById::with_len(sparse, len, Derived::ZERO);
         let mut in_tracked = Totals::ZERO;
         // The paths shown: (id, exclusive numbers), named once the sites are.
         let mut shown_paths: Vec<(u32, Totals)> = Vec::new();
-        for (id, &t) in self.paths.as_slice().iter().enumerate() {
-            let id = id as u32;
+        self.paths.for_each(|id, &t| {
             if t == Totals::ZERO || id == base || !is_below(id, base) {
-                continue;
+                return;
             }
             in_tracked = in_tracked.plus(t);
             let mut cursor = id;
@@ -376,52 +475,41 @@ impl Gathered {
                 let Some((parent, site_id, _)) = paths::parent_and_site(cursor) else {
                     break;
                 };
-                let s = site_id as usize;
-                if s < len {
+                if let Some(d) = by_site.entry(site_id, Derived::ZERO) {
                     if innermost {
-                        exclusive.as_mut_slice()[s] = exclusive.as_slice()[s].plus(t);
+                        d.exclusive = d.exclusive.plus(t);
                     }
-                    if stamp.as_slice()[s] != id {
-                        stamp.as_mut_slice()[s] = id;
-                        inclusive.as_mut_slice()[s] = inclusive.as_slice()[s].plus(t);
+                    // Once per path, so that recursion counts each allocation once.
+                    if d.stamp != id {
+                        d.stamp = id;
+                        d.inclusive = d.inclusive.plus(t);
                     }
                 }
                 innermost = false;
                 cursor = parent;
             }
             shown_paths.push((id, t));
-        }
+        });
         // Calls in flight: async calls started and not finished, and the sites on the
         // known paths of threads inside tracked calls.
-        let mut in_flight: SysVec<u64> = SysVec::new();
-        let _ = in_flight.resize(len, 0);
         for &path in self.in_flight_paths.as_slice() {
             let mut cursor = path;
             while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
-                if let Some(n) = in_flight.as_mut_slice().get_mut(site_id as usize) {
-                    *n += 1;
+                if let Some(d) = by_site.entry(site_id, Derived::ZERO) {
+                    d.in_flight += 1;
                 }
                 cursor = parent;
             }
         }
         let mut rows: Vec<(&'static Site, SiteStats)> = Vec::with_capacity(sites.len());
         for &site in sites.as_slice() {
-            let id = site.assigned_id().map_or(usize::MAX, |id| id as usize);
-            let values = self.sites.as_slice().get(id).copied().unwrap_or_default();
-            let incl = inclusive
-                .as_slice()
-                .get(id)
-                .copied()
-                .unwrap_or(Totals::ZERO);
-            let excl = exclusive
-                .as_slice()
-                .get(id)
-                .copied()
-                .unwrap_or(Totals::ZERO);
+            let id = site.assigned_id().unwrap_or(u32::MAX);
+            let values = self.sites.get(id).copied().unwrap_or_default();
+            let derived = by_site.get(id).copied().unwrap_or(Derived::ZERO);
+            let (incl, excl) = (derived.inclusive, derived.exclusive);
             // `started` counts only `async fn` calls, which are counted in `calls` when
             // they finish.
-            let in_flight = values.started.saturating_sub(values.calls)
-                + in_flight.as_slice().get(id).copied().unwrap_or(0);
+            let in_flight = values.started.saturating_sub(values.calls) + derived.in_flight;
             if scope == Scope::Capture
                 && values.calls == 0
                 && incl == Totals::ZERO
