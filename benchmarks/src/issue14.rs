@@ -78,6 +78,39 @@ const GROUPS: &[Group] = &[
         ],
     },
     Group {
+        title: "Handed-off work: a poll of a future marked with `in_current_site()` over the \
+                same poll unmarked, polled by hand (per poll); `Handoff::run` of a closure over \
+                the closure called (per run)",
+        rows: &[
+            ("poll-task", "a poll that does not allocate"),
+            ("poll-task-alloc", "a poll that allocates and frees once"),
+            ("handoff-run", "a run that does not allocate"),
+            ("handoff-run-alloc", "a run that allocates and frees once"),
+        ],
+    },
+    Group {
+        title: "`tracked!` sites beside `#[track_allocs]`, over the same code untracked (per \
+                call; the attribute's allocating call is the `alloc1` row)",
+        rows: &[
+            (
+                "site-fn",
+                "`#[track_allocs]` function that does not allocate",
+            ),
+            (
+                "site-block",
+                "the same function, its body a `tracked!` block",
+            ),
+            (
+                "site-closure",
+                "a `tracked!` closure that does not allocate",
+            ),
+            (
+                "site-block-alloc",
+                "a `tracked!` block that allocates and frees once",
+            ),
+        ],
+    },
+    Group {
         title: "Measuring one call that allocates once (per call)",
         rows: &[(
             "measure-alloc",

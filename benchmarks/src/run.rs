@@ -36,7 +36,8 @@ pub struct Options {
     pub write: bool,
 }
 
-/// `--workloads issue14`: issue 14's rows, and the rows its "held" goals read.
+/// `--workloads issue14`: issue 14's rows (with those of handed-off work and `tracked!`
+/// sites), and the rows its "held" goals read.
 pub const ISSUE14: &[&str] = &[
     "churn",
     "call",
@@ -51,6 +52,8 @@ pub const ISSUE14: &[&str] = &[
     "measure-alloc",
     "thread-*",
     "budget-*",
+    "handoff-*",
+    "site-*",
     "tables-*",
     "rss-*",
 ];

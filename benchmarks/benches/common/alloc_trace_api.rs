@@ -54,3 +54,23 @@ pub fn report_and_format(reports: u64) {
         black_box(report.to_string());
     }
 }
+
+/// The handoff of the calling thread's tracked call (`Handoff::current()`).
+#[inline(always)]
+pub fn handoff_here() -> alloc_trace::Handoff {
+    alloc_trace::Handoff::current()
+}
+
+/// `f()` as work handed off under `here` (`Handoff::run`).
+#[inline(always)]
+pub fn run_handed_off<R>(here: alloc_trace::Handoff, f: impl FnOnce() -> R) -> R {
+    here.run(f)
+}
+
+/// `future`, handed off from the calling thread's tracked call (`in_current_site()`).
+#[inline(always)]
+pub fn in_current_site<F: std::future::Future>(
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
+    alloc_trace::InCurrentSite::in_current_site(future)
+}
