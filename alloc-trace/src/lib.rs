@@ -178,6 +178,8 @@ mod slots;
 mod stats;
 mod sys;
 mod thread_exit;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
