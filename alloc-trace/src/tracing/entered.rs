@@ -32,6 +32,9 @@ struct Entered {
     span: u64,
     /// The next older enter on this thread (null: none).
     older: *mut Entered,
+    /// False for an enter of a span already entered on this thread: its frame is not
+    /// entered, as what it does is the outer enter's already.
+    counts: bool,
     /// Written by the frame's exit if the span allocated or freed meanwhile.
     numbers: Cell<Option<CallNumbers>>,
 }
@@ -46,15 +49,20 @@ thread_local! {
 /// `Frame::enter_under`). Nothing is counted in it if `System` memory ran out.
 pub(super) fn enter(span: u64, site: &'static Site, parent_path: u32) {
     let _ = NEWEST.try_with(|newest| {
+        let again = is_entered(newest.get(), span);
         let Some(node) = sys::boxed(Entered {
             frame: Frame::new(site),
             span,
             older: newest.get(),
+            counts: !again,
             numbers: Cell::new(None),
         }) else {
             return;
         };
         newest.set(node.as_ptr());
+        if again {
+            return;
+        }
         // SAFETY: the node stays where it is until `exit` unlinks its frame and frees it
         // (module docs), so its frame is pinned.
         let frame = unsafe { Pin::new_unchecked(&node.as_ref().frame) };
@@ -78,8 +86,10 @@ pub(super) fn exit(span: u64) -> Option<CallNumbers> {
                     cursor = node.older;
                     continue;
                 }
-                // The first thing done: what came before is the span's.
-                node.frame.exit_under(node);
+                if node.counts {
+                    // The first thing done: what came before is the span's.
+                    node.frame.exit_under(node);
+                }
                 let numbers = node.numbers.get();
                 match NonNull::new(newer) {
                     None => newest.set(node.older),
@@ -95,6 +105,19 @@ pub(super) fn exit(span: u64) -> Option<CallNumbers> {
         })
         .ok()
         .flatten()
+}
+
+/// Whether span `span` has an enter in the list from `newest`.
+fn is_entered(newest: *mut Entered, span: u64) -> bool {
+    let mut cursor = newest;
+    // SAFETY: nodes in the list are alive (module docs).
+    while let Some(node) = unsafe { cursor.as_ref() } {
+        if node.span == span {
+            return true;
+        }
+        cursor = node.older;
+    }
+    false
 }
 
 impl Ending for Entered {
