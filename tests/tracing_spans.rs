@@ -439,3 +439,33 @@ fn out_of_order_exits_lose_those_enters_only() {
 fn drop_the_guard_inside(span: &Span) {
     drops_the_guard(span.enter());
 }
+
+// ---------------------------------------------------------------------------------------
+// The README's example.
+
+/// The README's tracing example is `ignore`d there (the README's doctests run without the
+/// feature); it is the first example of `alloc_trace::tracing`'s docs, a doctest run with
+/// it. This keeps the two the same.
+#[test]
+fn the_readme_example_is_the_module_doctest() {
+    let readme = include_str!("../README.md");
+    let section = &readme[readme.find("## Spans of `tracing` as sites").unwrap()..];
+    let block = &section[section.find("```rust,ignore\n").unwrap() + "```rust,ignore\n".len()..];
+    let block = &block[..block.find("```\n").unwrap()];
+
+    let docs = include_str!("../alloc-trace/src/tracing/mod.rs");
+    let example: String = docs
+        .lines()
+        .skip_while(|l| *l != "//! ```")
+        .skip(1)
+        .take_while(|l| *l != "//! ```")
+        .map(|l| {
+            format!(
+                "{}\n",
+                l.strip_prefix("//! ")
+                    .unwrap_or(l.trim_start_matches("//!"))
+            )
+        })
+        .collect();
+    assert_eq!(block, example);
+}

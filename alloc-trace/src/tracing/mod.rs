@@ -18,17 +18,19 @@
 //!     ["hello, ", name].concat()
 //! }
 //!
-//! let subscriber = tracing_subscriber::registry().with(alloc_trace::tracing::AllocLayer::new());
-//! tracing::subscriber::with_default(subscriber, || {
-//!     greet("world");
-//!     greet("tracing");
-//! });
+//! fn main() {
+//!     let subscriber = tracing_subscriber::registry().with(alloc_trace::tracing::AllocLayer::new());
+//!     tracing::subscriber::with_default(subscriber, || {
+//!         greet("world");
+//!         greet("tracing");
+//!     });
 //!
-//! let report = alloc_trace::report();
-//! let greet = report.site("greet").unwrap(); // `module::greet`: the target and the span name
-//! assert_eq!(greet.calls, 2);
-//! assert_eq!(greet.inclusive.allocs, 2);
-//! assert_eq!(greet.inclusive.bytes_allocated, 12 + 14);
+//!     let report = alloc_trace::report();
+//!     let greet = report.site("greet").unwrap(); // `my_app::greet`: target and span name
+//!     assert_eq!(greet.calls, 2);
+//!     assert_eq!(greet.inclusive.allocs, 2);
+//!     assert_eq!(greet.inclusive.bytes_allocated, 12 + 14);
+//! }
 //! ```
 //!
 //! # What a span's numbers are
