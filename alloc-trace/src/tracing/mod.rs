@@ -46,6 +46,9 @@
 //! - **peak** is the highest peak of one enter (live bytes on different threads cannot be
 //!   added).
 //!
+//! A span entered again while it is entered on the same thread adds nothing: the outer
+//! enter counts what happens.
+//!
 //! A span entered inside a `#[track_allocs]` function, or the other way round, nests as
 //! tracked calls do: one tree of call paths, shown by [`Report::paths`](crate::Report::paths)
 //! and [`Report::folded`](crate::Report::folded). A span's enters are all placed under the
@@ -60,15 +63,17 @@
 //! `BENCHMARKS.md` has the instruction counts beside a plain `Registry`.
 //!
 //! The layer's own memory is never counted: the sites and their map, its state in each
-//! span's extensions (allocated and freed by the layer, so the registry's hash map of
-//! extensions, which it keeps for reuse, is allocated uncounted too), and the frames of
-//! entered spans (taken from `System`). What `tracing` and the other layers do is counted
-//! like any code, where it happens: the registry's work on a span's creation and entry
-//! happens before the span is entered, so it counts in the enclosing call. The other
-//! layers' work on enter and exit counts in the span on one side: the work of layers added
-//! after this one on `on_enter` is outside the span and on `on_exit` inside; of layers
-//! added before it, the reverse. Events logged inside a span (and the formatting they
-//! cause) are the span's.
+//! span's extensions, and the frames of entered spans (taken from `System`). (The
+//! registry keeps each span slot's map of extensions for reuse: when this layer's entry
+//! is the first in it, the map is allocated uncounted too; if other layers' entries fill
+//! it so that it must grow for this one, that growth is uncounted, the smaller block it
+//! gives back included.) What `tracing` and the other layers do is counted like any code,
+//! where it happens: the registry's work on a span's creation and entry happens before the
+//! span is entered, so it counts in the enclosing call. The other layers' work on enter
+//! and exit counts in the span on one side: the `on_enter` work of layers added after this
+//! one is inside the span and their `on_exit` work outside; for layers added before it,
+//! the reverse. Events logged inside a span (and the formatting they cause) are the
+//! span's.
 //!
 //! # Recording the numbers when a span closes
 //!
