@@ -60,7 +60,9 @@
 //! The layer reads the thread's counters when a span is entered and exited, as
 //! `#[track_allocs]` does: nothing is added per allocation. It finds the span's site when
 //! the span is created, and its state (in the span's extensions) when it is entered.
-//! `BENCHMARKS.md` has the instruction counts beside a plain `Registry`.
+//! Beside a plain `Registry` (172 instructions per enter and exit), it adds about 570
+//! instructions (about 40 ns) per enter and exit, and about 1,600 per span created,
+//! entered, exited and closed (`BENCHMARKS.md` has the numbers and where they go).
 //!
 //! The layer's own memory is never counted: the sites and their map, its state in each
 //! span's extensions, and the frames of entered spans (taken from `System`). (The
