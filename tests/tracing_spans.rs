@@ -469,3 +469,30 @@ fn the_readme_example_is_the_module_doctest() {
         .collect();
     assert_eq!(block, example);
 }
+
+#[track_allocs]
+fn after_a_forgotten_guard() -> usize {
+    black_box(vec![0u8; 9]).len()
+}
+
+#[test]
+fn a_forgotten_guard_ends_when_its_span_closes() {
+    spans::install();
+    let ((), report) = capture(|| {
+        let span = info_span!("forgotten");
+        std::mem::forget(span.enter());
+        drop(black_box(Box::new(1u8)));
+        drop(span); // closes it: its enter on this thread ends here, numbers lost
+        after_a_forgotten_guard();
+    });
+    let s = site(&report, "tracing_spans::forgotten");
+    assert_eq!((s.calls, s.inclusive.allocs), (1, 0));
+    // The tracked call after the close is not nested under the closed span.
+    assert_eq!(
+        path(&report, "tracing_spans::after_a_forgotten_guard").exclusive,
+        freed(1, 9)
+    );
+    let (_, after) = capture(two_vectors);
+    let s = site(&after, "tracing_spans::two_vectors");
+    assert_eq!((s.calls, s.inclusive.counts()), (1, freed(2, 200)));
+}

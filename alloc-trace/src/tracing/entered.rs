@@ -107,6 +107,20 @@ pub(super) fn exit(span: u64) -> Option<CallNumbers> {
         .flatten()
 }
 
+/// Exits every frame of span `span` still on this thread's list: for a span that closes
+/// while entered here, which only a guard that was never dropped (`mem::forget`) allows.
+/// What those enters did is lost; the frames leave the chain, so that nothing runs under a
+/// closed span, and a later span given the same id is not mistaken for it.
+pub(super) fn forget(span: u64) {
+    // Each `exit` takes one of them off the list.
+    while NEWEST
+        .try_with(|newest| is_entered(newest.get(), span))
+        .unwrap_or(false)
+    {
+        let _ = exit(span);
+    }
+}
+
 /// Whether span `span` has an enter in the list from `newest`.
 fn is_entered(newest: *mut Entered, span: u64) -> bool {
     let mut cursor = newest;
