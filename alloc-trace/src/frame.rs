@@ -148,7 +148,8 @@ impl Frame {
     /// rather than under the thread's current frame: for work that a tracked call hands
     /// off (a spawned task, a thread), whose allocations then count in that call's
     /// inclusive numbers, on whatever thread they happen. End it with
-    /// [`Frame::exit_under`].
+    /// [`Frame::exit_under`]. (Used by the `tracing` layer's spans only, so far.)
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn enter_under(self: Pin<&Self>, parent_path: u32) {
         let this = self.get_ref();
         if this.parent.get() != NOT_ENTERED {
@@ -163,6 +164,7 @@ impl Frame {
 
     /// Ends a frame entered with [`Frame::enter_under`] (its parent link is tagged from
     /// the start, which the common exit does not expect).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn exit_under(&self, ending: &impl Ending) {
         let untouched = per_thread::with(|t| {
             let current: *const Frame = t.frames.innermost().cast_const().cast();

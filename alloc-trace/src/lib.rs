@@ -114,7 +114,28 @@
 //! [guide] shows how, with the classic lessons (hoisted buffers, `with_capacity`,
 //! builders, Go's `AllocsPerRun`) as tests you can copy.
 //!
-//! # Benchmarks: allocations in `cargo bench` (feature `criterion`)
+//! # Integrations
+//!
+//! ## `tracing` spans as sites (feature `tracing`)
+//!
+//! Code already marked with `tracing` spans (`#[instrument]`, `info_span!`) gets per-span
+//! numbers without being marked again: `alloc_trace::tracing::AllocLayer` is a
+//! `tracing_subscriber::Layer` that makes every span callsite a site of the reports, named
+//! `target::span_name`. A span's numbers are what happened while it was entered, summed
+//! over its enters (an async fn's polls, on any thread), its calls are the spans closed,
+//! and spans nest with `#[track_allocs]` functions in one tree of call paths. Optionally,
+//! each closing span's numbers are also an event that logs carry.
+#![cfg_attr(
+    feature = "tracing",
+    doc = "See [the module](mod@tracing), whose docs have the examples."
+)]
+#![cfg_attr(
+    not(feature = "tracing"),
+    doc = "Its docs, with the examples, are in the module `alloc_trace::tracing` (built with \
+           the feature, as on docs.rs)."
+)]
+//!
+//! ## Benchmarks: allocations in `cargo bench` (feature `criterion`)
 //!
 //! [`alloc_trace::criterion`](criterion/index.html) has two criterion measurements,
 //! `Allocs` and `BytesAllocated`: a bench made with
@@ -140,7 +161,7 @@
 //! # }
 //! ```
 //!
-//! # Snapshots: what code allocates, reviewed with `cargo insta review` (feature `insta`)
+//! ## Snapshots: what code allocates, reviewed with `cargo insta review` (feature `insta`)
 //!
 //! [`assert_allocs_snapshot!`](macro.assert_allocs_snapshot.html) runs an expression and
 //! asserts an [insta](https://insta.rs) snapshot of what it did: totals, then calls,
@@ -190,7 +211,7 @@
 //! | 4. the allocator | `alloc` | [`CountingAlloc`]: counts, then forwards |
 //! | 5. calls | `frame`, `budget`, `guard`, `future`, `handoff` | the frame stack and its bookkeeping, budgets, the guards and the future wrapper `#[track_allocs]` generates, work handed off to other tasks and threads |
 //! | 6. reading | `installed`, `measure`, `gather`, [`report`](mod@report) | is it installed, one closure's numbers, a report's numbers, the report as data and text |
-//! | 7. on top | `assert`, `tracked`, [`exit_report`], [`guide`], `criterion`, `snapshot` | the assertion macros and `tracked!`, the report at exit, the guide, the integrations (features `criterion`, `insta`) |
+//! | 7. on top | `assert`, `tracked`, [`exit_report`], [`guide`], `criterion`, `snapshot`, `tracing` | the assertion macros and `tracked!`, the report at exit, the guide, the integrations (features `criterion`, `insta`, `tracing`) |
 //!
 //! ## Exact, and where it cannot be
 //!
@@ -289,6 +310,8 @@
 //! | `record.rs` | 2 | a table's slice, and the box of a replaced table |
 //! | `report/mod.rs` | 1 | reading live threads' tables under the registry lock |
 //! | `exit_report.rs` | 3 | reading `ALLOC_TRACE` with `getenv` before `main` and its first byte, registering the `atexit` hook |
+//! | `tracing/entered.rs` (feature `tracing`) | 5 | a span's frame, pinned in its node of the thread's list of entered spans; reading the list's nodes (2), unlinking one and freeing it (2) |
+//! | `sys.rs` (feature `tracing`) | 4 | a value moved into `System` memory and back out (`boxed`, `unbox`) |
 //!
 //! `scripts/check-ub.sh` runs the runtime crate's unit tests under Miri (frames across
 //! nesting, recursion, panics, captures, threads and polls on several threads; records
@@ -344,6 +367,8 @@ pub mod exit_report;
 pub mod guide;
 #[cfg(feature = "insta")]
 pub mod snapshot;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 mod tracked;
 
 #[cfg(test)]

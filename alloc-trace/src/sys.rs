@@ -39,6 +39,40 @@ pub(crate) unsafe fn free<T>(ptr: NonNull<T>, len: usize) {
     }
 }
 
+/// `value`, moved into `System` memory (like a `Box` that the global allocator never
+/// sees), or `None` if the request fails. Give it back with [`unbox`].
+#[cfg(feature = "tracing")]
+pub(crate) fn boxed<T>(value: T) -> Option<NonNull<T>> {
+    let layout = Layout::new::<T>();
+    let ptr = if layout.size() == 0 {
+        NonNull::dangling()
+    } else {
+        // SAFETY: the layout has a non-zero size.
+        NonNull::new(unsafe { System.alloc(layout) }.cast::<T>())?
+    };
+    // SAFETY: `ptr` is valid for writes of a `T` and suitably aligned (fresh from `System`
+    // with `T`'s layout, or dangling for a zero-sized `T`).
+    unsafe { ptr.as_ptr().write(value) };
+    Some(ptr)
+}
+
+/// Moves the value out of what [`boxed`] returned, and frees its memory.
+///
+/// # Safety
+///
+/// `ptr` came from `boxed::<T>`, and is not used afterwards.
+#[cfg(feature = "tracing")]
+pub(crate) unsafe fn unbox<T>(ptr: NonNull<T>) -> T {
+    // SAFETY: per the contract, `ptr` holds a `T` that nothing else reads again.
+    let value = unsafe { ptr.as_ptr().read() };
+    let layout = Layout::new::<T>();
+    if layout.size() != 0 {
+        // SAFETY: per the contract, `ptr` was allocated by `System` with this layout.
+        unsafe { System.dealloc(ptr.as_ptr().cast(), layout) };
+    }
+    value
+}
+
 /// A growable array of `Copy` values in `System` memory. Growing it allocates from
 /// `System`; a failed allocation leaves it as it was (the push is dropped, and
 /// [`SysVec::push`] says so), never panics.
@@ -187,6 +221,20 @@ mod tests {
             crate::stats::AllocStats::default(),
             "System memory is never counted"
         );
+    }
+
+    #[cfg(feature = "tracing")]
+    #[test]
+    fn boxed_values_are_not_counted() {
+        let (value, stats) = crate::measure(|| {
+            let p = boxed([7u64; 8]).unwrap();
+            // SAFETY: from `boxed`, not used afterwards.
+            unsafe { unbox(p) }
+        });
+        assert_eq!(value, [7; 8]);
+        assert_eq!(stats, crate::stats::AllocStats::default());
+        // SAFETY: as above (a zero-sized value).
+        unsafe { unbox(boxed(()).unwrap()) };
     }
 
     #[test]

@@ -141,6 +141,7 @@ pub fn markdown(r: &Results) -> String {
     );
     allocator_tables(w, r);
     call_table(w, r);
+    tracing_table(w, r);
     report_table(w, r);
     crate::issue14::tables(w, r);
     goals(w, r);
@@ -228,6 +229,36 @@ fn call_table(w: &mut String, r: &Results) {
                 show(r.instr(&c, &base), 1, false),
             );
         }
+    }
+    let _ = writeln!(w);
+}
+
+/// The `tracing` rows: a span with `AllocLayer` vs with a plain `Registry`.
+fn tracing_table(w: &mut String, r: &Results) {
+    const LAYER: &str = "alloc-trace tracing AllocLayer";
+    if !r.has(LAYER, "span-enter") {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "### tracing: `Registry` + `AllocLayer` vs a plain `Registry`\n\n\
+         | workload | extra ns | extra instructions | plain `Registry`: ns / instructions |\n\
+         | --- | ---: | ---: | ---: |"
+    );
+    for (workload, what) in [
+        ("span-enter", "a span entered and exited (`in_scope`)"),
+        ("span-open", "a span created, entered, exited and closed"),
+    ] {
+        let base = format!("{workload}:base");
+        let base_ns = r.times(LAYER, &base).and_then(|t| median(&mut t.clone()));
+        let _ = writeln!(
+            w,
+            "| {what} | {} | {} | {} / {} |",
+            show_spread(r.extra_ns(LAYER, workload), 1, r.rounds),
+            show(r.extra_call_instr(LAYER, workload), 1, true),
+            show(base_ns, 1, false),
+            show(r.instr(LAYER, &base), 1, false),
+        );
     }
     let _ = writeln!(w);
 }

@@ -12,6 +12,7 @@ pub const BINARIES: &[&str] = &[
     "contender_floor",
     "contender_alloc_trace",
     "contender_alloc_trace_calls",
+    "contender_tracing",
     "report_sites",
     "sites_1k",
     "sites_100k",
