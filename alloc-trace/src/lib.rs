@@ -163,9 +163,17 @@ mod future;
 mod gather;
 mod guard;
 pub mod guide;
+#[cfg(feature = "ownership")]
+mod header;
+#[cfg(feature = "ownership")]
+mod holding;
 mod installed;
 mod lock;
 mod measure;
+#[cfg(feature = "ownership")]
+mod ownership;
+#[cfg(feature = "ownership")]
+mod ownership_rows;
 mod paths;
 mod per_thread;
 mod record;
