@@ -7,7 +7,11 @@
 //! trimmed (net/call 1.0 KiB: residency grows with every request, a leak). Allocation
 //! rate alone cannot tell them apart; the net column can.
 //!
-//! Run: `cargo run --release --example churn_vs_leak`
+//! With the ownership view (`--features ownership`), every block remembers which function
+//! allocated it: the churning handler holds nothing at the end, the leaking one exactly
+//! the buffers its cache kept, however long after its calls.
+//!
+//! Run: `cargo run --release --example churn_vs_leak [--features ownership]`
 
 use alloc_trace::report::SortBy;
 use alloc_trace_examples::churn_vs_leak::{REQUESTS, handle_stateless, handle_with_session_cache};
@@ -35,4 +39,29 @@ fn main() {
         leak.inclusive.net_bytes(),
         leak.net_bytes_per_call()
     );
+
+    // Who holds the memory now, and at the process's peak: process-wide.
+    let report = alloc_trace::report();
+    println!();
+    match report.ownership() {
+        None => println!(
+            "Who holds the memory: build with `--features ownership` (every block then \
+             remembers the function that allocated it)"
+        ),
+        Some(process) => {
+            println!(
+                "Who holds the memory (ownership view; the process peaked at {} bytes):",
+                process.peak.bytes
+            );
+            for name in ["handle_stateless", "handle_with_session_cache"] {
+                let held = report.site(name).and_then(|s| s.ownership).expect("called");
+                println!(
+                    "  {name:<26} live at end: {:>8} bytes in {:>5} blocks; at the peak: {:>8} bytes",
+                    held.inclusive.live.bytes,
+                    held.inclusive.live.blocks,
+                    held.inclusive.at_peak.bytes
+                );
+            }
+        }
+    }
 }

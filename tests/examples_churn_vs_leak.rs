@@ -85,4 +85,24 @@ fn same_rate_different_residency() {
     assert_eq!(net_columns(rows[0]), "9.8 MiB 1.0 KiB", "{table}");
     assert_eq!(net_columns(rows[1]), "0 B 0 B", "{table}");
     assert_eq!(sessions.len(), REQUESTS as usize);
+
+    // With the ownership view (what the example prints then): the churning handler holds
+    // nothing, the leaking one exactly its cached buffers, now and at the peak (which
+    // came after the last request, while the capture's report was built). This is the
+    // file's only test, so the process-wide numbers are these calls' alone.
+    let report = alloc_trace::report();
+    if let Some(process) = report.ownership() {
+        use alloc_trace::report::Live;
+        let held = |name| report.site(name).unwrap().ownership.unwrap().inclusive;
+        let churn = held("handle_stateless");
+        let leak = held("handle_with_session_cache");
+        assert_eq!(churn.live, Live { blocks: 0, bytes: 0 });
+        assert_eq!(churn.at_peak, Live { blocks: 0, bytes: 0 });
+        let kept = Live {
+            blocks: n,
+            bytes: n * size,
+        };
+        assert_eq!((leak.live, leak.at_peak), (kept, kept));
+        assert!(process.exact, "{process:?}");
+    }
 }

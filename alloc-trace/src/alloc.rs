@@ -3,7 +3,9 @@
 use core::alloc::{GlobalAlloc, Layout};
 use std::alloc::System;
 
+#[cfg(not(feature = "ownership"))]
 use crate::per_thread::{self, PerThread};
+#[cfg(not(feature = "ownership"))]
 use crate::thread_exit;
 
 /// A global allocator that counts every request on the calling thread, then forwards it to
@@ -57,6 +59,7 @@ impl<A> CountingAlloc<A> {
 }
 
 /// Counts an allocation on this thread; arms its exit hook on its first one.
+#[cfg(not(feature = "ownership"))]
 #[inline(always)]
 fn count_alloc(size: usize) {
     let _ = per_thread::with(|t| {
@@ -71,6 +74,7 @@ fn count_alloc(size: usize) {
 /// # Safety
 ///
 /// As `GlobalAlloc::dealloc` on `inner`.
+#[cfg(not(feature = "ownership"))]
 #[cold]
 #[inline(never)]
 unsafe fn first_dealloc<A: GlobalAlloc>(ptr: *mut u8, layout: Layout, inner: &A) {
@@ -80,6 +84,7 @@ unsafe fn first_dealloc<A: GlobalAlloc>(ptr: *mut u8, layout: Layout, inner: &A)
 }
 
 /// Counts a free; true on the thread's first.
+#[cfg(not(feature = "ownership"))]
 #[inline(always)]
 fn count_dealloc(size: usize) -> bool {
     per_thread::with(|t: &PerThread| t.counters.on_dealloc(size)).unwrap_or(false)
@@ -89,6 +94,7 @@ fn count_dealloc(size: usize) -> bool {
 // returns its result unchanged, so `inner`'s guarantees hold for callers. The counting
 // around each call touches only this thread's `Cell`s, never allocates, never unwinds and
 // never reads or writes the memory it is handed.
+#[cfg(not(feature = "ownership"))]
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -139,5 +145,40 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
             });
         }
         new
+    }
+}
+
+// SAFETY: with the ownership view, every method asks `inner` for the caller's block plus a
+// header in front of it, at an alignment that is at least the caller's (see `header`):
+// the caller gets a pointer aligned as asked, to at least the bytes asked for, that stays
+// valid until freed, as `GlobalAlloc` requires; frees and reallocs give `inner` back
+// exactly the block and layout it handed out. The header is written only inside the block
+// `inner` returned, below the caller's bytes, and the rest of the block is never touched
+// (`alloc_zeroed`'s bytes stay zero). The counting touches only this thread's state, never
+// allocates and never unwinds.
+#[cfg(feature = "ownership")]
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { crate::ownership::alloc(&self.inner, layout, false) }
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc_zeroed`'s contract.
+        unsafe { crate::ownership::alloc(&self.inner, layout, true) }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller guarantees `ptr` came from this allocator with `layout`.
+        unsafe { crate::ownership::dealloc(&self.inner, ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+        unsafe { crate::ownership::realloc(&self.inner, ptr, layout, new_size) }
     }
 }

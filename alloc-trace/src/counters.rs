@@ -77,7 +77,7 @@ impl Owned {
 /// threads), stay positive: a frame can then lower the running peak to 0, a one-instruction
 /// store, rather than to its own live level (see [`Counters::open_frame_peak`]). Only
 /// differences of `bytes_allocated` leave this module, so the bias is never seen.
-const BYTES_BIAS: u64 = 1 << 62;
+pub(crate) const BYTES_BIAS: u64 = 1 << 62;
 
 /// The counters exactly as stored (bytes allocated from [`BYTES_BIAS`]): what a frame
 /// copies at entry. Differences of two are [`Totals`].
@@ -247,6 +247,7 @@ impl Counters {
     ///
     /// PERF: the hot path. A thread's first allocation always sets a new peak, so the
     /// armed flag is checked only there.
+    #[cfg_attr(feature = "ownership", allow(dead_code))] // the ownership view counts its own way
     #[inline(always)]
     pub(crate) fn on_alloc(&self, size: usize) -> bool {
         self.allocs.add(1);
@@ -269,6 +270,7 @@ impl Counters {
     /// Counts a `dealloc`. True if the caller must arm the exit hook: the thread's first
     /// free, if it never allocated (memory sent from elsewhere). The rare work is left to
     /// the caller so that its own forwarding call can stay a tail call.
+    #[cfg_attr(feature = "ownership", allow(dead_code))] // the ownership view counts its own way
     #[inline(always)]
     pub(crate) fn on_dealloc(&self, size: usize) -> bool {
         self.deallocs.add(1);
@@ -277,6 +279,7 @@ impl Counters {
     }
 
     /// Counts a successful `realloc`. True if the caller must arm the exit hook.
+    #[cfg_attr(feature = "ownership", allow(dead_code))] // the ownership view counts its own way
     #[inline(always)]
     pub(crate) fn on_realloc(&self, old_size: usize, new_size: usize) -> bool {
         self.reallocs.add(1);
@@ -291,6 +294,74 @@ impl Counters {
             self.peak.set(live);
         }
         !self.armed.get()
+    }
+
+    /// [`Counters::on_alloc`] that also returns the live level it computed (for the
+    /// ownership view's process peak, which compares it with its own limit).
+    #[cfg(feature = "ownership")]
+    #[inline(always)]
+    pub(crate) fn on_alloc_live(&self, size: usize) -> (bool, i64) {
+        self.allocs.add(1);
+        self.bytes_allocated.add(size as u64);
+        compiler_fence(Ordering::SeqCst);
+        let live = self
+            .bytes_allocated
+            .get()
+            .wrapping_sub(self.bytes_freed.get()) as i64;
+        if live > self.peak.get() {
+            self.peak.set(live);
+            return (!self.armed.get(), live);
+        }
+        (false, live)
+    }
+
+    /// [`Counters::on_realloc`] that also returns the live level.
+    #[cfg(feature = "ownership")]
+    #[inline(always)]
+    pub(crate) fn on_realloc_live(&self, old_size: usize, new_size: usize) -> (bool, i64) {
+        self.reallocs.add(1);
+        self.bytes_allocated.add(new_size as u64);
+        self.bytes_freed.add(old_size as u64);
+        compiler_fence(Ordering::SeqCst);
+        let live = self
+            .bytes_allocated
+            .get()
+            .wrapping_sub(self.bytes_freed.get()) as i64;
+        if live > self.peak.get() {
+            self.peak.set(live);
+        }
+        (!self.armed.get(), live)
+    }
+
+    /// Counts a `dealloc` without looking at the exit hook: the ownership view's free
+    /// path arms it on its own slow path (see `holding::ThreadPeak::slow`).
+    #[cfg(feature = "ownership")]
+    #[inline(always)]
+    pub(crate) fn count_dealloc(&self, size: usize) {
+        self.deallocs.add(1);
+        self.bytes_freed.add(size as u64);
+    }
+
+    /// Requests made (`allocs` in the public sense: allocs and reallocs), owner only.
+    #[cfg(feature = "ownership")]
+    #[inline(always)]
+    pub(crate) fn requests(&self) -> u64 {
+        self.allocs.get().wrapping_add(self.reallocs.get())
+    }
+
+    /// Requests and frees made, owner only.
+    #[cfg(feature = "ownership")]
+    pub(crate) fn events(&self) -> u64 {
+        self.requests().wrapping_add(self.deallocs.get())
+    }
+
+    /// Requests and frees made, read by any thread.
+    #[cfg(feature = "ownership")]
+    pub(crate) fn read_events(&self) -> u64 {
+        let raw = self.read_raw();
+        raw.allocs
+            .wrapping_add(raw.reallocs)
+            .wrapping_add(raw.deallocs)
     }
 
     /// Whether the exit hook still has to be armed; marks it armed.

@@ -129,6 +129,8 @@ impl Frame {
             t.frames
                 .current
                 .store(ptr::from_ref(this).cast_mut().cast(), Ordering::Relaxed);
+            #[cfg(feature = "ownership")]
+            t.holding.forget_current();
         });
     }
 
@@ -178,6 +180,8 @@ impl Frame {
             t.frames
                 .current
                 .store(self.parent_ptr().cast_mut().cast(), Ordering::Relaxed);
+            #[cfg(feature = "ownership")]
+            t.holding.forget_current();
             t.counters.close_peak_untouched(self.outer_peak());
             ending.untouched(t, self.site);
             Some(true)
@@ -214,6 +218,8 @@ impl Frame {
                 t.frames
                     .current
                     .store(self.parent.get().cast_mut().cast(), Ordering::Relaxed);
+                #[cfg(feature = "ownership")]
+                t.holding.forget_current();
                 t.counters.close_peak_untouched(self.outer_peak());
                 Unlinked::Untouched
             } else {
@@ -234,6 +240,8 @@ impl Frame {
                 t.frames
                     .current
                     .store(self.parent_ptr().cast_mut().cast(), Ordering::Relaxed);
+                #[cfg(feature = "ownership")]
+                t.holding.forget_current();
                 let entry = self.entry();
                 let peak = t.counters.close_peak(self.outer_peak(), entry.live());
                 let numbers = CallNumbers {
@@ -444,6 +452,8 @@ impl Frame {
                     t.frames
                         .current
                         .store(self.parent_ptr().cast_mut().cast(), Ordering::Relaxed);
+                    #[cfg(feature = "ownership")]
+                    t.holding.forget_current();
                     return;
                 }
                 cursor = f.parent();

@@ -346,6 +346,9 @@ struct Gathered {
     /// flight.
     in_flight_paths: SysVec<u32>,
     threads: Threads,
+    /// The ownership view, read with the rest (process-wide reports only).
+    #[cfg(feature = "ownership")]
+    held: Option<crate::ownership::Read>,
 }
 
 /// One live thread's numbers, read consistently.
@@ -368,6 +371,8 @@ impl Gathered {
             unattributed: Totals::ZERO,
             in_flight_paths: SysVec::new(),
             threads: Threads::default(),
+            #[cfg(feature = "ownership")]
+            held: None,
         }
     }
 
@@ -383,6 +388,10 @@ impl Gathered {
         }
         for t in all.threads() {
             self.add_thread(t);
+        }
+        #[cfg(feature = "ownership")]
+        {
+            self.held = Some(crate::ownership::read(all));
         }
     }
 
@@ -452,6 +461,7 @@ impl Gathered {
                 paths: Vec::new(),
                 threads: self.threads,
                 tracking: false,
+                ownership: None,
             };
         }
         // Exclusive and inclusive numbers by site id, from the paths.
@@ -490,6 +500,16 @@ impl Gathered {
             }
             shown_paths.push((id, t));
         });
+        // The ownership view: process-wide reports only.
+        #[cfg(feature = "ownership")]
+        let held = self
+            .held
+            .as_ref()
+            .filter(|_| scope == Scope::Process && base == paths::ROOT);
+        #[cfg(feature = "ownership")]
+        if let Some(read) = held {
+            crate::ownership_rows::add_holding_paths(read, &mut shown_paths);
+        }
         // Calls in flight: async calls started and not finished, and the sites on the
         // known paths of threads inside tracked calls.
         for &path in self.in_flight_paths.as_slice() {
@@ -529,8 +549,17 @@ impl Gathered {
                     exclusive: excl.counts(),
                     max_allocs_per_call: values.max_allocs,
                     in_flight,
+                    ownership: None,
                 },
             ));
+        }
+        #[cfg(feature = "ownership")]
+        if let Some(read) = held {
+            let by_site = crate::ownership_rows::sites(read, len);
+            for (site, row) in &mut rows {
+                let id = site.assigned_id().map_or(usize::MAX, |id| id as usize);
+                row.ownership = Some(by_site.get(id).copied().unwrap_or_default());
+            }
         }
         let names = Names::of(&rows, &shown_paths);
         let mut rows: Vec<SiteStats> = rows
@@ -548,6 +577,10 @@ impl Gathered {
                     path: frames.join(";"),
                     frames,
                     exclusive: t.counts(),
+                    #[cfg(feature = "ownership")]
+                    ownership: held.map(|read| crate::ownership_rows::path(read, id)),
+                    #[cfg(not(feature = "ownership"))]
+                    ownership: None,
                 }
             })
             .collect();
@@ -571,6 +604,10 @@ impl Gathered {
             paths: path_rows,
             threads: self.threads,
             tracking: true,
+            #[cfg(feature = "ownership")]
+            ownership: held.map(|read| crate::ownership_rows::process(read, self.totals)),
+            #[cfg(not(feature = "ownership"))]
+            ownership: None,
         }
     }
 }

@@ -205,12 +205,12 @@
 //!
 //! | layer | modules | what it holds |
 //! |---|---|---|
-//! | 1. foundations | `abi`, `lock`, `stats`, `sys` | the calling convention of off-path functions, a lock that never allocates, the public number types, memory from `System` that is never counted |
-//! | 2. names and numbers | `site`, `counters`, `slots`, `paths`, `record` | call sites and their ids, a thread's counters, table entries, the process-wide call-path table, a thread's tables |
+//! | 1. foundations | `abi`, `lock`, `stats`, `sys`, `header` | the calling convention of off-path functions, a lock that never allocates, the public number types, memory from `System` that is never counted, the ownership view's block header |
+//! | 2. names and numbers | `site`, `counters`, `slots`, `paths`, `record`, `holding` | call sites and their ids, a thread's counters, table entries, the process-wide call-path table, a thread's tables, the bytes each call path holds |
 //! | 3. threads | `per_thread`, `registry`, `thread_exit` | the one thread-local, the list of live threads and what exited ones did, the exit hook |
-//! | 4. the allocator | `alloc` | [`CountingAlloc`]: counts, then forwards |
-//! | 5. calls | `frame`, `budget`, `guard`, `future`, `handoff` | the frame stack and its bookkeeping, budgets, the guards and the future wrapper `#[track_allocs]` generates, work handed off to other tasks and threads |
-//! | 6. reading | `installed`, `measure`, `gather`, [`report`](mod@report) | is it installed, one closure's numbers, a report's numbers, the report as data and text |
+//! | 4. calls | `frame`, `budget`, `guard`, `future`, `handoff` | the frame stack and its bookkeeping, budgets, the guards and the future wrapper `#[track_allocs]` generates, work handed off to other tasks and threads |
+//! | 5. the allocator | `alloc`, `ownership` | [`CountingAlloc`]: counts, then forwards; with the ownership view, names each block's call path (the innermost frame's) and keeps the process peak |
+//! | 6. reading | `installed`, `measure`, `gather`, `ownership_rows`, [`report`](mod@report) | is it installed, one closure's numbers, a report's numbers, the ownership view's rows, the report as data and text |
 //! | 7. on top | `assert`, `tracked`, [`exit_report`], [`guide`], `criterion`, `snapshot`, `tracing` | the assertion macros and `tracked!`, the report at exit, the guide, the integrations (features `criterion`, `insta`, `tracing`) |
 //!
 //! ## Exact, and where it cannot be
@@ -327,12 +327,16 @@
 
 // 1. foundations
 mod abi;
+#[cfg(feature = "ownership")]
+mod header;
 mod lock;
 mod stats;
 mod sys;
 
 // 2. names and numbers
 mod counters;
+#[cfg(feature = "ownership")]
+mod holding;
 mod paths;
 mod record;
 mod site;
@@ -343,20 +347,24 @@ mod per_thread;
 mod registry;
 mod thread_exit;
 
-// 4. the allocator
-mod alloc;
-
-// 5. calls
+// 4. calls
 mod budget;
 mod frame;
 mod future;
 mod guard;
 mod handoff;
 
+// 5. the allocator (the ownership view's paths read the innermost frame's call path)
+mod alloc;
+#[cfg(feature = "ownership")]
+mod ownership;
+
 // 6. reading
 mod gather;
 mod installed;
 mod measure;
+#[cfg(feature = "ownership")]
+mod ownership_rows;
 pub mod report;
 
 // 7. on top

@@ -14,6 +14,8 @@ use core::cell::Cell;
 use core::sync::atomic::{AtomicPtr, AtomicU32};
 
 use crate::counters::{Counters, Owned, SharedRaw};
+#[cfg(feature = "ownership")]
+use crate::holding::Holding;
 use crate::record::Tables;
 
 /// Everything the crate keeps per thread.
@@ -22,6 +24,9 @@ pub(crate) struct PerThread {
     pub(crate) frames: FrameState,
     pub(crate) tables: Tables,
     pub(crate) links: Links,
+    /// What the thread holds per call path, and its part in the process peak.
+    #[cfg(feature = "ownership")]
+    pub(crate) holding: Holding,
 }
 
 /// The frame stack's shared state (the frames themselves live on the stack; see `frame`).
@@ -81,6 +86,8 @@ thread_local! {
                 listed: Cell::new(false),
                 exiting: Cell::new(false),
             },
+            #[cfg(feature = "ownership")]
+            holding: Holding::new(),
         }
     };
 }
@@ -92,6 +99,18 @@ pub(crate) fn with<R>(f: impl FnOnce(&PerThread) -> R) -> Option<R> {
     THREAD.try_with(f).ok()
 }
 
+/// This thread's state, as a pointer, for the ownership view's allocation path: `with`
+/// and a closure there grew large enough for the compiler to call `try_with` out of line.
+/// The pointer is valid until the thread exits (the thread-local has no destructor, see
+/// the module docs): dereference it only for the rest of the current call.
+#[cfg(feature = "ownership")]
+#[inline(always)]
+pub(crate) fn pointer() -> *const PerThread {
+    THREAD
+        .try_with(core::ptr::from_ref)
+        .unwrap_or(core::ptr::null())
+}
+
 /// Runs `f` without counting it on this thread: its allocations and frees are undone in
 /// the counters when it returns (or unwinds). For the few places where the crate must use
 /// the global allocator for itself (the probe that checks `CountingAlloc` is installed,
@@ -99,6 +118,9 @@ pub(crate) fn with<R>(f: impl FnOnce(&PerThread) -> R) -> Option<R> {
 ///
 /// WARNING: `f` must free what it allocates, and must not make tracked calls. A reader on
 /// another thread may see the transient counts while `f` runs.
+///
+/// With the ownership view, nothing `f` does can be the process peak (see
+/// `holding::Holding::pause`); its blocks come and go in the thread's holdings.
 pub(crate) fn uncounted<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<(crate::counters::Raw, i64)>);
     impl Drop for Restore {
@@ -107,10 +129,16 @@ pub(crate) fn uncounted<R>(f: impl FnOnce() -> R) -> R {
                 let _ = with(|t| {
                     t.counters.set_raw(raw);
                     t.counters.set_peak(peak);
+                    #[cfg(feature = "ownership")]
+                    t.holding.resume();
                 });
             }
         }
     }
-    let _restore = Restore(with(|t| (t.counters.raw(), t.counters.peak())));
+    let _restore = Restore(with(|t| {
+        #[cfg(feature = "ownership")]
+        t.holding.pause();
+        (t.counters.raw(), t.counters.peak())
+    }));
     f()
 }

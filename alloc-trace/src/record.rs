@@ -32,13 +32,13 @@ struct Buf<T> {
     older: *mut Buf<T>,
 }
 
-/// A growable table readable by other threads.
+/// A growable table readable by other threads (also the ownership view's, see `holding`).
 pub(crate) struct Published<T> {
     buf: AtomicPtr<Buf<T>>,
 }
 
 impl<T> Published<T> {
-    const fn empty() -> Self {
+    pub(crate) const fn empty() -> Self {
         Self {
             buf: AtomicPtr::new(ptr::null_mut()),
         }
@@ -63,7 +63,7 @@ impl<T> Published<T> {
 
     /// Replaces the table by a zeroed one of `len >= current` entries holding a copy of
     /// the current ones; returns its entries. Owner only.
-    fn grow(&self, len: usize, copy: impl Fn(&T, &T)) -> Option<&[T]> {
+    pub(crate) fn grow(&self, len: usize, copy: impl Fn(&T, &T)) -> Option<&[T]> {
         let data = sys::zeroed::<T>(len)?;
         let Some(header) = sys::zeroed::<Buf<T>>(1) else {
             // SAFETY: just allocated with this length.
@@ -96,7 +96,7 @@ impl<T> Published<T> {
     ///
     /// No reader can be reading them (the registry lock is held and the thread is no
     /// longer listed) and the owner's caches are cleared.
-    unsafe fn free_all(&self) {
+    pub(crate) unsafe fn free_all(&self) {
         let mut buf = self.buf.swap(ptr::null_mut(), Ordering::AcqRel);
         while let Some(b) = NonNull::new(buf) {
             // SAFETY: every `Buf` in the chain came from `grow`, with `len` entries, and

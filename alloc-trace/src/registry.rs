@@ -19,6 +19,8 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use crate::counters::Raw;
+#[cfg(feature = "ownership")]
+use crate::holding::{Held, Tenure};
 use crate::lock::RawLock;
 use crate::per_thread::PerThread;
 use crate::slots::SiteValues;
@@ -38,6 +40,9 @@ pub(crate) struct Retired {
     pub paths: SysVec<Totals>,
     /// Threads folded so far.
     pub threads: u64,
+    /// What their blocks' paths hold, by path id (see `holding`).
+    #[cfg(feature = "ownership")]
+    pub held: SysVec<Held>,
 }
 
 struct RetiredCell(UnsafeCell<Retired>);
@@ -50,7 +55,26 @@ static RETIRED: RetiredCell = RetiredCell(UnsafeCell::new(Retired {
     sites: SysVec::new(),
     paths: SysVec::new(),
     threads: 0,
+    #[cfg(feature = "ownership")]
+    held: SysVec::new(),
 }));
+
+/// The holder of the ownership view's process peak (see `ownership`): a listed thread, or
+/// null. Under `LOCK`.
+#[cfg(feature = "ownership")]
+static HOLDER: AtomicPtr<PerThread> = AtomicPtr::new(ptr::null_mut());
+
+/// The tenure of a holder that was unlisted (it exited, or was left behind by `fork`),
+/// until a thread takes over and records it. Under `LOCK`.
+#[cfg(feature = "ownership")]
+struct LeftCell(UnsafeCell<Option<Tenure>>);
+
+// SAFETY: the contents are only accessed under `LOCK`.
+#[cfg(feature = "ownership")]
+unsafe impl Sync for LeftCell {}
+
+#[cfg(feature = "ownership")]
+static LEFT: LeftCell = LeftCell(UnsafeCell::new(None));
 
 /// Lists this thread. Called from inside the allocator, on the thread's first
 /// allocation: no allocation, no panic.
@@ -80,6 +104,13 @@ pub(crate) fn list(t: &PerThread) {
 fn unlist(t: &PerThread) {
     if !t.links.listed.replace(false) {
         return;
+    }
+    #[cfg(feature = "ownership")]
+    if ptr::eq(HOLDER.load(Ordering::Relaxed), t) {
+        // Its memory may go: what its tenure has to record is kept here.
+        // SAFETY: under the lock.
+        unsafe { *LEFT.0.get() = Some(t.holding.peak.tenure()) };
+        HOLDER.store(ptr::null_mut(), Ordering::Relaxed);
     }
     let (next, prev) = (
         t.links.next.load(Ordering::Relaxed),
@@ -111,6 +142,12 @@ pub(crate) fn fold_exiting(t: &PerThread) {
     fold_into(retired, t, &t.counters.raw());
     // SAFETY: the owner, with the lock held, after unlisting.
     unsafe { t.tables.free() };
+    #[cfg(feature = "ownership")]
+    {
+        // SAFETY: as above.
+        unsafe { t.holding.free() };
+        t.holding.restart();
+    }
     t.counters.restart();
     t.frames.mark.set(&Raw::START);
     t.frames.published_path.store(0, Ordering::Relaxed);
@@ -134,6 +171,16 @@ fn fold_into(retired: &mut Retired, t: &PerThread, raw: &Raw) {
             *a = a.plus(*b);
         },
     );
+    #[cfg(feature = "ownership")]
+    {
+        // SAFETY: as above.
+        let held = unsafe { t.holding.shared() };
+        add_values(
+            &mut retired.held,
+            held.iter().map(|h| h.read()),
+            Held::merge,
+        );
+    }
 }
 
 fn add_values<T: Copy + Default>(
@@ -165,6 +212,32 @@ impl Everything<'_> {
             // SAFETY: as above.
             unsafe { t.links.next.load(Ordering::Relaxed).as_ref() }
         })
+    }
+}
+
+#[cfg(feature = "ownership")]
+impl Everything<'_> {
+    /// The holder of the process peak, if a listed thread is.
+    pub(crate) fn holder(&self) -> Option<&PerThread> {
+        // SAFETY: `HOLDER` is null or a listed thread, alive while the lock is held.
+        unsafe { HOLDER.load(Ordering::Relaxed).as_ref() }
+    }
+
+    /// Makes `me`, the calling thread, the holder. False if it is not listed (an exiting
+    /// thread, or one whose exit hook could not be set: nothing would take it out of
+    /// `HOLDER` before its memory goes).
+    pub(crate) fn set_holder(&self, me: &PerThread) -> bool {
+        if !me.links.listed.get() {
+            return false;
+        }
+        HOLDER.store(ptr::from_ref(me).cast_mut(), Ordering::Relaxed);
+        true
+    }
+
+    /// The tenure of a holder that left the list, taken (recorded once).
+    pub(crate) fn take_left(&self) -> Option<Tenure> {
+        // SAFETY: under the lock, which `self` holds.
+        unsafe { (*LEFT.0.get()).take() }
     }
 }
 

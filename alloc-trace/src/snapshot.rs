@@ -387,6 +387,7 @@ mod tests {
             exclusive: AllocCounts::default(),
             max_allocs_per_call: allocs,
             in_flight: 0,
+            ownership: None,
         }
     }
 

@@ -22,7 +22,14 @@ pub const WORKLOADS: &[Workload] = &[
     ("formatting", formatting),
     ("shrink_to_fit", shrink_to_fit),
     ("nested_collections", nested_collections),
+    ("leak", leak),
+    ("cache_grows_then_shrinks", cache_grows_then_shrinks),
+    ("returned_up_two_levels", returned_up_two_levels),
 ];
+
+/// Workloads whose memory crosses threads: process-wide numbers only (a measurement on
+/// one thread sees a block freed on another as never freed).
+pub const CROSS_THREAD: &[Workload] = &[("freed_on_another_thread", freed_on_another_thread)];
 
 fn vec_growth() -> Kept {
     let mut v = Vec::new();
@@ -102,6 +109,63 @@ fn nested_collections() -> Kept {
     Box::new(black_box(kept))
 }
 
+/// Blocks never freed: 100 of 33 bytes.
+fn leak() -> Kept {
+    for i in 0..100u8 {
+        std::mem::forget(black_box(vec![i; 33]));
+    }
+    Box::new(())
+}
+
+/// A cache that grows (entries of growing sizes, the map reallocating), then shrinks
+/// (most entries removed, the map shrunk).
+fn cache_grows_then_shrinks() -> Kept {
+    let mut cache: HashMap<u64, Vec<u8>> = HashMap::new();
+    for i in 0..500u64 {
+        cache.insert(i, vec![i as u8; (i as usize % 50) + 1]);
+    }
+    for i in 0..400u64 {
+        cache.remove(&i);
+    }
+    cache.shrink_to_fit();
+    Box::new(black_box(cache))
+}
+
+fn level_two() -> Vec<String> {
+    (0..200).map(|i| format!("value {i}")).collect()
+}
+
+fn level_one() -> Vec<String> {
+    let mut v = level_two();
+    v.push(String::from("one more"));
+    v
+}
+
+/// A value made two calls down and returned up, held while the caller allocates more,
+/// then freed by the caller.
+fn returned_up_two_levels() -> Kept {
+    let held = black_box(level_one());
+    let more = black_box(vec![0u64; 1_000]);
+    drop(held);
+    drop(more);
+    Box::new(())
+}
+
+/// Blocks allocated here and freed on another thread, and blocks allocated on another
+/// thread and freed here.
+fn freed_on_another_thread() -> Kept {
+    let here = black_box(vec![7u8; 3_000]);
+    let there = std::thread::spawn(move || {
+        drop(here);
+        black_box(vec![9u8; 5_000])
+    })
+    .join()
+    .unwrap();
+    let kept = black_box(vec![1u8; 100]);
+    drop(there);
+    Box::new(kept)
+}
+
 /// One workload's numbers in dhat's terms.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Oracle {
@@ -112,25 +176,42 @@ pub struct Oracle {
     pub max_bytes: u64,
 }
 
+/// The same, with the blocks alive at dhat's peak (its `max_blocks`, "At t-gmax"), which
+/// a measurement on one thread has no counterpart for.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OracleAtPeak {
+    pub oracle: Oracle,
+    pub max_blocks: u64,
+}
+
 impl Oracle {
-    // This file is compiled into both the oracle (which writes lines) and the test (which
-    // reads them): each uses one of the two.
+    // This file is compiled into both the oracle (which writes lines) and the tests
+    // (which read them): each uses some of these.
     #[allow(dead_code)]
-    pub fn to_line(&self, name: &str) -> String {
+    pub fn to_line(&self, name: &str, max_blocks: u64) -> String {
         format!(
-            "{name} {} {} {} {} {}",
+            "{name} {} {} {} {} {} {max_blocks}",
             self.total_blocks, self.total_bytes, self.curr_blocks, self.curr_bytes, self.max_bytes
         )
     }
 
+    /// A line of the oracle: the name, the five numbers, and `max_blocks`.
     #[allow(dead_code)]
     pub fn from_line(line: &str) -> (String, Oracle) {
+        let (name, at_peak) = OracleAtPeak::from_line(line);
+        (name, at_peak.oracle)
+    }
+}
+
+impl OracleAtPeak {
+    #[allow(dead_code)]
+    pub fn from_line(line: &str) -> (String, OracleAtPeak) {
         let mut words = line.split_whitespace();
         let name = words.next().expect("a workload name").to_owned();
         let mut n = || {
             words
                 .next()
-                .expect("five numbers")
+                .expect("six numbers")
                 .parse::<u64>()
                 .expect("a number")
         };
@@ -141,6 +222,7 @@ impl Oracle {
             curr_bytes: n(),
             max_bytes: n(),
         };
-        (name, oracle)
+        let max_blocks = n();
+        (name, OracleAtPeak { oracle, max_blocks })
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PathStats, Report, Scope, Threads};
+use super::{Held, Ownership, PathStats, Report, Scope, SiteOwnership, Threads};
 use crate::report::SiteStats;
 use crate::stats::{AllocCounts, AllocStats};
 
@@ -61,12 +61,31 @@ impl Report {
     ///       "exclusive": Counts }
     ///   ],
     ///   "threads": { "live": 3, "exited": 12, "busy": 0 } // busy: read while booking
+    ///   "ownership": Ownership           // only with the `ownership` feature (see below)
     /// }
     /// Counts = {
     ///   "allocs", "reallocs", "frees", "bytes_allocated", "bytes_freed",
     ///   "net_bytes"                      // bytes_allocated - bytes_freed (signed)
     /// }
     /// Stats = Counts + { "peak_bytes" }
+    /// ```
+    ///
+    /// With the `ownership` feature, a process-wide report also has (absent otherwise,
+    /// so that reports without it read as before):
+    ///
+    /// ```text
+    /// "ownership": {                     // Report::ownership
+    ///   "live": Live,                    // alive when the report was built (at exit: never freed)
+    ///   "peak": Live,                    // alive at the peak of live bytes
+    ///   "peak_request": 5120,            // the peak was reached by this allocation request
+    ///   "outside": Held,                 // blocks allocated outside tracked functions
+    ///   "exact": true,                   // false: threads allocated at once (see Ownership)
+    ///   "stale_requests": 0, "torn_peaks": 0, "lost_updates": 0
+    /// }
+    /// each site:  "ownership": { "inclusive": Held, "exclusive": Held, "max_live_bytes": 4096 }
+    /// each path:  "ownership": Held
+    /// Live = { "blocks", "bytes" }
+    /// Held = { "live": Live, "at_peak": Live }
     /// ```
     ///
     /// The words mean what they mean everywhere in the crate (see
@@ -141,6 +160,9 @@ pub(crate) struct ReportJson {
     sites: Vec<SiteJson>,
     paths: Vec<PathJson>,
     threads: Threads,
+    /// Only with the `ownership` feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ownership: Option<Ownership>,
 }
 
 const fn tracking_on() -> bool {
@@ -169,6 +191,8 @@ struct SiteJson {
     net_bytes_per_call: f64,
     #[serde(default, skip_deserializing)]
     excl_share: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ownership: Option<SiteOwnership>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -178,6 +202,8 @@ struct PathJson {
     #[serde(default)]
     frames: Option<Vec<String>>,
     exclusive: CountsJson,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ownership: Option<Held>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -239,6 +265,7 @@ impl From<Report> for ReportJson {
                 exclusive: s.exclusive.into(),
                 max_allocs_per_call: s.max_allocs_per_call,
                 in_flight: s.in_flight,
+                ownership: s.ownership,
             })
             .collect();
         let paths = r
@@ -248,6 +275,7 @@ impl From<Report> for ReportJson {
                 path: p.path,
                 frames: Some(p.frames),
                 exclusive: p.exclusive.into(),
+                ownership: p.ownership,
             })
             .collect();
         ReportJson {
@@ -263,6 +291,7 @@ impl From<Report> for ReportJson {
             sites,
             paths,
             threads: r.threads,
+            ownership: r.ownership,
         }
     }
 }
@@ -302,6 +331,7 @@ impl TryFrom<ReportJson> for Report {
                 exclusive: s.exclusive.counts,
                 max_allocs_per_call: s.max_allocs_per_call,
                 in_flight: s.in_flight,
+                ownership: s.ownership,
             })
             .collect();
         let paths = j
@@ -313,6 +343,7 @@ impl TryFrom<ReportJson> for Report {
                     .unwrap_or_else(|| p.path.split(';').map(str::to_owned).collect()),
                 path: p.path,
                 exclusive: p.exclusive.counts,
+                ownership: p.ownership,
             })
             .collect();
         Ok(Report {
@@ -325,6 +356,7 @@ impl TryFrom<ReportJson> for Report {
             paths,
             threads: j.threads,
             tracking: j.tracking,
+            ownership: j.ownership,
         })
     }
 }

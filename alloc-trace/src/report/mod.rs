@@ -32,6 +32,7 @@ mod folded;
 mod frames;
 #[cfg(feature = "json")]
 mod json;
+mod ownership;
 #[cfg(feature = "pprof")]
 pub mod pprof;
 #[cfg(feature = "json")]
@@ -44,6 +45,7 @@ pub use folded::{FoldedWeight, OUTSIDE_FRAME};
 pub use frames::UNATTRIBUTED_FRAME;
 #[cfg(feature = "json")]
 pub use json::JSON_SCHEMA_VERSION;
+pub use ownership::{Held, Live, Ownership, SiteOwnership};
 #[cfg(feature = "json")]
 pub use read::{Problem, ReadError};
 pub use table::{SortBy, Table};
@@ -100,6 +102,9 @@ pub struct Report {
     pub(crate) threads: Threads,
     /// Whether alloc-trace was built with its `tracking` feature.
     pub(crate) tracking: bool,
+    /// The ownership view's process-wide numbers (feature `ownership`, process-wide
+    /// reports only).
+    pub(crate) ownership: Option<Ownership>,
 }
 
 /// How many threads a report covers, and how well.
@@ -368,6 +373,28 @@ impl Report {
     #[must_use]
     pub fn paths(&self) -> &[PathStats] {
         &self.paths
+    }
+
+    /// The ownership view's process-wide numbers: live bytes now and at their peak, and
+    /// when the peak happened (see [`Ownership`]). `Some` for a process-wide
+    /// [`report()`](crate::report()) of a build with the `ownership` feature; `None` for a
+    /// [`capture`](crate::capture) and without the feature.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// let big = std::hint::black_box(vec![0u8; 1 << 20]);
+    /// drop(big);
+    /// let report = alloc_trace::report();
+    /// assert_eq!(report.ownership().is_some(), cfg!(feature = "ownership"));
+    /// if let Some(o) = report.ownership() {
+    ///     assert!(o.peak.bytes >= 1 << 20, "the 1 MiB block was alive at some point");
+    /// }
+    /// assert!(alloc_trace::capture(|| ()).1.ownership().is_none());
+    /// ```
+    #[must_use]
+    pub const fn ownership(&self) -> Option<&Ownership> {
+        self.ownership.as_ref()
     }
 
     /// The totals with the capture's peak (0 if none), for the crate's assertions.

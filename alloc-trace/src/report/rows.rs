@@ -1,5 +1,6 @@
 //! The rows of a report: per function ([`SiteStats`]) and per call path ([`PathStats`]).
 
+use super::{Held, SiteOwnership};
 use crate::stats::{AllocCounts, AllocStats};
 
 /// What one `#[track_allocs]` function did, summed over its calls.
@@ -61,6 +62,9 @@ pub struct SiteStats {
     /// call still running on a thread (as far as the thread's attributed allocations show
     /// it, see [`report()`](crate::report())), or an `async fn` polled and not complete.
     pub in_flight: u64,
+    /// What the function holds: its blocks alive now and at the process's peak (feature
+    /// `ownership`, process-wide reports; `None` otherwise). See [`SiteOwnership`].
+    pub ownership: Option<SiteOwnership>,
 }
 
 impl SiteStats {
@@ -193,6 +197,9 @@ pub struct PathStats {
     pub frames: Vec<String>,
     /// What calls at exactly this path did, nested tracked calls excluded.
     pub exclusive: AllocCounts,
+    /// What blocks allocated at exactly this path hold, now and at the process's peak
+    /// (feature `ownership`, process-wide reports; `None` otherwise).
+    pub ownership: Option<Held>,
 }
 
 /// The [`SiteStats::display_name`] of each of `sites` (`(name, file, line)`), in order:

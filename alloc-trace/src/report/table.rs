@@ -292,7 +292,7 @@ impl fmt::Display for Report {
 }
 
 /// Number of numeric columns (the function's name comes last and is not padded).
-const COLUMNS: usize = 10;
+const COLUMNS: usize = 12;
 
 const HEADERS: [&str; COLUMNS] = [
     "calls",
@@ -304,8 +304,35 @@ const HEADERS: [&str; COLUMNS] = [
     "net",
     "net/call",
     "peak",
+    "live@peak",
+    "live@end",
     "excl%",
 ];
+
+/// The columns of the ownership view, shown only when the report has it.
+const LIVE_AT_PEAK: usize = 9;
+const LIVE_AT_END: usize = 10;
+
+/// Which columns a table shows.
+type Shown = [bool; COLUMNS];
+
+fn shown(report: &Report) -> Shown {
+    let mut shown = [true; COLUMNS];
+    let ownership = report.ownership.is_some();
+    shown[LIVE_AT_PEAK] = ownership;
+    shown[LIVE_AT_END] = ownership;
+    shown
+}
+
+/// The ownership cells of a row: bytes held at the peak and now.
+fn held_cells<'s>(held: Option<super::Held>) -> [Cell<'s>; 2] {
+    held.map_or([Cell::Blank, Cell::Blank], |h| {
+        [
+            Cell::Num(Num::bytes(h.at_peak.bytes.into(), 1)),
+            Cell::Num(Num::bytes(h.live.bytes.into(), 1)),
+        ]
+    })
+}
 
 /// The cells of one row: a site, the totals or the outside line.
 struct Row<'s> {
@@ -331,6 +358,7 @@ impl<'s> Row<'s> {
     fn site(s: &'s SiteStats, all_allocs: u64, locations: bool) -> Self {
         let (calls, i) = (s.calls, &s.inclusive);
         let per_call = u128::from(calls);
+        let [at_peak, at_end] = held_cells(s.ownership.map(|o| o.inclusive));
         Row {
             cells: [
                 Cell::Num(Num::count(calls)),
@@ -342,6 +370,8 @@ impl<'s> Row<'s> {
                 Cell::Num(Num::signed_bytes(i.net_bytes().into(), 1)),
                 Cell::Num(Num::signed_bytes(i.net_bytes().into(), per_call)),
                 Cell::Num(Num::bytes(i.peak_bytes.into(), 1)),
+                at_peak,
+                at_end,
                 Num::percent(s.exclusive.allocs, all_allocs),
             ],
             name: &s.display_name,
@@ -355,10 +385,12 @@ impl<'s> Row<'s> {
     fn summary(
         stats: crate::stats::AllocCounts,
         peak: Option<u64>,
+        held: Option<super::Held>,
         share: Option<Cell<'s>>,
         name: &'s str,
     ) -> Self {
         let blank = Cell::Blank;
+        let [at_peak, at_end] = held_cells(held);
         Row {
             cells: [
                 blank,
@@ -370,6 +402,8 @@ impl<'s> Row<'s> {
                 Cell::Num(Num::signed_bytes(stats.net_bytes().into(), 1)),
                 blank,
                 peak.map_or(blank, |p| Cell::Num(Num::bytes(p.into(), 1))),
+                at_peak,
+                at_end,
                 share.unwrap_or(blank),
             ],
             name,
@@ -384,8 +418,18 @@ impl<'s> Row<'s> {
         }
     }
 
-    fn write(&self, f: &mut fmt::Formatter<'_>, widths: &[usize; COLUMNS]) -> fmt::Result {
-        for (&width, cell) in widths.iter().zip(&self.cells) {
+    fn write(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        widths: &[usize; COLUMNS],
+        shown: &Shown,
+    ) -> fmt::Result {
+        for ((&width, cell), _) in widths
+            .iter()
+            .zip(&self.cells)
+            .zip(shown)
+            .filter(|(_, shown)| **shown)
+        {
             cell.write_right(f, width)?;
             f.write_str("  ")?;
         }
@@ -438,6 +482,18 @@ impl Table<'_> {
             f,
             "  peak = most live bytes one call reached above its start; excl% = own share of all allocs"
         )?;
+        if let Some(o) = &report.ownership {
+            writeln!(
+                f,
+                "  live@peak = bytes of blocks the function and its tracked callees allocated, alive at the process's peak ({}, reached by allocation #{})",
+                crate::stats::Bytes(o.peak.bytes as f64),
+                o.peak_request
+            )?;
+            writeln!(
+                f,
+                "  live@end = the same, alive when the report was built (at exit: never freed)"
+            )?;
+        }
         writeln!(f)
     }
 
@@ -489,6 +545,15 @@ impl Table<'_> {
                 }
             )?;
         }
+        if let Some(o) = report.ownership.filter(|o| !o.exact) {
+            writeln!(
+                f,
+                "note: the peak may be approximate: threads allocated at the same time \
+                 ({} requests counted against a stale view, {} peaks recorded while others counted, \
+                 {} updates lost)",
+                o.stale_requests, o.torn_peaks, o.lost_updates
+            )?;
+        }
         let busy = report.threads.busy;
         if busy > 0 {
             writeln!(
@@ -512,10 +577,15 @@ impl fmt::Display for Table<'_> {
             Scope::Process => "TOTAL (all threads)",
             Scope::Capture => "TOTAL (this capture)",
         };
-        let total = Row::summary(report.totals, report.peak, None, total_name);
+        let process_held = report.ownership.map(|o| super::Held {
+            live: o.live,
+            at_peak: o.peak,
+        });
+        let total = Row::summary(report.totals, report.peak, process_held, None, total_name);
         let outside = Row::summary(
             outside,
             None,
+            report.ownership.map(|o| o.outside),
             Some(Num::percent(outside.allocs, all_allocs)),
             "(outside tracked functions)",
         );
@@ -524,6 +594,7 @@ impl fmt::Display for Table<'_> {
         let unattributed = (pending != crate::stats::AllocCounts::default()).then(|| {
             Row::summary(
                 pending,
+                None,
                 None,
                 Some(Num::percent(pending.allocs, all_allocs)),
                 "(in tracked calls in flight, not yet given to a function)",
@@ -541,12 +612,13 @@ impl fmt::Display for Table<'_> {
             Row::site(site, all_allocs, self.locations).widen(&mut widths);
         }
 
+        let columns = shown(report);
         self.write_title(f)?;
-        Row::header().write(f, &widths)?;
+        Row::header().write(f, &widths, &columns)?;
         let mut shown = 0;
         let mut shared_names = 0;
         for site in self.rows() {
-            Row::site(site, all_allocs, self.locations).write(f, &widths)?;
+            Row::site(site, all_allocs, self.locations).write(f, &widths, &columns)?;
             shown += 1;
             shared_names += usize::from(site.display_name != site.name);
         }
@@ -556,15 +628,21 @@ impl fmt::Display for Table<'_> {
             // Not when `top` hid the rows of functions that ran: the notes say so.
             writeln!(f, "{NONE_CALLED}")?;
         }
-        let rule: usize = widths.iter().map(|w| w + 2).sum::<usize>() + "function".len();
+        let rule: usize = widths
+            .iter()
+            .zip(&columns)
+            .filter(|(_, shown)| **shown)
+            .map(|(w, _)| w + 2)
+            .sum::<usize>()
+            + "function".len();
         for _ in 0..rule {
             f.write_char('-')?;
         }
         writeln!(f)?;
-        total.write(f, &widths)?;
-        outside.write(f, &widths)?;
+        total.write(f, &widths, &columns)?;
+        outside.write(f, &widths, &columns)?;
         if let Some(row) = &unattributed {
-            row.write(f, &widths)?;
+            row.write(f, &widths, &columns)?;
         }
         self.write_notes(f, shown, shared_names)
     }
@@ -597,6 +675,7 @@ mod tests {
             exclusive: exclusive.counts(),
             max_allocs_per_call: 0,
             in_flight: 0,
+            ownership: None,
         }
     }
 
@@ -630,6 +709,7 @@ mod tests {
             ],
             paths: Vec::new(),
             tracking: true,
+            ownership: None,
         }
     }
 

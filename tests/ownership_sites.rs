@@ -1,0 +1,281 @@
+//! The ownership view per function, against numbers worked out by hand: who holds a
+//! block after it was returned, grown, reallocated elsewhere, sent to another thread,
+//! outlived its thread; alignments up to 8192; zero-size requests; the peak's moment.
+//!
+//! The peak is process-wide, so the cases run in order on the main thread (`harness =
+//! false`), and each case that looks at "live at peak" first makes a new process peak of
+//! its own while it holds its blocks: an untracked spike larger than any level before,
+//! freed at once (see `peak_now`).
+//!
+//! Run by `cargo test --features ownership` (see `.ci/run`).
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::hint::black_box;
+
+use alloc_trace::report::{Held, Live, SiteOwnership};
+use alloc_trace::{CountingAlloc, track_allocs};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::system();
+
+fn live(blocks: u64, bytes: u64) -> Live {
+    Live { blocks, bytes }
+}
+
+/// `name`'s ownership numbers now.
+fn site(name: &str) -> SiteOwnership {
+    let report = alloc_trace::report();
+    report
+        .site(name)
+        .unwrap_or_else(|| panic!("no site {name}"))
+        .ownership
+        .expect("built with the `ownership` feature")
+}
+
+/// What `name`'s own blocks hold (exclusive), now and at the peak.
+fn own(name: &str) -> Held {
+    site(name).exclusive
+}
+
+/// Makes a new process peak now, with everything alive kept: an untracked block larger
+/// than the gap to the highest level so far, freed at once. Returns the allocation
+/// request that reached it (the spike's own).
+fn peak_now() -> u64 {
+    let report = alloc_trace::report();
+    let o = *report.ownership().unwrap();
+    drop(report);
+    let now = alloc_trace::process_stats();
+    let gap = o.peak.bytes - now.net_bytes() as u64;
+    let spike = black_box(vec![0u8; gap as usize + 4096]);
+    drop(spike);
+    now.allocs + 1
+}
+
+#[track_allocs]
+fn build_vec(n: usize) -> Vec<u64> {
+    let mut v = Vec::with_capacity(n);
+    v.extend(0..n as u64);
+    v
+}
+
+/// A function returning a `Vec` its caller frees: nothing live at the end, its bytes live
+/// at the peak that happened while the caller held it.
+fn returned_value() {
+    let v = build_vec(1000);
+    assert_eq!(own("build_vec").live, live(1, 8000), "the caller holds it");
+    let request = peak_now();
+    drop(v);
+    let held = own("build_vec");
+    assert_eq!(held.live, live(0, 0), "freed by the caller: nothing held");
+    assert_eq!(held.at_peak, live(1, 8000), "held at the peak");
+    let o = *alloc_trace::report().ownership().unwrap();
+    assert_eq!(o.peak_request, request, "the spike reached the peak");
+    assert!(o.exact, "{o:?}");
+}
+
+#[track_allocs]
+#[allow(clippy::vec_box)] // a block per entry: the cache's entries are what it keeps
+fn remember(cache: &mut Vec<Box<[u8; 100]>>, i: u8) {
+    cache.push(Box::new([i; 100]));
+}
+
+/// A growing cache keeps its exact bytes: 50 boxes of 100 bytes and the vector's buffer,
+/// which `remember` grew (a realloc re-owns the block) to 64 pointers. Shrunk by its
+/// untracked owner, the buffer becomes the owner's.
+fn growing_cache() {
+    let mut cache = Vec::new();
+    for i in 0..50 {
+        remember(&mut cache, i);
+    }
+    assert_eq!(cache.capacity(), 64);
+    assert_eq!(own("remember").live, live(51, 50 * 100 + 64 * 8));
+    peak_now();
+    assert_eq!(own("remember").at_peak, live(51, 5512));
+    cache.shrink_to_fit();
+    assert_eq!(
+        own("remember").live,
+        live(50, 5000),
+        "the buffer was re-owned"
+    );
+    drop(cache);
+    assert_eq!(own("remember").live, live(0, 0));
+    assert_eq!(site("remember").max_live_bytes, 5512);
+}
+
+#[track_allocs]
+fn make_block() -> Box<[u8; 4000]> {
+    Box::new([3; 4000])
+}
+
+/// A block freed on another thread is credited to the site that allocated it.
+fn freed_on_another_thread() {
+    let block = black_box(make_block());
+    assert_eq!(own("make_block").live, live(1, 4000));
+    std::thread::spawn(move || drop(block)).join().unwrap();
+    assert_eq!(own("make_block").live, live(0, 0));
+}
+
+/// A block whose allocating thread exited: its site still holds it (the thread's
+/// holdings were folded at its exit), until it is freed here.
+fn allocating_thread_exited() {
+    let block = std::thread::spawn(make_block).join().unwrap();
+    assert_eq!(own("make_block").live, live(1, 4000));
+    drop(black_box(block));
+    assert_eq!(own("make_block").live, live(0, 0));
+}
+
+#[track_allocs]
+fn small_vec() -> Vec<u8> {
+    Vec::with_capacity(16)
+}
+
+#[track_allocs]
+fn grow_far(v: &mut Vec<u8>) {
+    v.reserve_exact(1 << 20);
+}
+
+#[track_allocs]
+fn shrink_back(v: &mut Vec<u8>) {
+    v.extend_from_slice(&[5; 100]);
+    v.shrink_to(100);
+}
+
+/// A realloc re-owns the block, whether it moves (growing far) or stays in place
+/// (shrinking): the old size is given back to the old owner, the new size is the new
+/// one's. The bytes survive the moves (the header travels with the block).
+fn reallocs() {
+    let mut v = small_vec();
+    assert_eq!(own("small_vec").live, live(1, 16));
+    grow_far(&mut v);
+    assert_eq!(own("small_vec").live, live(0, 0));
+    assert_eq!(own("grow_far").live, live(1, 1 << 20));
+    shrink_back(&mut v);
+    assert_eq!(own("grow_far").live, live(0, 0));
+    assert_eq!(own("shrink_back").live, live(1, 100));
+    assert!(v.iter().all(|&b| b == 5));
+    drop(v);
+    assert_eq!(own("shrink_back").live, live(0, 0));
+}
+
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+#[repr(C, align(8192))]
+struct Big([u8; 100]);
+
+#[track_allocs]
+#[allow(clippy::vec_init_then_push)] // the second push reallocates, with its alignment
+fn pages() -> (Box<Page>, Box<Big>, Vec<Page>) {
+    let mut v = Vec::with_capacity(1);
+    v.push(Page([1; 4096]));
+    v.push(Page([2; 4096]));
+    (Box::new(Page([7; 4096])), Box::new(Big([9; 100])), v)
+}
+
+/// Alignments of 4096 and 8192: aligned as asked, counted as their size (the header and
+/// the padding are not the function's bytes), reallocated with their alignment kept.
+fn large_alignments() {
+    let (page, big, v) = black_box(pages());
+    assert_eq!(core::ptr::from_ref(&*page).addr() % 4096, 0);
+    assert_eq!(core::ptr::from_ref(&*big).addr() % 8192, 0);
+    assert_eq!(v.as_ptr().addr() % 4096, 0);
+    assert_eq!(size_of::<Big>(), 8192);
+    assert!(page.0.iter().all(|&b| b == 7) && v[0].0[4095] == 1 && v[1].0[0] == 2);
+    assert_eq!(
+        own("pages").live,
+        live(3, 4096 + 8192 + 2 * 4096),
+        "the vector grew from 1 page to 2 in `pages`"
+    );
+    drop((page, big, v));
+    assert_eq!(own("pages").live, live(0, 0));
+}
+
+#[track_allocs]
+fn raw_requests() -> [(*mut u8, Layout); 3] {
+    let zero = Layout::from_size_align(0, 1).unwrap();
+    let zero_aligned = Layout::from_size_align(0, 4096).unwrap();
+    let zeroed = Layout::from_size_align(1000, 64).unwrap();
+    // SAFETY: `GlobalAlloc` asks for non-zero sizes; `CountingAlloc` accepts zero too
+    // (a wrapper can be handed one), and the blocks are freed below with these layouts.
+    unsafe {
+        [
+            (ALLOC.alloc(zero), zero),
+            (ALLOC.alloc(zero_aligned), zero_aligned),
+            (ALLOC.alloc_zeroed(zeroed), zeroed),
+        ]
+    }
+}
+
+/// Zero-size requests are blocks of 0 bytes (non-null, aligned, freed like any other);
+/// `alloc_zeroed`'s bytes are zero.
+fn zero_sizes() {
+    let blocks = raw_requests();
+    for (ptr, layout) in blocks {
+        assert!(!ptr.is_null());
+        assert_eq!(ptr.addr() % layout.align(), 0);
+    }
+    // SAFETY: 1000 bytes just allocated.
+    let zeroed = unsafe { core::slice::from_raw_parts(blocks[2].0, 1000) };
+    assert!(zeroed.iter().all(|&b| b == 0));
+    assert_eq!(own("raw_requests").live, live(3, 1000));
+    for (ptr, layout) in blocks {
+        // SAFETY: allocated above with this layout.
+        unsafe { ALLOC.dealloc(ptr, layout) };
+    }
+    assert_eq!(own("raw_requests").live, live(0, 0));
+}
+
+#[track_allocs]
+fn outer_holder() -> (Vec<u8>, Vec<u8>) {
+    (vec![1; 300], inner_holder())
+}
+
+#[track_allocs]
+fn inner_holder() -> Vec<u8> {
+    vec![2; 700]
+}
+
+/// Inclusive numbers add the tracked callees' blocks, as the rate columns do; the table
+/// shows them in `live@peak` and `live@end`.
+fn inclusive_and_table() {
+    let kept = outer_holder();
+    peak_now();
+    let outer = site("outer_holder");
+    assert_eq!(outer.exclusive.live, live(1, 300));
+    assert_eq!(outer.inclusive.live, live(2, 1000));
+    assert_eq!(outer.inclusive.at_peak, live(2, 1000));
+    let report = alloc_trace::report();
+    let text = report.to_string();
+    let row = text
+        .lines()
+        .find(|l| l.ends_with("  ownership_sites::outer_holder"))
+        .unwrap();
+    let cells: Vec<&str> = row.split("  ").filter(|c| !c.is_empty()).collect();
+    // calls, allocs, allocs/call, reallocs, bytes, bytes/call, net, net/call, peak,
+    // live@peak, live@end, excl%, name
+    assert_eq!(cells[9].trim(), "1000 B", "{row}");
+    assert_eq!(cells[10].trim(), "1000 B", "{row}");
+    assert!(text.contains("  live@peak = "), "{text}");
+    let path = report
+        .paths()
+        .iter()
+        .find(|p| p.path == "ownership_sites::outer_holder;ownership_sites::inner_holder")
+        .unwrap();
+    assert_eq!(path.ownership.unwrap().live, live(1, 700));
+    drop(report);
+    drop(kept);
+}
+
+fn main() {
+    returned_value();
+    growing_cache();
+    freed_on_another_thread();
+    allocating_thread_exited();
+    reallocs();
+    large_alignments();
+    zero_sizes();
+    inclusive_and_table();
+    let o = *alloc_trace::report().ownership().unwrap();
+    assert!(o.exact, "every case ran one thread at a time: {o:?}");
+    println!("ownership_sites: 8 cases passed");
+}
