@@ -118,10 +118,18 @@ fn tracked_calls_in_signal_handlers_never_crash_or_lose_counts() {
             let sender = s.spawn(|| {
                 let mut sent = 0u64;
                 while !done.load(Ordering::Relaxed) {
+                    let handled = HANDLED.load(Ordering::Relaxed);
                     // SAFETY: `target` is the main test thread, alive until `done` is set.
                     unsafe { libc::pthread_kill(target as libc::pthread_t, libc::SIGUSR1) };
                     sent += 1;
-                    std::thread::yield_now();
+                    // One signal at a time: the next is sent once this one is handled, so
+                    // that a loaded machine cannot pile up handlers (each allocates from
+                    // the arena, which never frees) faster than the loop makes calls.
+                    while HANDLED.load(Ordering::Relaxed) == handled
+                        && !done.load(Ordering::Relaxed)
+                    {
+                        std::thread::yield_now();
+                    }
                 }
                 sent
             });
