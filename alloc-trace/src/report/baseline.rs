@@ -58,12 +58,7 @@ use super::{Report, ReportDiff, SiteDiff, SiteRates};
 /// ```
 pub const ENV_VAR: &str = "ALLOC_TRACE_BASELINE";
 
-/// The version of the baseline file format (its `alloc_trace_baseline` key).
-///
-/// ```
-/// assert_eq!(alloc_trace::report::baseline::BASELINE_VERSION, 1);
-/// ```
-pub const BASELINE_VERSION: u32 = 1;
+pub use super::read::BASELINE_VERSION;
 
 /// How much a site's bytes/call may rise before [`check`] fails: 10%.
 ///

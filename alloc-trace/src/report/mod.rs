@@ -28,6 +28,8 @@ mod cell;
 #[cfg(feature = "json")]
 mod dhat;
 mod diff;
+#[cfg(feature = "json")]
+mod diff_files;
 mod folded;
 mod frames;
 #[cfg(feature = "json")]

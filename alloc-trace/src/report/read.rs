@@ -2,15 +2,12 @@
 //! [`ReadError`], that names the file and the problem: missing, empty, truncated, not
 //! JSON, from another program, of another kind or schema version, or malformed.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::baseline::Baseline;
-use super::diff::rates_of;
-use super::{JSON_SCHEMA_VERSION, Report, ReportDiff, SiteRates};
+use super::{JSON_SCHEMA_VERSION, Report};
 
 /// A report or baseline file that could not be read: which file, and what is wrong with
 /// it. `Display` says both in one line, starting `alloc-trace: `.
@@ -135,9 +132,16 @@ pub(crate) const REPORT: Kind = Kind {
     name: "report",
 };
 
+/// The version of the baseline file format (its `alloc_trace_baseline` key).
+///
+/// ```
+/// assert_eq!(alloc_trace::report::baseline::BASELINE_VERSION, 1);
+/// ```
+pub const BASELINE_VERSION: u32 = 1;
+
 pub(crate) const BASELINE: Kind = Kind {
     key: "alloc_trace_baseline",
-    version: super::baseline::BASELINE_VERSION,
+    version: BASELINE_VERSION,
     name: "baseline",
 };
 
@@ -159,7 +163,7 @@ pub(crate) fn read<T>(
     parse(value).map_err(|e| error(Problem::Malformed(e)))
 }
 
-fn read_json(path: &Path) -> Result<Value, Problem> {
+pub(crate) fn read_json(path: &Path) -> Result<Value, Problem> {
     let bytes = std::fs::read(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Problem::Missing
@@ -230,61 +234,5 @@ impl Report {
         read(path.as_ref(), REPORT, |value| {
             serde_json::from_value(value).map_err(|e| e.to_string())
         })
-    }
-}
-
-/// The site numbers of a report or baseline file, whichever it is.
-fn rates_in_file(path: &Path) -> Result<BTreeMap<String, SiteRates>, ReadError> {
-    let error = |problem| ReadError {
-        path: path.to_owned(),
-        problem,
-    };
-    let value = read_json(path).map_err(error)?;
-    if value.get(BASELINE.key).is_some() {
-        check_kind(&value, BASELINE).map_err(error)?;
-        let baseline = Baseline::from_value(value).map_err(|e| error(Problem::Malformed(e)))?;
-        return Ok(baseline.sites().clone());
-    }
-    check_kind(&value, REPORT).map_err(error)?;
-    let report: Report =
-        serde_json::from_value(value).map_err(|e| error(Problem::Malformed(e.to_string())))?;
-    Ok(rates_of(&report))
-}
-
-impl ReportDiff {
-    /// The diff of two files (feature `json`), each a report ([`Report::to_json`]) or a
-    /// baseline ([`baseline`](super::baseline)): per site, what changed from `before` to
-    /// `after`, as [`Report::diff`].
-    ///
-    /// # Errors
-    ///
-    /// A [`ReadError`] naming the first file that cannot be read, and why.
-    ///
-    /// ```
-    /// # #[global_allocator]
-    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
-    /// # #[alloc_trace::track_allocs]
-    /// # fn f(n: usize) -> Vec<u8> { vec![0; n] }
-    /// let dir = std::env::temp_dir().join(format!("diff-files-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir).unwrap();
-    /// let (_, before) = alloc_trace::capture(|| std::hint::black_box(f(10)));
-    /// let (_, after) = alloc_trace::capture(|| std::hint::black_box(f(20)));
-    /// std::fs::write(dir.join("before.json"), before.to_json()).unwrap();
-    /// std::fs::write(dir.join("after.json"), after.to_json()).unwrap();
-    /// let diff = alloc_trace::report::ReportDiff::from_json_files(
-    ///     dir.join("before.json"),
-    ///     dir.join("after.json"),
-    /// )
-    /// .unwrap();
-    /// assert_eq!(diff, after.diff(&before));
-    /// # std::fs::remove_dir_all(&dir).unwrap();
-    /// ```
-    pub fn from_json_files(
-        before: impl AsRef<Path>,
-        after: impl AsRef<Path>,
-    ) -> Result<ReportDiff, ReadError> {
-        let before = rates_in_file(before.as_ref())?;
-        let after = rates_in_file(after.as_ref())?;
-        Ok(ReportDiff::between(&before, &after))
     }
 }
