@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{goal_row, median, show, show_spread};
+use crate::numbers::{goal_row, median, show, show_spread};
 use crate::run::Results;
 
 const TRACKED: &str = "alloc-trace #[track_allocs]";

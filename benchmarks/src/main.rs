@@ -16,6 +16,7 @@
 //! ```
 
 mod issue14;
+mod numbers;
 mod report;
 mod run;
 

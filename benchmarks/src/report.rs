@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::numbers::{goal_row, median, show, show_spread, spread};
 use crate::run::Results;
 
 /// The allocator workloads, in column order.
@@ -23,20 +24,6 @@ const TRACKED: &str = "alloc-trace #[track_allocs]";
 const BEGIN: &str =
     "<!-- BEGIN GENERATED RESULTS: cargo run --release -p alloc-trace-benchmarks -- --write -->";
 const END: &str = "<!-- END GENERATED RESULTS -->";
-
-pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    Some(values[values.len() / 2])
-}
-
-/// Median, min and max of `values`.
-pub(crate) fn spread(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
-    let m = median(&mut values)?;
-    Some((m, values[0], values[values.len() - 1]))
-}
 
 impl Results {
     pub(crate) fn contenders(&self) -> Vec<String> {
@@ -101,24 +88,6 @@ impl Results {
             self.instr(contender, workload)?
                 - self.instr(contender, &format!("{workload}:base"))?,
         )
-    }
-}
-
-pub(crate) fn show_spread(v: Option<(f64, f64, f64)>, decimals: usize, rounds: usize) -> String {
-    match v {
-        None => "n/a".to_owned(),
-        Some((m, lo, hi)) if rounds > 1 => {
-            format!("{m:.decimals$} ({lo:.decimals$}–{hi:.decimals$})")
-        }
-        Some((m, _, _)) => format!("{m:.decimals$}"),
-    }
-}
-
-pub(crate) fn show(v: Option<f64>, decimals: usize, sign: bool) -> String {
-    match v {
-        None => "n/a".to_owned(),
-        Some(x) if sign => format!("{x:+.decimals$}"),
-        Some(x) => format!("{x:.decimals$}"),
     }
 }
 
@@ -282,16 +251,6 @@ fn goals(w: &mut String, r: &Results) {
     let _ = writeln!(w, "### Goals\n\n| goal | measured | |\n| --- | --- | --- |");
     goal_rows(w, r);
     let _ = writeln!(w);
-}
-
-/// `| goal | measured | met / missed / not measured |`.
-pub(crate) fn goal_row(w: &mut String, goal: &str, measured: String, ok: Option<bool>) {
-    let verdict = match ok {
-        Some(true) => "met",
-        Some(false) => "**missed**",
-        None => "not measured",
-    };
-    let _ = writeln!(w, "| {goal} | {measured} | {verdict} |");
 }
 
 fn goal_rows(w: &mut String, r: &Results) {
