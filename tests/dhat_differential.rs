@@ -33,7 +33,10 @@ fn measure_agrees_with_dhat_on_every_workload() {
     let expected = dhat_numbers();
     // The oracle's lines for the workloads that cross threads come last: not for a
     // measurement on one thread (see `tests/ownership_dhat.rs`).
-    assert_eq!(expected.len(), WORKLOADS.len() + differential::CROSS_THREAD.len());
+    assert_eq!(
+        expected.len(),
+        WORKLOADS.len() + differential::CROSS_THREAD.len()
+    );
     for ((name, workload), (dhat_name, dhat)) in WORKLOADS.iter().zip(&expected) {
         assert_eq!(name, dhat_name);
         let (kept, stats) = measure(workload);

@@ -96,8 +96,20 @@ fn same_rate_different_residency() {
         let held = |name| report.site(name).unwrap().ownership.unwrap().inclusive;
         let churn = held("handle_stateless");
         let leak = held("handle_with_session_cache");
-        assert_eq!(churn.live, Live { blocks: 0, bytes: 0 });
-        assert_eq!(churn.at_peak, Live { blocks: 0, bytes: 0 });
+        assert_eq!(
+            churn.live,
+            Live {
+                blocks: 0,
+                bytes: 0
+            }
+        );
+        assert_eq!(
+            churn.at_peak,
+            Live {
+                blocks: 0,
+                bytes: 0
+            }
+        );
         let kept = Live {
             blocks: n,
             bytes: n * size,

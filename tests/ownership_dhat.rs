@@ -57,11 +57,10 @@ fn run_child(name: &str) {
     let kept = workload();
     // The report reads its numbers before it allocates anything of its own.
     let report = alloc_trace::report();
-    let o = *report.ownership().expect("built with the `ownership` feature");
-    let (bytes0, blocks0) = (
-        before.net_bytes() as u64,
-        before.allocs - before.frees,
-    );
+    let o = *report
+        .ownership()
+        .expect("built with the `ownership` feature");
+    let (bytes0, blocks0) = (before.net_bytes() as u64, before.allocs - before.frees);
     println!(
         "{name} {} {} {} {} {}",
         o.peak.bytes - bytes0,
@@ -123,12 +122,21 @@ fn main() {
             "workload `{name}`: (bytes at peak, blocks at peak, bytes at end, blocks at end), \
              alloc-trace's ownership view (left) vs dhat (right)"
         );
-        assert_eq!(words[5], "true", "workload `{name}` ran one thread at a time");
+        assert_eq!(
+            words[5], "true",
+            "workload `{name}` ran one thread at a time"
+        );
         assert!(
             dhat.oracle.total_blocks > 0,
             "workload `{name}` must allocate to be a test"
         );
-        println!("ok: {name}: at peak {} B in {} blocks, at end {} B in {} blocks", ours.0, ours.1, ours.2, ours.3);
+        println!(
+            "ok: {name}: at peak {} B in {} blocks, at end {} B in {} blocks",
+            ours.0, ours.1, ours.2, ours.3
+        );
     }
-    println!("ownership_dhat: {} workloads agree with dhat", expected.len());
+    println!(
+        "ownership_dhat: {} workloads agree with dhat",
+        expected.len()
+    );
 }
