@@ -266,8 +266,37 @@ fn inclusive_and_table() {
     drop(kept);
 }
 
+/// The folded weights of the view: `build_vec`'s line is its 8,000 bytes at the peak of
+/// `returned_value` and 0 (no line) at the end; the lines add up to the process's.
+fn folded_weights() {
+    use alloc_trace::report::FoldedWeight::{LiveAtEnd, LiveAtPeak};
+    let report = alloc_trace::report();
+    let o = *report.ownership().unwrap();
+    let weights = |folded: String| -> Vec<(String, u64)> {
+        folded
+            .lines()
+            .map(|l| {
+                let (path, w) = l.rsplit_once(' ').unwrap();
+                (path.to_owned(), w.parse().unwrap())
+            })
+            .collect()
+    };
+    let at_peak = weights(report.folded(LiveAtPeak));
+    let at_end = weights(report.folded(LiveAtEnd));
+    let line = |lines: &[(String, u64)], path: &str| {
+        lines.iter().find(|(p, _)| p == path).map(|&(_, w)| w)
+    };
+    let path = "ownership_sites::build_vec";
+    assert_eq!(line(&at_end, path), None, "{at_end:?}");
+    assert_eq!(line(&at_peak, path), Some(8000), "{at_peak:?}");
+    let sum = |lines: &[(String, u64)]| lines.iter().map(|&(_, w)| w).sum::<u64>();
+    assert_eq!(sum(&at_peak), o.peak.bytes, "{at_peak:?}");
+    assert_eq!(sum(&at_end), o.live.bytes, "{at_end:?}");
+}
+
 fn main() {
     returned_value();
+    folded_weights();
     growing_cache();
     freed_on_another_thread();
     allocating_thread_exited();
@@ -277,5 +306,5 @@ fn main() {
     inclusive_and_table();
     let o = *alloc_trace::report().ownership().unwrap();
     assert!(o.exact, "every case ran one thread at a time: {o:?}");
-    println!("ownership_sites: 8 cases passed");
+    println!("ownership_sites: 9 cases passed");
 }

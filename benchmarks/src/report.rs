@@ -18,6 +18,7 @@ const ALLOCATOR_WORKLOADS: &[(&str, &str)] = &[
 const BASELINE: &str = "System";
 const OURS: &str = "alloc-trace";
 const OURS_IN_FRAME: &str = "alloc-trace (in frame)";
+const OWNERSHIP: &str = "alloc-trace (ownership)";
 const TRACKED: &str = "alloc-trace #[track_allocs]";
 
 /// Markers around the generated section of `BENCHMARKS.md`.
@@ -279,6 +280,29 @@ fn goal_rows(w: &mut String, r: &Results) {
             two.zip(one).map(|(t, o)| t.0 <= o.0 + 0.05),
         );
     }
+    // Issue 15: the ownership view, beside the default mode.
+    let extra = r.extra_instr(OWNERSHIP, "churn");
+    row(
+        "ownership view: churn ≤ +40 instructions per pair over System",
+        show(extra, 1, true),
+        extra.map(|x| x <= 40.0),
+    );
+    let ratio = r.ratio(OWNERSHIP, "churn");
+    row(
+        "ownership view: churn time ≤ 1.5x System",
+        show_spread(ratio, 2, r.rounds),
+        ratio.map(|x| x.0 <= 1.5),
+    );
+    let (one, two) = (r.ratio(OWNERSHIP, "churn"), r.ratio(OWNERSHIP, "churn-2t"));
+    row(
+        "ownership view: 2-thread churn ratio no worse than 1-thread (0.05 noise allowance)",
+        format!(
+            "{} vs {}",
+            show_spread(two, 2, r.rounds),
+            show_spread(one, 2, r.rounds)
+        ),
+        two.zip(one).map(|(t, o)| t.0 <= o.0 + 0.05),
+    );
     let extra = r.extra_call_instr(TRACKED, "call");
     row(
         "tracked non-allocating call ≤ 40 extra instructions",

@@ -12,6 +12,7 @@ pub const BINARIES: &[&str] = &[
     "contender_floor",
     "contender_alloc_trace",
     "contender_alloc_trace_calls",
+    "contender_alloc_trace_ownership",
     "contender_tracing",
     "report_sites",
     "sites_1k",
@@ -293,11 +294,48 @@ pub fn run(root: &Path, options: &Options) -> Results {
     }
 }
 
+/// The bench binaries built with the benchmarks' `ownership` feature, in a build of their
+/// own, so that no other binary gets the ownership view's block header.
+const OWNERSHIP: &[&str] = &["contender_alloc_trace_ownership"];
+
 /// Builds the bench binaries `names` with `cargo bench --no-run` (only those: the
 /// 100,000-site binary alone takes minutes) and returns them, in [`BINARIES`] order.
 fn build(root: &Path, names: &[&str]) -> Vec<(String, PathBuf)> {
+    let (with_ownership, plain): (Vec<&str>, Vec<&str>) =
+        names.iter().partition(|name| OWNERSHIP.contains(name));
+    let mut found = Vec::new();
+    for (names, features) in [(plain, None), (with_ownership, Some("ownership"))] {
+        if !names.is_empty() {
+            found.extend(cargo_bench_no_run(root, &names, features));
+        }
+    }
+    found.sort_by_key(|(name, _)| {
+        BINARIES
+            .iter()
+            .position(|b| b == name)
+            .unwrap_or(usize::MAX)
+    });
+    for name in names {
+        assert!(
+            found.iter().any(|(n, _)| n == name),
+            "alloc-trace-benchmarks: cargo built no bench {name}"
+        );
+    }
+    found
+}
+
+/// One `cargo bench --no-run` of `names`, with the benchmarks' `features`: the
+/// executables it built.
+fn cargo_bench_no_run(
+    root: &Path,
+    names: &[&str],
+    features: Option<&str>,
+) -> Vec<(String, PathBuf)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!("alloc-trace-benchmarks: building the bench binaries (cargo bench --no-run)");
+    eprintln!(
+        "alloc-trace-benchmarks: building the bench binaries (cargo bench --no-run{})",
+        features.map_or(String::new(), |f| format!(" --features {f}"))
+    );
     let out = Command::new(cargo)
         .args([
             "bench",
@@ -306,6 +344,7 @@ fn build(root: &Path, names: &[&str]) -> Vec<(String, PathBuf)> {
             "--no-run",
             "--message-format=json-render-diagnostics",
         ])
+        .args(features.iter().flat_map(|f| ["--features", f]))
         .args(names.iter().flat_map(|name| ["--bench", name]))
         .current_dir(root)
         .stderr(Stdio::inherit())
@@ -327,19 +366,7 @@ fn build(root: &Path, names: &[&str]) -> Vec<(String, PathBuf)> {
             Some((name, PathBuf::from(exe)))
         })
         .collect();
-    found.sort_by_key(|(name, _)| {
-        BINARIES
-            .iter()
-            .position(|b| b == name)
-            .unwrap_or(usize::MAX)
-    });
     found.retain(|(name, _)| names.contains(&name.as_str()));
-    for name in names {
-        assert!(
-            found.iter().any(|(n, _)| n == name),
-            "alloc-trace-benchmarks: cargo built no bench {name}"
-        );
-    }
     found
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::cell::{Cell, Num};
 use super::{FoldedWeight, OUTSIDE_FRAME, Report, SiteStats};
-use crate::stats::{AllocCounts, Bytes};
+use crate::stats::Bytes;
 
 /// What a diff compares of one site, and what a baseline keeps: exact totals over the
 /// site's calls, nested tracked calls included, from which the per-call rates follow.
@@ -705,18 +705,14 @@ impl Report {
     /// ```
     #[must_use]
     pub fn folded_diff(&self, before: &Report, weight: FoldedWeight) -> String {
-        let of = |c: &AllocCounts| match weight {
-            FoldedWeight::Allocs => c.allocs,
-            FoldedWeight::Bytes => c.bytes_allocated,
-        };
         let mut lines: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for p in &before.paths {
-            lines.entry(&p.path).or_default().0 += of(&p.exclusive);
+            lines.entry(&p.path).or_default().0 += weight.of_path(p);
         }
         for p in &self.paths {
-            lines.entry(&p.path).or_default().1 += of(&p.exclusive);
+            lines.entry(&p.path).or_default().1 += weight.of_path(p);
         }
-        let outside = (of(&before.outside_tracked()), of(&self.outside_tracked()));
+        let outside = (weight.of_outside(before), weight.of_outside(self));
         let mut out = String::new();
         for (path, (b, a)) in lines.into_iter().chain([(OUTSIDE_FRAME, outside)]) {
             if (b, a) != (0, 0) {

@@ -2,8 +2,7 @@
 
 use core::fmt::Write as _;
 
-use super::Report;
-use crate::stats::AllocCounts;
+use super::{PathStats, Report};
 
 /// What a [`Report::folded`] line counts.
 ///
@@ -25,13 +24,55 @@ pub enum FoldedWeight {
     Allocs,
     /// Bytes allocated.
     Bytes,
+    /// Bytes of the path's blocks alive at the process's peak of live bytes (the ownership
+    /// view, feature `ownership`: which functions held the memory when the program held
+    /// the most). Without the view, or in a capture, there is nothing to weigh: no line.
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// use alloc_trace::report::FoldedWeight;
+    ///
+    /// let report = alloc_trace::report();
+    /// if report.ownership().is_none() {
+    ///     assert_eq!(report.folded(FoldedWeight::LiveAtPeak), "");
+    /// }
+    /// ```
+    LiveAtPeak,
+    /// Bytes of the path's blocks alive when the report was built (at exit: never freed),
+    /// as [`LiveAtPeak`](FoldedWeight::LiveAtPeak).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// use alloc_trace::report::FoldedWeight;
+    ///
+    /// let (_, capture) = alloc_trace::capture(|| std::hint::black_box(vec![1u8; 8]));
+    /// assert_eq!(capture.folded(FoldedWeight::LiveAtEnd), ""); // captures have no view
+    /// ```
+    LiveAtEnd,
 }
 
 impl FoldedWeight {
-    fn of(self, s: &AllocCounts) -> u64 {
+    /// The weight of a path's line.
+    pub(crate) fn of_path(self, p: &PathStats) -> u64 {
         match self {
-            FoldedWeight::Allocs => s.allocs,
-            FoldedWeight::Bytes => s.bytes_allocated,
+            FoldedWeight::Allocs => p.exclusive.allocs,
+            FoldedWeight::Bytes => p.exclusive.bytes_allocated,
+            FoldedWeight::LiveAtPeak => p.ownership.map_or(0, |h| h.at_peak.bytes),
+            FoldedWeight::LiveAtEnd => p.ownership.map_or(0, |h| h.live.bytes),
+        }
+    }
+
+    /// The weight of the [`OUTSIDE_FRAME`] line.
+    pub(crate) fn of_outside(self, r: &Report) -> u64 {
+        let outside = r.outside_tracked();
+        let held = r.ownership().map(|o| o.outside);
+        match self {
+            FoldedWeight::Allocs => outside.allocs,
+            FoldedWeight::Bytes => outside.bytes_allocated,
+            FoldedWeight::LiveAtPeak => held.map_or(0, |h| h.at_peak.bytes),
+            FoldedWeight::LiveAtEnd => held.map_or(0, |h| h.live.bytes),
         }
     }
 }
@@ -60,7 +101,8 @@ impl Report {
     /// ```
     ///
     /// Each line counts what calls at exactly that path did *themselves* (exclusive
-    /// numbers): flamegraph tools add the children into their parents' boxes, so a box's
+    /// numbers; with [`FoldedWeight::LiveAtPeak`] and [`FoldedWeight::LiveAtEnd`], the
+    /// bytes its own blocks held): flamegraph tools add the children into their parents' boxes, so a box's
     /// width is the function's inclusive total along that path. Paths with a weight of 0
     /// are left out; the lines are sorted (as inferno's `--no-sort` wants them).
     ///
@@ -137,7 +179,7 @@ impl Report {
         let mut lines: Vec<String> = self
             .paths
             .iter()
-            .map(|p| (&p.frames, weight.of(&p.exclusive)))
+            .map(|p| (&p.frames, weight.of_path(p)))
             .filter(|&(_, w)| w > 0)
             .map(|(frames, w)| {
                 let mut line = String::new();
@@ -152,7 +194,7 @@ impl Report {
                 line
             })
             .collect();
-        let outside = weight.of(&self.outside_tracked());
+        let outside = weight.of_outside(self);
         if outside > 0 {
             lines.push(format!("{OUTSIDE_FRAME} {outside}"));
         }
