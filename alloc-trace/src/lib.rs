@@ -114,6 +114,17 @@
 //! [guide] shows how, with the classic lessons (hoisted buffers, `with_capacity`,
 //! builders, Go's `AllocsPerRun`) as tests you can copy.
 //!
+//! # Who holds the memory (feature `ownership`)
+//!
+//! The residency columns are counted per call: a returned value is in its function's net
+//! bytes even when the caller frees it at once. With the `ownership` feature, every block
+//! remembers the call path that allocated it and its free is credited back to that path,
+//! wherever it happens: [`SiteStats::ownership`](report::SiteStats::ownership) and
+//! [`PathStats::ownership`](report::PathStats::ownership) say what a function and a path
+//! hold now and held at the process's peak, [`Report::ownership`] the peak itself and its
+//! moment (see [`report::Ownership`] for when it is exact). Off, nothing changes: no
+//! header, no columns, the fields are `None`.
+//!
 //! # Integrations
 //!
 //! ## `tracing` spans as sites (feature `tracing`)
