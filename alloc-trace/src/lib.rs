@@ -305,24 +305,39 @@
 //!
 //! ## `unsafe` audit
 //!
-//! `unsafe_op_in_unsafe_fn` and `clippy::undocumented_unsafe_blocks` are denied: each
-//! unsafe operation is in its own `unsafe` block with a `// SAFETY:` comment. Outside
-//! tests there are 35 `unsafe` blocks, plus `unsafe impl GlobalAlloc` and two `unsafe
-//! fn`s (`Table::as_slice`, the allocator's cold first-free path):
+//! `unsafe_op_in_unsafe_fn` and `clippy::undocumented_unsafe_blocks` are denied: every
+//! unsafe operation is inside an `unsafe` block with a `// SAFETY:` comment. Outside
+//! tests there are 148 `unsafe` blocks, plus seven `unsafe impl`s (`GlobalAlloc` for
+//! `CountingAlloc` twice, without and with `ownership`, its four methods counted as part
+//! of the impl; `Send` and `Sync` for `SysVec`; `Sync` for `RetiredCell`, `LeftCell` and
+//! `PeakCell`, only used under the registry lock) and 21 other `unsafe fn`s (the ownership
+//! view's allocator paths (10), header (2) and holdings (2), the tables' readers and
+//! freers (4), `sys::free` and `sys::unbox`, the allocator's cold first-free path). Some
+//! files and blocks exist only with a feature, or, in `alloc.rs`, only without one
+//! (marked); a default build on Unix compiles 85 of the blocks, 6 of the `unsafe fn`s and
+//! 4 of the impls:
 //!
 //! | file | blocks | what for |
 //! |---|---|---|
-//! | `alloc.rs` | 6 | forwarding `alloc`, `alloc_zeroed`, `dealloc` (two paths and the cold helper) and `realloc` to the inner allocator |
-//! | `frame.rs` | 14 | the parent link of a frame (3: reading it, walking the chain to cut out a frame dropped out of order, projecting a capture's pinned frame), the entry snapshot written by `enter` (2), the children totals and call path written later, behind tags in the parent link (2), the thread's cached table pointers (3), its record pointer (1), reading its own tables as their owner (3) |
-//! | `threads.rs` | 5 | the exiting thread's tables and freeing its record (2), the pthread key: create, set, delete (3) |
-//! | `private.rs` | 3 | pin projections of `CallGuard` and `BudgetGuard` |
+//! | `sys.rs` | 13 (4 with `tracing`) | `System` memory: zeroed arrays and their free (2), a value moved into it and back out (`boxed`, `unbox`; feature `tracing`: 4), `SysVec`'s slices, growth, writes and free (7) |
+//! | `header.rs` (feature `ownership`) | 3 | a block's outer layout, writing its header below the caller's bytes, reading the owning path back |
+//! | `counters.rs` | 1 | the owning thread's plain read of its own counter |
+//! | `holding.rs` (feature `ownership`) | 6 | the cached pointer to the current path's entry (1), entries of the thread's cached table (3), the table read by another thread and freed at exit (2) |
+//! | `paths.rs` | 6 | the process-wide path table: a published info chunk (1), freeing a half-made table and writing a new one (2), its key and id slots (2), loading the current table (1) |
+//! | `record.rs` | 23 | a published table: reading it (1), growing it (the old and new entries, the new header, the free on failure: 4), freeing its chain (1); entries of the cached site and path tables (6); the owner's reads of its tables, another thread's read, the free at exit (4); the open journal and its parent (2); a journal's entries: reading, pushing (5) |
+//! | `site.rs` | 3 | the id table: freeing a chunk that lost the race to be published, reading a published chunk, a stored `&'static Site` |
+//! | `per_thread.rs` | 1 | the owning thread's plain read of its innermost frame pointer |
+//! | `registry.rs` | 15 (5 with `ownership`) | the list of threads: linking and unlinking (2), walking it for a report (2); the retired numbers (2), the unlisted holder's tenure (`ownership`: 2) and the holder (`ownership`: 1), under the lock; a folded thread's tables read and, at its exit, freed (2), the same for its holdings (`ownership`: 2); `pthread_atfork` (Unix: 1) and folding the threads a fork left behind (1) |
+//! | `thread_exit.rs` | 3 | the pthread key (Unix): create, set, delete |
+//! | `frame.rs` | 8 | following parent links from the innermost frame (5: the innermost frame, a frame's parent, the walk that cuts out a frame dropped out of order, the frames whose paths are resolved top-down (2)), the entry snapshot and outer peak written by `enter` (2), the call path behind the tag in the parent link (1) |
 //! | `future.rs` | 3 | pin projections of `TrackedFuture` and of one poll's frame |
+//! | `guard.rs` | 3 | pin projections of `CallGuard`'s frame and of `BudgetGuard`'s journal and call guard |
 //! | `handoff.rs` | 5 | pin projections of `HandedOff` and of one poll's or run's frame (4), reading the innermost frame to tell whether its path can be taken (1) |
-//! | `record.rs` | 2 | a table's slice, and the box of a replaced table |
-//! | `report/mod.rs` | 1 | reading live threads' tables under the registry lock |
-//! | `exit_report.rs` | 3 | reading `ALLOC_TRACE` with `getenv` before `main` and its first byte, registering the `atexit` hook |
+//! | `alloc.rs` | 10 (6 without `ownership`, 4 with) | forwarding `alloc`, `alloc_zeroed`, `dealloc` (two paths and the cold helper) and `realloc` to the inner allocator (6); with `ownership`, forwarding the four to the ownership view's paths (4) |
+//! | `ownership.rs` (feature `ownership`) | 36 | calls between the allocator's hot and cold paths under the caller's contract (12), the inner allocator's alloc, free and realloc of a block with its header (6), writing (7) and reading (4) headers, the caller's pointer past the header (2), the thread's state from inside the allocator (2), the peak state under the registry lock (1), other threads' holdings read under the lock (2) |
+//! | `gather.rs` | 1 | reading a live thread's tables under the registry lock |
+//! | `exit_report.rs` | 3 | reading `ALLOC_TRACE` with `getenv` before `main` and its first byte, registering the `atexit` hook (Unix; the constructor is registered by `unsafe(link_section = ...)` attributes, not blocks) |
 //! | `tracing/entered.rs` (feature `tracing`) | 5 | a span's frame, pinned in its node of the thread's list of entered spans; reading the list's nodes (2), unlinking one and freeing it (2) |
-//! | `sys.rs` (feature `tracing`) | 4 | a value moved into `System` memory and back out (`boxed`, `unbox`) |
 //!
 //! `scripts/check-ub.sh` runs the runtime crate's unit tests under Miri (frames across
 //! nesting, recursion, panics, captures, threads and polls on several threads; records

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{OUTSIDE_FRAME, Report, Scope, SiteStats, UNATTRIBUTED_FRAME};
+use super::{Held, Live, OUTSIDE_FRAME, Report, Scope, SiteStats, UNATTRIBUTED_FRAME};
 use crate::stats::AllocCounts;
 
 /// Each sample value: its type, its unit, and how it is read from a path's counts. The
@@ -34,8 +34,8 @@ use crate::stats::AllocCounts;
 const COLUMNS: [(&str, &str, fn(&AllocCounts) -> i64); 6] = [
     ("alloc_objects", "count", |c| saturate(c.allocs)),
     ("alloc_space", "bytes", |c| saturate(c.bytes_allocated)),
-    // NOTE: `inuse_objects/count` and `inuse_space/bytes` go here once an ownership view
-    // exists (see `SAMPLE_TYPES`).
+    // With the ownership view, `inuse_objects/count` and `inuse_space/bytes` go here (see
+    // `SAMPLE_TYPES_WITH_OWNERSHIP`).
     ("reallocs", "count", |c| saturate(c.reallocs)),
     ("frees", "count", |c| saturate(c.frees)),
     ("bytes_freed", "bytes", |c| saturate(c.bytes_freed)),
@@ -54,10 +54,10 @@ const COLUMNS: [(&str, &str, fn(&AllocCounts) -> i64); 6] = [
 /// `bytes_freed`, and `net_bytes` (`bytes_allocated - bytes_freed` at the path, negative
 /// where a path frees more than it allocates, as frees are counted where they happen).
 ///
-/// Go's `inuse_objects` and `inuse_space` are not there: they need an ownership view
-/// (which call path allocated each block still live), and the report counts frees where
-/// they happen, not against the block's allocating path. When such a view exists they go
-/// right after `alloc_space`, as in Go's order.
+/// Go's `inuse_objects` and `inuse_space` are not there: they need the ownership view
+/// (which call path allocated each block still live). A report that has it (feature
+/// `ownership`, process-wide reports) has [`SAMPLE_TYPES_WITH_OWNERSHIP`] instead: the
+/// same, with those two right after `alloc_space`, as in Go's order.
 ///
 /// No per-path peak: a peak is the highest level of live bytes during a call, kept per
 /// function (`SiteStats::inclusive.peak_bytes`). pprof adds sample values up whenever it
@@ -79,6 +79,32 @@ pub const SAMPLE_TYPES: [(&str, &str); 6] = {
     }
     out
 };
+
+/// The `(type, unit)` of each sample value of a report with the ownership view
+/// ([`Report::ownership`] is `Some`): [`SAMPLE_TYPES`] with Go's `inuse_objects` and
+/// `inuse_space` after `alloc_space`, the blocks and bytes each call path allocated that
+/// were alive when the report was built (at exit: never freed), wherever they are freed.
+///
+/// ```
+/// use alloc_trace::report::pprof::{SAMPLE_TYPES, SAMPLE_TYPES_WITH_OWNERSHIP};
+/// assert_eq!(SAMPLE_TYPES_WITH_OWNERSHIP[2], ("inuse_objects", "count"));
+/// assert_eq!(SAMPLE_TYPES_WITH_OWNERSHIP[3], ("inuse_space", "bytes"));
+/// assert_eq!(SAMPLE_TYPES_WITH_OWNERSHIP[4..], SAMPLE_TYPES[2..]);
+/// ```
+pub const SAMPLE_TYPES_WITH_OWNERSHIP: [(&str, &str); 8] = {
+    let mut out = [("", ""); 8];
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        out[if i < INUSE_AT { i } else { i + 2 }] = (COLUMNS[i].0, COLUMNS[i].1);
+        i += 1;
+    }
+    out[INUSE_AT] = ("inuse_objects", "count");
+    out[INUSE_AT + 1] = ("inuse_space", "bytes");
+    out
+};
+
+/// Where the ownership view's two values go among [`COLUMNS`]' (after `alloc_space`).
+const INUSE_AT: usize = 2;
 
 /// The sample type the viewers show first: `alloc_objects`.
 ///
@@ -183,8 +209,16 @@ fn saturate(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn values(c: &AllocCounts) -> Vec<i64> {
-    COLUMNS.iter().map(|(_, _, value)| value(c)).collect()
+/// A sample's values: its counts, and with the ownership view what it holds (`inuse`).
+fn values(c: &AllocCounts, inuse: Option<Live>) -> Vec<i64> {
+    let mut out: Vec<i64> = COLUMNS.iter().map(|(_, _, value)| value(c)).collect();
+    if let Some(live) = inuse {
+        out.splice(
+            INUSE_AT..INUSE_AT,
+            [saturate(live.blocks), saturate(live.bytes)],
+        );
+    }
+    out
 }
 
 /// The profile's tables as they are filled.
@@ -237,11 +271,11 @@ impl Builder<'_> {
         id
     }
 
-    fn sample(&mut self, leaf_first: &[&str], counts: &AllocCounts) {
+    fn sample(&mut self, leaf_first: &[&str], counts: &AllocCounts, inuse: Option<Live>) {
         let location_id = leaf_first.iter().map(|f| self.location(f)).collect();
         self.profile.sample.push(proto::Sample {
             location_id,
-            value: values(counts),
+            value: values(counts, inuse),
         });
     }
 }
@@ -259,7 +293,15 @@ fn build(report: &Report) -> proto::Profile {
     };
     // The string table starts with "" (index 0), by the format's rule.
     b.string("");
-    for (ty, unit) in SAMPLE_TYPES {
+    // With the ownership view, every sample has its two values (0 where nothing is held).
+    let view = report.ownership();
+    let inuse = |held: Option<Held>| view.map(|_| held.map(|h| h.live).unwrap_or_default());
+    let types: &[(&str, &str)] = if view.is_some() {
+        &SAMPLE_TYPES_WITH_OWNERSHIP
+    } else {
+        &SAMPLE_TYPES
+    };
+    for &(ty, unit) in types {
         let value_type = proto::ValueType {
             r#type: b.string(ty),
             unit: b.string(unit),
@@ -286,6 +328,13 @@ fn build(report: &Report) -> proto::Profile {
          alloc_space = bytes_allocated; frees are counted where they happen"
             .to_owned(),
     ];
+    if view.is_some() {
+        comments.push(
+            "alloc-trace: inuse_objects, inuse_space = blocks a path allocated that were alive \
+             when the report was built (the ownership view), wherever they are freed"
+                .to_owned(),
+        );
+    }
     if let Some(peak) = report.peak {
         comments.push(format!(
             "alloc-trace: peak_bytes of the capture: {peak} (not per sample: peaks do not add up)"
@@ -298,15 +347,16 @@ fn build(report: &Report) -> proto::Profile {
     for p in &report.paths {
         let mut frames: Vec<&str> = p.path.split(';').collect();
         frames.reverse();
-        b.sample(&frames, &p.exclusive);
+        b.sample(&frames, &p.exclusive, inuse(p.ownership));
     }
     let zero = AllocCounts::default();
     if report.unattributed != zero {
-        b.sample(&[UNATTRIBUTED_FRAME], &report.unattributed);
+        b.sample(&[UNATTRIBUTED_FRAME], &report.unattributed, inuse(None));
     }
     let outside = report.outside_tracked();
-    if outside != zero {
-        b.sample(&[OUTSIDE_FRAME], &outside);
+    let outside_held = view.map(|o| o.outside);
+    if outside != zero || outside_held.is_some_and(|h| h.live.blocks > 0) {
+        b.sample(&[OUTSIDE_FRAME], &outside, inuse(outside_held));
     }
     b.profile
 }
