@@ -12,27 +12,33 @@
 # Environment: CARGO_TARGET_DIR as usual; MIRIFLAGS is passed on (default below);
 # STRESS_BATCHES sizes the stress tests under valgrind (default 20 batches of 1,000
 # operations per long-lived thread: valgrind runs threads one at a time, ~50x slower);
-# UNDER_VALGRIND=1 tells the other tests that loop to do less.
+# UNDER_VALGRIND=1 tells the other tests that loop to do less; CHECK_UB_FEATURES (for
+# example `ownership`) builds the crate, its unit tests and the examples with those
+# features.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR=never
 what="${1:-all}"
+features=()
+if [ -n "${CHECK_UB_FEATURES:-}" ]; then
+    features=(--features "$CHECK_UB_FEATURES")
+fi
 
 run_miri() {
-    echo "== Miri: cargo +nightly miri test -p alloc-trace --lib"
+    echo "== Miri: cargo +nightly miri test -p alloc-trace --lib ${features[*]}"
     if ! cargo +nightly miri --version >/dev/null 2>&1; then
         echo "Miri is not installed: rustup component add --toolchain nightly miri rust-src" >&2
         exit 1
     fi
     # Isolation off: the exit report's unit tests write a file in the temporary directory.
     MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}" \
-        cargo +nightly miri test -p alloc-trace --lib
+        cargo +nightly miri test -p alloc-trace --lib "${features[@]}"
 }
 
 # Prints the paths of the test executables cargo builds for `--test NAME ...`.
 test_executables() {
-    cargo test --release --no-run --message-format=json "$@" 2>/dev/null |
+    cargo test --release --no-run --message-format=json "${features[@]}" "$@" 2>/dev/null |
         python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -57,7 +63,7 @@ run_valgrind() {
         exit 1
     fi
     echo "== valgrind: examples (release)"
-    cargo build --release --examples
+    cargo build --release --examples "${features[@]}"
     local target="${CARGO_TARGET_DIR:-target}"
     scratch="$(mktemp -d)"
     trap 'rm -rf "${scratch:-}"' EXIT
