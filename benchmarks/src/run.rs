@@ -294,20 +294,35 @@ pub fn run(root: &Path, options: &Options) -> Results {
     }
 }
 
-/// The bench binaries built with the benchmarks' `ownership` feature, in a build of their
-/// own, so that no other binary gets the ownership view's block header.
-const OWNERSHIP: &[&str] = &["contender_alloc_trace_ownership"];
+/// The bench binaries that need a feature of the benchmarks crate, each built in a
+/// `cargo bench` of its own: the ownership view's contender (so that no other binary gets
+/// its block header) and the 100,000-site binary (so that linting the workspace does not
+/// build it).
+const WITH_FEATURE: &[(&str, &str)] = &[
+    ("contender_alloc_trace_ownership", "ownership"),
+    ("sites_100k", "sites-100k"),
+];
 
 /// Builds the bench binaries `names` with `cargo bench --no-run` (only those: the
 /// 100,000-site binary alone takes minutes) and returns them, in [`BINARIES`] order.
 fn build(root: &Path, names: &[&str]) -> Vec<(String, PathBuf)> {
-    let (with_ownership, plain): (Vec<&str>, Vec<&str>) =
-        names.iter().partition(|name| OWNERSHIP.contains(name));
-    let mut found = Vec::new();
-    for (names, features) in [(plain, None), (with_ownership, Some("ownership"))] {
-        if !names.is_empty() {
-            found.extend(cargo_bench_no_run(root, &names, features));
+    let feature_of = |name: &str| {
+        WITH_FEATURE
+            .iter()
+            .find(|(bench, _)| *bench == name)
+            .map(|&(_, feature)| feature)
+    };
+    let mut builds: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+    for &name in names {
+        let feature = feature_of(name);
+        match builds.iter_mut().find(|(f, _)| *f == feature) {
+            Some((_, group)) => group.push(name),
+            None => builds.push((feature, vec![name])),
         }
+    }
+    let mut found = Vec::new();
+    for (feature, group) in builds {
+        found.extend(cargo_bench_no_run(root, &group, feature));
     }
     found.sort_by_key(|(name, _)| {
         BINARIES
