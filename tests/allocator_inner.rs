@@ -89,8 +89,15 @@ fn failed_requests_are_not_counted() {
     let layout = Layout::from_size_align(64, 8).unwrap();
     let (ptrs, stats) = measure(|| {
         failing(|| {
-            // SAFETY: non-zero size; the results are null and never used.
-            unsafe { [std::alloc::alloc(layout), std::alloc::alloc_zeroed(layout)] }
+            // SAFETY: non-zero size; the results are null and never used. Through
+            // `black_box`: in release, LLVM may drop an allocation whose result is only
+            // compared with null, and assume it succeeded.
+            unsafe {
+                [
+                    black_box(std::alloc::alloc(black_box(layout))),
+                    black_box(std::alloc::alloc_zeroed(black_box(layout))),
+                ]
+            }
         })
     });
     assert!(ptrs.iter().all(|p| p.is_null()));
@@ -105,7 +112,7 @@ fn a_failed_realloc_is_not_counted_and_keeps_the_block() {
     assert!(!block.is_null());
     let (grown, stats) = measure(|| {
         // SAFETY: `block` is live with `layout`; 1024 is a valid new size.
-        failing(|| unsafe { std::alloc::realloc(block, layout, 1024) })
+        failing(|| black_box(unsafe { std::alloc::realloc(block, layout, 1024) }))
     });
     assert!(grown.is_null());
     assert_eq!(stats, AllocStats::default());

@@ -66,6 +66,25 @@ pub(crate) const fn outer_of(size: usize, align: usize) -> Option<Layout> {
     Some(unsafe { Layout::from_size_align_unchecked(size + h, h) })
 }
 
+/// The user's pointer of the inner block at `base` with an `h`-byte header: `base + h`.
+///
+/// `base`'s provenance is exposed here, for [`base_of`]: the pointer the user gives back
+/// may carry a narrower one (code that held the block, a `Vec` say, retagged it to the
+/// user's bytes alone), through which the header and the inner block cannot be reached.
+/// Exposing compiles to nothing.
+#[inline(always)]
+pub(crate) fn user_of(base: *mut u8, h: usize) -> *mut u8 {
+    let _ = base.expose_provenance();
+    base.wrapping_add(h)
+}
+
+/// The inner block's pointer for a user's `user` with an `h`-byte header: `user - h`,
+/// with the provenance [`user_of`] exposed (the whole inner block's).
+#[inline(always)]
+pub(crate) fn base_of(user: *const u8, h: usize) -> *mut u8 {
+    core::ptr::with_exposed_provenance_mut(user.addr().wrapping_sub(h))
+}
+
 /// Writes the header of the block at `user` (of `size` bytes, owned by `path`).
 ///
 /// # Safety
@@ -91,16 +110,17 @@ pub(crate) unsafe fn write(user: *mut u8, path: u32, size: usize) {
 /// `size` bytes, and is not freed yet.
 #[inline(always)]
 pub(crate) unsafe fn path(user: *const u8, size: usize) -> u32 {
-    // SAFETY: `write` wrote the header when the block was made or last moved.
+    // SAFETY: `write` wrote the header when the block was made or last moved; it is
+    // read through the inner block's provenance (see `base_of`).
     unsafe {
         debug_assert_eq!(
-            user.sub(4).cast::<u32>().read(),
+            base_of(user, 4).cast::<u32>().read(),
             check_word(size),
             "alloc-trace: a block's ownership header is damaged (freed with another size, \
              or not from this allocator)"
         );
         let _ = size;
-        user.sub(8).cast::<u32>().read()
+        base_of(user, 8).cast::<u32>().read()
     }
 }
 
@@ -130,7 +150,7 @@ mod tests {
     #[test]
     fn header_round_trip() {
         let mut block = [0u64; 8];
-        let user = block.as_mut_ptr().cast::<u8>().wrapping_add(16);
+        let user = user_of(block.as_mut_ptr().cast::<u8>(), 16);
         // SAFETY: `user` is 16 bytes into a 64-byte, 8-aligned buffer.
         unsafe {
             write(user, 77, 48);

@@ -98,7 +98,7 @@ pub(crate) unsafe fn alloc<A: GlobalAlloc>(inner: &A, layout: Layout, zeroed: bo
         return base;
     }
     // SAFETY: the block has `size + 16` bytes: the user's start 16 bytes in.
-    unsafe { counted_alloc(base.add(header::MIN), size) }
+    unsafe { counted_alloc(header::user_of(base, header::MIN), size) }
 }
 
 /// [`alloc`] for alignments above 16: the header is `align` bytes.
@@ -123,7 +123,7 @@ unsafe fn alloc_aligned<A: GlobalAlloc>(layout: Layout, zeroed: bool, inner: &A)
     if base.is_null() {
         return base;
     }
-    let (user, size) = (base.wrapping_add(outer.align()), layout.size());
+    let (user, size) = (header::user_of(base, outer.align()), layout.size());
     // SAFETY: the block has `size + H` bytes at alignment `H`: the user's start `H` in.
     // (Not `counted_alloc`, so that the hot path's thread-local access has one caller
     // and is inlined there.)
@@ -266,7 +266,7 @@ pub(crate) unsafe fn dealloc<A: GlobalAlloc>(inner: &A, user: *mut u8, layout: L
     // `size + 16` at 16, which `alloc` or `realloc` gave it for this `layout`.
     unsafe {
         inner.dealloc(
-            user.sub(header::MIN),
+            header::base_of(user, header::MIN),
             Layout::from_size_align_unchecked(size + header::MIN, header::MIN),
         );
     }
@@ -299,7 +299,10 @@ unsafe fn dealloc_cold<A: GlobalAlloc>(user: *mut u8, layout: Layout, inner: &A)
     // SAFETY: the block is `user - H` of the inner allocator, with `header::outer(layout)`
     // (valid when it was allocated with this layout, so now: `size + H` at `H`).
     unsafe {
-        inner.dealloc(user.sub(h), Layout::from_size_align_unchecked(size + h, h));
+        inner.dealloc(
+            header::base_of(user, h),
+            Layout::from_size_align_unchecked(size + h, h),
+        );
     }
 }
 
@@ -348,7 +351,7 @@ pub(crate) unsafe fn realloc<A: GlobalAlloc>(
     // `new_size + 16` at 16 is a valid layout (`new_size <= MAX_SMALL`).
     let base = unsafe {
         inner.realloc(
-            user.sub(header::MIN),
+            header::base_of(user, header::MIN),
             Layout::from_size_align_unchecked(old_size + header::MIN, header::MIN),
             new_size + header::MIN,
         )
@@ -356,8 +359,8 @@ pub(crate) unsafe fn realloc<A: GlobalAlloc>(
     if base.is_null() {
         return base;
     }
-    // SAFETY: the new block has `new_size + 16` bytes at alignment 16.
-    let user = unsafe { base.add(header::MIN) };
+    // The new block has `new_size + 16` bytes at alignment 16.
+    let user = header::user_of(base, header::MIN);
     old.sub(old_size);
     let _ = h.add_current(new_size);
     // SAFETY: as above.
@@ -398,7 +401,7 @@ unsafe fn realloc_cold<A: GlobalAlloc>(
     // `new_outer` is a valid layout at the same alignment, with a non-zero size.
     let base = unsafe {
         inner.realloc(
-            user.sub(h),
+            header::base_of(user, h),
             Layout::from_size_align_unchecked(old_size + h, h),
             new_outer.size(),
         )
@@ -406,8 +409,8 @@ unsafe fn realloc_cold<A: GlobalAlloc>(
     if base.is_null() {
         return base;
     }
-    // SAFETY: the new block has `new_size + H` bytes at alignment `H`.
-    let user = unsafe { base.add(h) };
+    // The new block has `new_size + H` bytes at alignment `H`.
+    let user = header::user_of(base, h);
     // SAFETY: `user` is the new block's.
     let counted =
         per_thread::with(|t| unsafe { count_realloc(t, user, old_path, old_size, new_size) });
