@@ -562,14 +562,14 @@ impl Gathered {
             }
         }
         let names = Names::of(&rows, &shown_paths);
-        let mut rows: Vec<SiteStats> = rows
+        let rows: Vec<SiteStats> = rows
             .into_iter()
             .map(|(site, mut row)| {
                 row.display_name = names.of_site(site).to_owned();
                 row
             })
             .collect();
-        let mut path_rows: Vec<PathStats> = shown_paths
+        let path_rows: Vec<PathStats> = shown_paths
             .iter()
             .map(|&(id, t)| {
                 let frames = path_frames(id, &names);
@@ -584,12 +584,12 @@ impl Gathered {
                 }
             })
             .collect();
-        rows.sort_by(|a, b| {
+        let rows = sorted(rows, |a, b| {
             (b.inclusive.allocs, b.inclusive.bytes_allocated, b.calls)
                 .cmp(&(a.inclusive.allocs, a.inclusive.bytes_allocated, a.calls))
                 .then_with(|| a.display_name.cmp(&b.display_name))
         });
-        path_rows.sort_by(|a, b| {
+        let path_rows = sorted(path_rows, |a, b| {
             (b.exclusive.allocs, b.exclusive.bytes_allocated)
                 .cmp(&(a.exclusive.allocs, a.exclusive.bytes_allocated))
                 .then_with(|| a.path.cmp(&b.path))
@@ -610,6 +610,15 @@ impl Gathered {
             ownership: None,
         }
     }
+}
+
+/// `rows` in the order `cmp` gives (stable), sorted by index and moved once: a report's
+/// rows are large, and a merge sort moves each of them many times.
+fn sorted<T>(rows: Vec<T>, cmp: impl Fn(&T, &T) -> core::cmp::Ordering) -> Vec<T> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| cmp(&rows[a], &rows[b]));
+    let mut slots: Vec<Option<T>> = rows.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Reads a live thread's numbers: a consistent view of what it had booked and of its
