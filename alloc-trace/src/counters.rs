@@ -250,21 +250,22 @@ impl Counters {
     #[cfg_attr(feature = "ownership", allow(dead_code))] // the ownership view counts its own way
     #[inline(always)]
     pub(crate) fn on_alloc(&self, size: usize) -> bool {
+        // The live level is computed anyway; unused here, it costs nothing once inlined.
+        self.on_alloc_live(size).0
+    }
+
+    /// [`Counters::on_alloc`] that also returns the live level it computed (for the
+    /// ownership view's process peak, which compares it with its own limit).
+    #[inline(always)]
+    pub(crate) fn on_alloc_live(&self, size: usize) -> (bool, i64) {
         self.allocs.add(1);
         self.bytes_allocated.add(size as u64);
-        // PERF and signals: each counter is moved by one read-modify-write instruction,
-        // which a signal handler's own allocation cannot split; the fence keeps the
-        // compiler from fusing the add with the reload below into a load, add and store.
-        compiler_fence(Ordering::SeqCst);
-        let live = self
-            .bytes_allocated
-            .get()
-            .wrapping_sub(self.bytes_freed.get()) as i64;
+        let live = self.live_after_add();
         if live > self.peak.get() {
             self.peak.set(live);
-            return !self.armed.get();
+            return (!self.armed.get(), live);
         }
-        false
+        (false, live)
     }
 
     /// Counts a `dealloc`. True if the caller must arm the exit hook: the thread's first
@@ -273,73 +274,49 @@ impl Counters {
     #[cfg_attr(feature = "ownership", allow(dead_code))] // the ownership view counts its own way
     #[inline(always)]
     pub(crate) fn on_dealloc(&self, size: usize) -> bool {
+        self.count_dealloc(size);
+        !self.armed.get()
+    }
+
+    /// Counts a `dealloc` without looking at the exit hook: the ownership view's free
+    /// path arms it on its own slow path (see `holding::ThreadPeak::slow`).
+    #[inline(always)]
+    pub(crate) fn count_dealloc(&self, size: usize) {
         self.deallocs.add(1);
         self.bytes_freed.add(size as u64);
-        !self.armed.get()
     }
 
     /// Counts a successful `realloc`. True if the caller must arm the exit hook.
     #[cfg_attr(feature = "ownership", allow(dead_code))] // the ownership view counts its own way
     #[inline(always)]
     pub(crate) fn on_realloc(&self, old_size: usize, new_size: usize) -> bool {
-        self.reallocs.add(1);
-        self.bytes_allocated.add(new_size as u64);
-        self.bytes_freed.add(old_size as u64);
-        compiler_fence(Ordering::SeqCst);
-        let live = self
-            .bytes_allocated
-            .get()
-            .wrapping_sub(self.bytes_freed.get()) as i64;
-        if live > self.peak.get() {
-            self.peak.set(live);
-        }
-        !self.armed.get()
-    }
-
-    /// [`Counters::on_alloc`] that also returns the live level it computed (for the
-    /// ownership view's process peak, which compares it with its own limit).
-    #[cfg(feature = "ownership")]
-    #[inline(always)]
-    pub(crate) fn on_alloc_live(&self, size: usize) -> (bool, i64) {
-        self.allocs.add(1);
-        self.bytes_allocated.add(size as u64);
-        compiler_fence(Ordering::SeqCst);
-        let live = self
-            .bytes_allocated
-            .get()
-            .wrapping_sub(self.bytes_freed.get()) as i64;
-        if live > self.peak.get() {
-            self.peak.set(live);
-            return (!self.armed.get(), live);
-        }
-        (false, live)
+        self.on_realloc_live(old_size, new_size).0
     }
 
     /// [`Counters::on_realloc`] that also returns the live level.
-    #[cfg(feature = "ownership")]
     #[inline(always)]
     pub(crate) fn on_realloc_live(&self, old_size: usize, new_size: usize) -> (bool, i64) {
         self.reallocs.add(1);
         self.bytes_allocated.add(new_size as u64);
         self.bytes_freed.add(old_size as u64);
-        compiler_fence(Ordering::SeqCst);
-        let live = self
-            .bytes_allocated
-            .get()
-            .wrapping_sub(self.bytes_freed.get()) as i64;
+        let live = self.live_after_add();
         if live > self.peak.get() {
             self.peak.set(live);
         }
         (!self.armed.get(), live)
     }
 
-    /// Counts a `dealloc` without looking at the exit hook: the ownership view's free
-    /// path arms it on its own slow path (see `holding::ThreadPeak::slow`).
-    #[cfg(feature = "ownership")]
+    /// The live level (allocated minus freed bytes), read again after the adds.
+    ///
+    /// PERF and signals: each counter is moved by one read-modify-write instruction,
+    /// which a signal handler's own allocation cannot split; the fence keeps the compiler
+    /// from fusing an add with this reload into a load, add and store.
     #[inline(always)]
-    pub(crate) fn count_dealloc(&self, size: usize) {
-        self.deallocs.add(1);
-        self.bytes_freed.add(size as u64);
+    fn live_after_add(&self) -> i64 {
+        compiler_fence(Ordering::SeqCst);
+        self.bytes_allocated
+            .get()
+            .wrapping_sub(self.bytes_freed.get()) as i64
     }
 
     /// Requests made (`allocs` in the public sense: allocs and reallocs), owner only.
