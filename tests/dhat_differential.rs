@@ -3,6 +3,8 @@
 //! realloc as a new block), `total_bytes` = bytes_allocated, `curr_bytes` = net bytes,
 //! `curr_blocks` = allocs - frees, `max_bytes` = peak.
 
+#[path = "support/dhat_oracle.rs"]
+mod dhat_oracle;
 #[path = "support/differential.rs"]
 mod differential;
 
@@ -13,16 +15,7 @@ use differential::{Oracle, WORKLOADS};
 static ALLOC: CountingAlloc = CountingAlloc::system();
 
 fn dhat_numbers() -> Vec<(String, Oracle)> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dhat-oracle"))
-        .output()
-        .expect("alloc-trace: could not run the dhat oracle");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    dhat_oracle::dhat_oracle_output()
         .lines()
         .map(Oracle::from_line)
         .collect()

@@ -5,37 +5,18 @@
 //! their own rows show it, on whichever workers they ran; its exclusive numbers stay its
 //! own. Read with the workers still alive.
 
-use alloc_trace_examples::kv_server::{self, LOAD, Load, WORKERS, expected_tally, write_request};
+use alloc_trace_examples::kv_server::{self, LOAD, WORKERS, expected_tally};
 
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
 
 #[path = "support/below.rs"]
 mod below;
+#[path = "support/kv_parse.rs"]
+mod kv_parse;
 
 use below::below;
-
-/// What `parse_request` allocates for the requests of `load`: one string for a key, two
-/// for a `SET` (key and value), nothing for a malformed line (as in `live_kv_server.rs`).
-fn parse_allocations(load: Load) -> (u64, u64) {
-    let (mut allocs, mut bytes) = (0, 0);
-    let mut line = String::new();
-    for client in 0..load.clients {
-        for i in 0..load.requests {
-            line.clear();
-            write_request(client, i, load.keys, &mut line);
-            let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            let owned = match words[0] {
-                "GET" | "DEL" => &words[1..2],
-                "SET" => &words[1..3],
-                _ => &[][..],
-            };
-            allocs += owned.len() as u64;
-            bytes += owned.iter().map(|w| w.len() as u64).sum::<u64>();
-        }
-    }
-    (allocs, bytes)
-}
+use kv_parse::parse_allocations;
 
 #[test]
 fn connection_tasks_count_for_the_accept_loop() {

@@ -9,6 +9,8 @@
 //! both counts are read, and why every thread that makes tracked calls makes one before
 //! the numbers are compared.
 
+#[path = "support/kv_parse.rs"]
+mod kv_parse;
 #[path = "support/oracle.rs"]
 mod oracle;
 
@@ -16,9 +18,8 @@ use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 
 use alloc_trace::{Report, track_allocs};
-use alloc_trace_examples::kv_server::{
-    LOAD, Load, Server, WORKERS, expected_tally, run_load, write_request,
-};
+use alloc_trace_examples::kv_server::{LOAD, Server, WORKERS, expected_tally, run_load};
+use kv_parse::parse_allocations;
 use oracle::{Checks, Oracle, Window};
 
 #[global_allocator]
@@ -36,28 +37,6 @@ fn main() {
 #[track_allocs]
 fn warm_up() -> Box<u64> {
     black_box(Box::new(1u64))
-}
-
-/// What `parse_request` allocates for the requests of `load`: one string for a key, two
-/// for a `SET` (key and value), nothing for a malformed line.
-fn parse_allocations(load: Load) -> (u64, u64) {
-    let (mut allocs, mut bytes) = (0, 0);
-    let mut line = String::new();
-    for client in 0..load.clients {
-        for i in 0..load.requests {
-            line.clear();
-            write_request(client, i, load.keys, &mut line);
-            let words: Vec<&str> = line.split_ascii_whitespace().collect();
-            let owned = match words[0] {
-                "GET" | "DEL" => &words[1..2],
-                "SET" => &words[1..3],
-                _ => &[][..],
-            };
-            allocs += owned.len() as u64;
-            bytes += owned.iter().map(|w| w.len() as u64).sum::<u64>();
-        }
-    }
-    (allocs, bytes)
 }
 
 fn site_of(report: &Report, name: &str) -> (u64, u64, u64) {

@@ -15,6 +15,8 @@
 //!
 //! Run by `cargo test --features ownership` (see `.ci/run`).
 
+#[path = "support/dhat_oracle.rs"]
+mod dhat_oracle;
 #[path = "support/differential.rs"]
 mod differential;
 
@@ -73,16 +75,7 @@ fn run_child(name: &str) {
 }
 
 fn dhat_numbers() -> Vec<(String, OracleAtPeak)> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dhat-oracle"))
-        .output()
-        .expect("alloc-trace: could not run the dhat oracle");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    dhat_oracle::dhat_oracle_output()
         .lines()
         .map(OracleAtPeak::from_line)
         .collect()
