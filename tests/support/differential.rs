@@ -25,6 +25,7 @@ pub const WORKLOADS: &[Workload] = &[
     ("leak", leak),
     ("cache_grows_then_shrinks", cache_grows_then_shrinks),
     ("returned_up_two_levels", returned_up_two_levels),
+    ("serde_json_document", serde_json_document),
 ];
 
 /// Workloads whose memory crosses threads: process-wide numbers only (a measurement on
@@ -107,6 +108,30 @@ fn nested_collections() -> Kept {
         .filter(|s| s.ends_with('3'))
         .collect();
     Box::new(black_box(kept))
+}
+
+/// Real code nobody here wrote: serde_json parses a 200-record document into a `Value`
+/// (its maps, strings and vectors), writes part of it back, and keeps one record.
+fn serde_json_document() -> Kept {
+    let mut text = String::from("[");
+    for i in 0..200 {
+        if i > 0 {
+            text.push(',');
+        }
+        let _ = write!(
+            text,
+            r#"{{"id":{i},"name":"user-{i}","tags":["a{i}","b","c{}"],"score":{}.5,"nested":{{"k":[{i},{},null]}}}}"#,
+            i % 7,
+            i * 3,
+            i * 2
+        );
+    }
+    text.push(']');
+    let value: serde_json::Value = serde_json::from_str(black_box(&text)).expect("valid JSON");
+    let written = serde_json::to_string(&value[17]).expect("serializable");
+    let kept = value[42].clone();
+    drop(black_box(value));
+    Box::new(black_box((kept, written)))
 }
 
 /// Blocks never freed: 100 of 33 bytes.
