@@ -60,7 +60,15 @@ fn assert_one_table(table: &str) {
         .find(|l| l.ends_with("  probe::work"))
         .unwrap_or_else(|| panic!("no row:\n{table}"));
     let tokens: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(tokens[..tokens.len() - 2].join(" "), WORK_ROW, "{table}");
+    let mut rate = &tokens[..tokens.len() - 2];
+    if cfg!(feature = "ownership") {
+        // live@peak and live@end: what the process held at its peak depends on the Rust
+        // runtime; at exit, `probe::work` holds nothing.
+        let (left, live) = rate.split_at(rate.len() - 4);
+        assert_eq!(live[2..].join(" "), "0 B", "{table}");
+        rate = left;
+    }
+    assert_eq!(rate.join(" "), WORK_ROW, "{table}");
     assert!(table.contains("TOTAL (all threads)"), "{table}");
 }
 
@@ -169,6 +177,50 @@ fn folded_and_table_to_files() {
     assert_one_table(&table);
 }
 
+/// The ownership view's folded forms: what each path held at the process's peak, and
+/// what it never freed. Without the view, they are refused in one line (no empty file).
+#[test]
+fn folded_live_forms_to_files() {
+    for (form, expected) in [
+        (
+            "folded-live-at-peak",
+            "probe::big 1048576\nprobe::keep 128\n",
+        ),
+        ("folded-live-at-end", "probe::keep 128\n"),
+    ] {
+        let path = temp_path(form);
+        let value = format!("{form}:{}", path.display());
+        let out = run("leak-env", Some(&value));
+        assert!(out.status.success());
+        if cfg!(feature = "ownership") {
+            let folded = std::fs::read_to_string(&path).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            // What the Rust runtime holds is outside tracked functions; the probe's lines
+            // are exact, and `probe::work` (freed at once) has none.
+            let (probe, other): (Vec<&str>, Vec<&str>) =
+                folded.lines().partition(|l| l.starts_with("probe::"));
+            assert_eq!(probe.join("\n") + "\n", expected, "{form}:\n{folded}");
+            assert!(
+                other
+                    .iter()
+                    .all(|l| l.starts_with("[outside tracked functions] ")),
+                "{form}:\n{folded}"
+            );
+            assert_eq!(text(&out.stderr), "");
+        } else {
+            let line = one_line_then_the_table(&value, &out);
+            assert!(
+                line.ends_with(&format!(
+                    "the `{form}` form needs alloc-trace's `ownership` feature, which this \
+                     program was built without{FALLBACK}"
+                )),
+                "{line}"
+            );
+            assert!(!path.exists(), "{form}: no file");
+        }
+    }
+}
+
 #[path = "export_support/mod.rs"]
 mod export_support;
 
@@ -225,8 +277,14 @@ fn pprof_to_a_file() {
         .iter()
         .find(|s| s["stack"] == serde_json::json!(["probe::work"]))
         .unwrap_or_else(|| panic!("no probe::work sample: {decoded}"));
-    // alloc_objects, alloc_space, reallocs, frees, bytes freed, net.
-    assert_eq!(work["values"], serde_json::json!([3, 300, 0, 3, 300, 0]));
+    // alloc_objects, alloc_space, (with the ownership view: inuse_objects, inuse_space,)
+    // reallocs, frees, bytes freed, net.
+    let values = if cfg!(feature = "ownership") {
+        serde_json::json!([3, 300, 0, 0, 0, 3, 300, 0])
+    } else {
+        serde_json::json!([3, 300, 0, 3, 300, 0])
+    };
+    assert_eq!(work["values"], values);
 }
 
 /// A binary profile never goes to standard error.
@@ -334,8 +392,8 @@ fn an_unknown_value_warns_and_prints_the_table() {
         line,
         format!(
             "alloc-trace: ALLOC_TRACE=\"loud\": unknown form `loud` (expected `table`, `json`, \
-             `folded`, `folded-bytes`, `dhat` or `pprof`, or one of `1`, `stderr`, `stdout`, \
-             `off` alone){FALLBACK}"
+             `folded`, `folded-bytes`, `folded-live-at-peak`, `folded-live-at-end`, `dhat` or \
+             `pprof`, or one of `1`, `stderr`, `stdout`, `off` alone){FALLBACK}"
         )
     );
 }

@@ -102,6 +102,7 @@ pub struct ExitReport {
 /// | `table,sort=COLUMN,top=N` | the table ordered by `COLUMN` (`allocs`, `bytes`, `net`, `peak`, `calls`; see [`SortBy`]), its first `N` rows; either option alone, in any order | |
 /// | `json` | [`Report::to_json`](Report#method.to_json) | feature `json` |
 /// | `folded`, `folded-bytes` | [`Report::folded`] weighted by allocations or bytes (input for inferno or `flamegraph.pl`) | |
+/// | `folded-live-at-peak`, `folded-live-at-end` | [`Report::folded`] weighted by the bytes each path held at the process's peak, or still holds at exit (the leak flamegraph) | feature `ownership` |
 /// | `dhat` | [`Report::to_dhat`](Report#method.to_dhat): DHAT's JSON, for `dh_view.html` | feature `json` |
 /// | `pprof:PATH`, `pprof:stdout` | [`Report::to_pprof`](Report#method.to_pprof): a gzipped pprof profile (binary: a file or standard output, never standard error) | feature `pprof` |
 /// | `FORM` | that form (any text form above), on standard error | as the form |
@@ -113,7 +114,8 @@ pub struct ExitReport {
 /// ```text
 /// value  = switch | form *( "," option ) [ ":" dest ]
 /// switch = "1" | "on" | "true" | "yes" | "stderr" | "stdout" | "0" | "off" | "false" | "no"
-/// form   = "table" | "json" | "folded" | "folded-bytes" | "dhat" | "pprof"
+/// form   = "table" | "json" | "folded" | "folded-bytes" | "folded-live-at-peak"
+///        | "folded-live-at-end" | "dhat" | "pprof"
 /// option = "sort=" ( "allocs" | "bytes" | "net" | "peak" | "calls" ) | "top=" DIGITS
 /// dest   = "stderr" | "stdout" | PATH
 /// ```
@@ -268,11 +270,13 @@ enum Form {
 }
 
 impl Form {
-    const ALL: [Form; 6] = [
+    const ALL: [Form; 8] = [
         Form::Table,
         Form::Json,
         Form::Folded(FoldedWeight::Allocs),
         Form::Folded(FoldedWeight::Bytes),
+        Form::Folded(FoldedWeight::LiveAtPeak),
+        Form::Folded(FoldedWeight::LiveAtEnd),
         Form::Dhat,
         Form::Pprof,
     ];
@@ -281,8 +285,10 @@ impl Form {
         match self {
             Form::Table => "table",
             Form::Json => "json",
+            Form::Folded(FoldedWeight::Allocs) => "folded",
             Form::Folded(FoldedWeight::Bytes) => "folded-bytes",
-            Form::Folded(_) => "folded",
+            Form::Folded(FoldedWeight::LiveAtPeak) => "folded-live-at-peak",
+            Form::Folded(FoldedWeight::LiveAtEnd) => "folded-live-at-end",
             Form::Dhat => "dhat",
             Form::Pprof => "pprof",
         }
@@ -293,6 +299,8 @@ impl Form {
         match self {
             Form::Json | Form::Dhat => Some("json"),
             Form::Pprof => Some("pprof"),
+            // Without the view there are no live bytes to weigh: the output would be empty.
+            Form::Folded(FoldedWeight::LiveAtPeak | FoldedWeight::LiveAtEnd) => Some("ownership"),
             Form::Table | Form::Folded(_) => None,
         }
     }
@@ -304,18 +312,21 @@ impl Form {
 struct Features {
     json: bool,
     pprof: bool,
+    ownership: bool,
 }
 
 impl Features {
     const THIS_BUILD: Features = Features {
         json: cfg!(feature = "json"),
         pprof: cfg!(feature = "pprof"),
+        ownership: cfg!(feature = "ownership"),
     };
 
     fn has(self, feature: &str) -> bool {
         match feature {
             "json" => self.json,
             "pprof" => self.pprof,
+            "ownership" => self.ownership,
             _ => false,
         }
     }
@@ -475,8 +486,9 @@ impl fmt::Display for Problem<'_> {
         match *self {
             Problem::UnknownForm(word) => write!(
                 f,
-                "unknown form `{}` (expected `table`, `json`, `folded`, `folded-bytes`, `dhat` or \
-                 `pprof`, or one of `1`, `stderr`, `stdout`, `off` alone)",
+                "unknown form `{}` (expected `table`, `json`, `folded`, `folded-bytes`, \
+                 `folded-live-at-peak`, `folded-live-at-end`, `dhat` or `pprof`, or one of `1`, \
+                 `stderr`, `stdout`, `off` alone)",
                 Shown(word)
             ),
             Problem::StandsAlone(word) => write!(
@@ -707,10 +719,12 @@ mod tests {
     const ALL_FEATURES: Features = Features {
         json: true,
         pprof: true,
+        ownership: true,
     };
     const NO_FEATURES: Features = Features {
         json: false,
         pprof: false,
+        ownership: false,
     };
 
     #[test]
@@ -730,6 +744,10 @@ mod tests {
         assert_eq!(parse("folded"), print(allocs, Dest::Stderr));
         let bytes = Folded(FoldedWeight::Bytes);
         assert_eq!(parse("folded-bytes:x"), print(bytes, file("x")));
+        let at_peak = Folded(FoldedWeight::LiveAtPeak);
+        assert_eq!(parse("folded-live-at-peak"), print(at_peak, Dest::Stderr));
+        let at_end = Folded(FoldedWeight::LiveAtEnd);
+        assert_eq!(parse("Folded-Live-At-End:e"), print(at_end, file("e")));
         for value in ["0", "off", "false", "no"] {
             assert_eq!(parse(value), Ok(Setting::Off), "{value}");
         }
@@ -854,6 +872,16 @@ mod tests {
             ("dhat:dhat.json", Form::Dhat, "json"),
             ("pprof:alloc.pb.gz", Form::Pprof, "pprof"),
             ("pprof:stdout", Form::Pprof, "pprof"),
+            (
+                "folded-live-at-peak:p.folded",
+                Form::Folded(FoldedWeight::LiveAtPeak),
+                "ownership",
+            ),
+            (
+                "folded-live-at-end",
+                Form::Folded(FoldedWeight::LiveAtEnd),
+                "ownership",
+            ),
         ] {
             assert_eq!(
                 super::parse(value.as_bytes(), NO_FEATURES),
@@ -873,7 +901,7 @@ mod tests {
         // Each feature enables its own forms only.
         let json_only = Features {
             json: true,
-            pprof: false,
+            ..NO_FEATURES
         };
         assert_eq!(
             super::parse(b"dhat:d.json", json_only),
@@ -913,7 +941,8 @@ mod tests {
         assert_eq!(
             line("loud"),
             "ALLOC_TRACE=\"loud\": unknown form `loud` (expected `table`, `json`, `folded`, \
-             `folded-bytes`, `dhat` or `pprof`, or one of `1`, `stderr`, `stdout`, `off` alone)"
+             `folded-bytes`, `folded-live-at-peak`, `folded-live-at-end`, `dhat` or `pprof`, or \
+             one of `1`, `stderr`, `stdout`, `off` alone)"
         );
         assert_eq!(
             line("pprof"),

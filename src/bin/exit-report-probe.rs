@@ -16,6 +16,9 @@
 //!   to show that it did not. With the guard, that is just before the guard is dropped;
 //!   without, in an `atexit` hook registered in `main`, which runs just before the exit
 //!   report's (registered before `main`: hooks run in reverse order).
+//! - `leak-env`: as `env`, and then `probe::keep` is called twice and leaks its 64 bytes
+//!   each time, and `probe::big` holds 1 MiB for a moment (the process's peak of live
+//!   bytes, with both leaks alive), for the ownership view's exit forms.
 
 use std::hint::black_box;
 use std::io::Write as _;
@@ -36,6 +39,18 @@ fn work() -> usize {
 #[track_allocs(name = "probe::spin")]
 fn spin() -> usize {
     black_box(vec![1u8; 10]).len()
+}
+
+/// 64 bytes, never freed.
+#[track_allocs(name = "probe::keep")]
+fn keep() -> &'static mut [u8] {
+    Box::leak(black_box(vec![7u8; 64]).into_boxed_slice())
+}
+
+/// 1 MiB, freed before it returns.
+#[track_allocs(name = "probe::big")]
+fn big() -> usize {
+    black_box(vec![0u8; 1 << 20]).len()
 }
 
 /// `LABEL allocs=.. reallocs=.. frees=.. bytes_allocated=.. bytes_freed=..` on stderr,
@@ -77,6 +92,11 @@ fn main() {
             std::thread::sleep(Duration::from_millis(50));
         }
         "guard" | "env" => {}
+        "leak-env" => {
+            black_box(keep());
+            black_box(keep());
+            black_box(big());
+        }
         "total-guard" | "total-env" => {}
         other => panic!("exit-report-probe: unknown mode {other:?}"),
     }
