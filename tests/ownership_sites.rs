@@ -294,7 +294,92 @@ fn folded_weights() {
     assert_eq!(sum(&at_end), o.live.bytes, "{at_end:?}");
 }
 
+#[track_allocs]
+fn turn_a() -> Box<[u8; 48]> {
+    Box::new([1; 48])
+}
+
+#[track_allocs]
+fn turn_b() -> Box<[u8; 80]> {
+    Box::new([2; 80])
+}
+
+#[track_allocs]
+fn turn_spike(bytes: usize) -> Vec<u8> {
+    vec![0; bytes]
+}
+
+/// Two threads that take turns request by request (each allocates a block, frees its
+/// oldest, and hands the turn over: every request of one follows one of the other), then
+/// one of them makes a new process peak while both hold their blocks. The threads share
+/// the peak instead of taking the cold path at every request; the peak is still exact:
+/// its bytes, its moment, and who held what.
+fn threads_taking_turns_request_by_request() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    const STEPS: usize = 2_000;
+    const SPIKE_AT: usize = 1_500;
+    // Whose turn: even for A, odd for B; spinning with `yield_now` allocates nothing.
+    static TURN: AtomicUsize = AtomicUsize::new(0);
+    static EXPECTED: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    fn wait_for(step: usize) {
+        while TURN.load(SeqCst) != step {
+            std::thread::yield_now();
+        }
+    }
+    fn player(first: usize, make: fn() -> Box<[u8]>) {
+        let mut ring = std::collections::VecDeque::with_capacity(4);
+        for step in (first..2 * STEPS).step_by(2) {
+            wait_for(step);
+            ring.push_back(make());
+            if ring.len() > 3 {
+                drop(ring.pop_front());
+            }
+            if step == 2 * SPIKE_AT {
+                // The process's level now, with both rings full, and a block far above
+                // any level before: the new peak, reached by the next request.
+                let report = alloc_trace::report();
+                let peak = report.ownership().unwrap().peak.bytes as usize;
+                drop(report);
+                let now = alloc_trace::process_stats();
+                let bytes = peak - now.net_bytes() as usize + 64 * 1024;
+                EXPECTED[0].store(now.net_bytes() as usize + bytes, SeqCst);
+                EXPECTED[1].store(now.allocs as usize + 1, SeqCst);
+                drop(black_box(turn_spike(bytes)));
+            }
+            TURN.store(step + 1, SeqCst);
+        }
+    }
+    let a = std::thread::spawn(|| player(0, || -> Box<[u8]> { turn_a() }));
+    let b = std::thread::spawn(|| player(1, || -> Box<[u8]> { turn_b() }));
+    a.join().unwrap();
+    b.join().unwrap();
+    let report = alloc_trace::report();
+    let o = *report.ownership().unwrap();
+    assert!(o.exact, "one thread counted at a time: {o:?}");
+    assert_eq!(o.peak.bytes, EXPECTED[0].load(SeqCst) as u64, "{o:?}");
+    assert_eq!(o.peak_request, EXPECTED[1].load(SeqCst) as u64, "{o:?}");
+    let own_at_peak = |name: &str| {
+        report
+            .site(name)
+            .unwrap()
+            .ownership
+            .unwrap()
+            .exclusive
+            .at_peak
+    };
+    // A had just made its block and freed its oldest; B's ring was full.
+    assert_eq!(own_at_peak("turn_a"), live(3, 3 * 48));
+    assert_eq!(own_at_peak("turn_b"), live(3, 3 * 80));
+    assert_eq!(own_at_peak("turn_spike").blocks, 1);
+    assert_eq!(own("turn_a").live, live(0, 0));
+    println!(
+        "ownership_sites: turn-taking threads: peak {} B, stale {}, torn {}",
+        o.peak.bytes, o.stale_requests, o.torn_peaks
+    );
+}
+
 fn main() {
+    threads_taking_turns_request_by_request();
     returned_value();
     folded_weights();
     growing_cache();
@@ -306,5 +391,5 @@ fn main() {
     inclusive_and_table();
     let o = *alloc_trace::report().ownership().unwrap();
     assert!(o.exact, "every case ran one thread at a time: {o:?}");
-    println!("ownership_sites: 9 cases passed");
+    println!("ownership_sites: 10 cases passed");
 }

@@ -16,7 +16,9 @@
 
 use core::cell::Cell;
 use core::ptr;
-use core::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed, compiler_fence};
+use core::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed, compiler_fence,
+};
 
 use crate::counters::Owned;
 use crate::record::Published;
@@ -104,9 +106,11 @@ pub(crate) const FORCED: i64 = i64::MIN;
 /// A thread's part in the process-wide peak (see `ownership`). The thread whose numbers
 /// are current in the process peak is the *holder*; every other thread has `limit` at
 /// [`FORCED`] and is *slow* (see [`Holding::set_slow`]), so its next request takes the
-/// cold path, which makes it the holder. Written by the owner, and by a thread taking
-/// over, under the registry lock; the owner reads `limit` on its hot path with a plain
-/// load.
+/// cold path, which makes it the holder. When threads *share* instead (no holder),
+/// `limit` is each thread's allowance: the own live level it may reach before it takes
+/// the cold path, the allowances adding up to the process best. Written by the owner, and
+/// by a thread taking over or sharing out, under the registry lock; the owner reads
+/// `limit` on its hot path with a plain load.
 pub(crate) struct ThreadPeak {
     /// The own live level (as `Raw::live`) above which an allocation is a new process
     /// best. [`FORCED`]: take the cold path; [`PAUSED`]: nothing is a best (the thread is
@@ -122,6 +126,14 @@ pub(crate) struct ThreadPeak {
     /// The thread's requests and frees when another thread took over from it: if it made
     /// more before it next took the cold path, it counted them against a stale base.
     pub(crate) events_at_force: AtomicU64,
+    /// The thread's requests and frees when it last became the holder: a holder that
+    /// counted fewer than `ownership::SHARE_AFTER` before another thread took over is
+    /// taking turns with it request by request, and the two share instead.
+    pub(crate) events_at_tenure: AtomicU64,
+    /// Whether the thread is the holder: `limit` is then the best so far, and passing it
+    /// is a new best, noted without the lock. PERF: a flag in the thread's own state (one
+    /// compare on that path); written with the registry's holder, under its lock.
+    pub(crate) holds: AtomicBool,
     /// `limit` before the outermost uncounted section.
     saved_limit: AtomicI64,
 }
@@ -135,6 +147,8 @@ impl ThreadPeak {
             base_requests: AtomicU64::new(0),
             best_requests: Owned::new(0),
             events_at_force: AtomicU64::new(0),
+            events_at_tenure: AtomicU64::new(0),
+            holds: AtomicBool::new(false),
             saved_limit: AtomicI64::new(FORCED),
         }
     }
@@ -382,6 +396,8 @@ impl Holding {
         p.saved_limit.store(FORCED, Relaxed);
         p.best_requests.set(0);
         p.events_at_force.store(0, Relaxed);
+        p.events_at_tenure.store(0, Relaxed);
+        p.holds.store(false, Relaxed);
         self.set_slow();
         self.was_slow.set(true);
     }

@@ -111,6 +111,7 @@ fn unlist(t: &PerThread) {
         // SAFETY: under the lock.
         unsafe { *LEFT.0.get() = Some(t.holding.peak.tenure()) };
         HOLDER.store(ptr::null_mut(), Ordering::Relaxed);
+        t.holding.peak.holds.store(false, Ordering::Relaxed);
     }
     let (next, prev) = (
         t.links.next.load(Ordering::Relaxed),
@@ -232,6 +233,11 @@ impl Everything<'_> {
         }
         HOLDER.store(ptr::from_ref(me).cast_mut(), Ordering::Relaxed);
         true
+    }
+
+    /// No thread holds the process peak: the threads share it (see `ownership`).
+    pub(crate) fn clear_holder(&self) {
+        HOLDER.store(ptr::null_mut(), Ordering::Relaxed);
     }
 
     /// The tenure of a holder that left the list, taken (recorded once).
