@@ -190,4 +190,35 @@ fn process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime() {
             max_allocs_per_call: 1 + YIELDS,
         }
     );
+    #[cfg(feature = "ownership")]
+    ownership_after_the_threads();
+}
+
+/// With the ownership view, after threads that counted at the same time (so they shared
+/// the process peak, see `ownership`), once they exited: what every path holds adds up to
+/// what the process holds, block for block; the runtime's task held nothing at the end;
+/// and the peak is at least what is held now.
+#[cfg(feature = "ownership")]
+fn ownership_after_the_threads() {
+    let now = process_stats();
+    let report = alloc_trace::report();
+    let o = *report.ownership().unwrap();
+    assert_eq!(o.live.bytes as i64, now.net_bytes(), "{o:?}");
+    assert_eq!(o.live.blocks, now.allocs - now.frees, "{o:?}");
+    let task = report
+        .site("stress_process_task")
+        .unwrap()
+        .ownership
+        .unwrap();
+    assert_eq!(
+        (task.exclusive.live.blocks, task.exclusive.live.bytes),
+        (0, 0)
+    );
+    assert!(o.peak.bytes >= o.live.bytes, "{o:?}");
+    println!(
+        "stress_process: ownership peak {} B ({}), live {} B",
+        o.peak.bytes,
+        if o.exact { "exact" } else { "approximate" },
+        o.live.bytes
+    );
 }

@@ -23,7 +23,19 @@ thread_local! {
 }
 
 impl StartUpSpy {
-    fn note(size: usize) {
+    /// Notes a block the inner allocator made for `outer`: the user's size, which with the
+    /// ownership view is `outer` less its header (as large as the block's alignment, at
+    /// least 16 bytes: see alloc-trace's `header`).
+    fn note(outer: Layout) {
+        let size = if cfg!(feature = "ownership") {
+            outer.size() - outer.align()
+        } else {
+            outer.size()
+        };
+        Self::note_size(size);
+    }
+
+    fn note_size(size: usize) {
         let _ = USER_CODE_STARTED.try_with(|started| {
             if !started.get() {
                 let _ = START_UP.try_with(|s| {
@@ -49,7 +61,7 @@ unsafe impl GlobalAlloc for StartUpSpy {
         // SAFETY: the caller upholds `alloc`'s contract.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            Self::note(layout.size());
+            Self::note(layout);
         }
         p
     }
@@ -58,7 +70,7 @@ unsafe impl GlobalAlloc for StartUpSpy {
         // SAFETY: the caller upholds `alloc_zeroed`'s contract.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
-            Self::note(layout.size());
+            Self::note(layout);
         }
         p
     }
