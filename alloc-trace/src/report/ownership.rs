@@ -112,11 +112,15 @@ pub struct SiteOwnership {
 /// allocation request (`alloc`, `alloc_zeroed` or `realloc` call, every thread together).
 ///
 /// Both are exact when threads allocate one at a time: a single thread, threads that
-/// run one after another, a thread that waits while another runs, or a pool whose
-/// workers run one job at a time while the rest wait. Threads that allocate at the same
-/// time each count against what the others held when they last took turns, so the peak
-/// may be missed or misplaced by what they did meanwhile; the report says so (`exact` is
-/// false, and the table prints a note).
+/// run one after another, a thread that waits while another runs, a pool whose workers
+/// run one job at a time while the rest wait, or threads that hand each other the turn
+/// request by request. Threads that allocate at the same time share the peak: each may
+/// allocate up to an allowance without looking at the others (the allowances add up to
+/// the peak so far, so none can be passed unseen), and adds up what they hold only when
+/// it passes its own. Adding up what others hold while they allocate can be off by what
+/// they did meanwhile, so the peak may then be missed or misplaced by that much; the
+/// report says so (`exact` is false, and the table prints a note). What is live now
+/// (`live`, and every path's live bytes) is exact whatever the threads do.
 ///
 /// ```
 /// # #[global_allocator]
@@ -142,7 +146,8 @@ pub struct Ownership {
     /// Whether the peak and what each path held then are exact (see the type's docs).
     pub exact: bool,
     /// Why not: requests counted by threads that allocated while another thread was
-    /// taking its turn, peaks recorded while other threads counted, and updates lost
+    /// taking its turn or adding up what they held, peaks recorded while other threads
+    /// counted, and updates lost
     /// (a signal handler that interrupted its own thread's report, memory for the
     /// crate's tables that ran out).
     pub stale_requests: u64,
