@@ -612,9 +612,18 @@ impl Gathered {
     }
 }
 
+/// Up to this many rows, [`sorted`] sorts them in place.
+const SORT_IN_PLACE: usize = 32;
+
 /// `rows` in the order `cmp` gives (stable), sorted by index and moved once: a report's
-/// rows are large, and a merge sort moves each of them many times.
-fn sorted<T>(rows: Vec<T>, cmp: impl Fn(&T, &T) -> core::cmp::Ordering) -> Vec<T> {
+/// rows are large, and a merge sort moves each of them many times. A few rows (a
+/// capture's, typically) are sorted in place: the index and its two vectors would cost
+/// more than the moves they save.
+fn sorted<T>(mut rows: Vec<T>, cmp: impl Fn(&T, &T) -> core::cmp::Ordering) -> Vec<T> {
+    if rows.len() <= SORT_IN_PLACE {
+        rows.sort_by(cmp);
+        return rows;
+    }
     let mut order: Vec<usize> = (0..rows.len()).collect();
     order.sort_by(|&a, &b| cmp(&rows[a], &rows[b]));
     let mut slots: Vec<Option<T>> = rows.into_iter().map(Some).collect();
