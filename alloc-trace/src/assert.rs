@@ -7,7 +7,7 @@
 use core::fmt;
 use core::panic::Location;
 
-use crate::gather::capture_hidden;
+use crate::gather::{Deferred, capture_deferred};
 use crate::report::Report;
 use crate::stats::AllocStats;
 
@@ -367,8 +367,9 @@ impl Condition {
 /// What `assert_allocs!` and `assert_no_alloc!` expand to: runs `f` under a capture and
 /// panics with an explanation unless every condition holds. Not public API.
 ///
-/// The report is built and dropped inside `counters::untracked`, so a passing assertion
-/// is invisible to measurements around it: they see exactly what `f` did.
+/// A passing assertion checks the capture's totals and never builds its report; a
+/// failing one builds it (and drops it) inside `per_thread::uncounted`. Either way the
+/// assertion is invisible to measurements around it: they see exactly what `f` did.
 #[doc(hidden)]
 #[track_caller]
 pub fn check_allocs<R>(
@@ -377,10 +378,8 @@ pub fn check_allocs<R>(
     conditions: &[Condition],
     f: impl FnOnce() -> R,
 ) -> R {
-    let (result, report) = capture_hidden(f);
-    let stats = report.capture_stats();
+    let (result, stats, report) = capture_deferred(f);
     if conditions.iter().all(|c| c.holds(&stats)) {
-        crate::per_thread::uncounted(|| drop(report));
         return result;
     }
     failed(macro_name, expr, conditions, report, Location::caller())
@@ -393,9 +392,10 @@ fn failed(
     macro_name: &'static str,
     expr: &'static str,
     conditions: &[Condition],
-    report: Report,
+    report: Deferred,
     location: &'static Location<'static>,
 ) -> ! {
+    let report = report.build_hidden();
     // The message is ordinary (counted) memory: it travels with the panic and is freed
     // wherever the panic is caught. The report is not, so it is dropped untracked.
     let message = Failure {

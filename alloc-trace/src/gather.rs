@@ -138,15 +138,30 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Report) {
     (result, report)
 }
 
-/// [`capture`] for the crate's own assertions: the same, but the report's rows are built
-/// without counting, so a measurement around the assertion sees only what `f` did.
-///
-/// WARNING: the caller must drop the report inside `per_thread::uncounted` too.
+/// [`capture`] for the crate's own assertions: what `f` did, with its report left
+/// unbuilt: a passing assertion only needs the totals, and building a report (its names,
+/// rows and their strings) is most of a capture's cost.
 #[track_caller]
-pub(crate) fn capture_hidden<R>(f: impl FnOnce() -> R) -> (R, Report) {
-    let (result, gathered, totals) = run_captured(f);
-    let report = per_thread::uncounted(|| gathered.build_capture(totals));
-    (result, report)
+pub(crate) fn capture_deferred<R>(f: impl FnOnce() -> R) -> (R, AllocStats, Deferred) {
+    let (result, captured, totals) = run_captured(f);
+    (result, totals, Deferred { captured, totals })
+}
+
+/// A capture's report, not built yet (see [`capture_deferred`]). Its tables are the
+/// crate's own memory, never counted: dropping it unbuilt costs nothing to measure.
+pub(crate) struct Deferred {
+    captured: Captured,
+    totals: AllocStats,
+}
+
+impl Deferred {
+    /// Builds the report without counting, so that a measurement around the assertion
+    /// sees only what `f` did.
+    ///
+    /// WARNING: the caller must drop the report inside `per_thread::uncounted` too.
+    pub(crate) fn build_hidden(self) -> Report {
+        per_thread::uncounted(|| self.captured.build_capture(self.totals))
+    }
 }
 
 /// A closed capture, before its rows are built.
