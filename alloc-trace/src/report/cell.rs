@@ -148,6 +148,50 @@ impl Num {
         usize::from(self.negative) + digits + frac + self.suffix.len()
     }
 
+    /// [`Num::write`] right-aligned in `width` columns. PERF: the padding, the digits and
+    /// the suffix are put together on the stack and written at once: a table writes
+    /// 100,000 numbers, and three small writes each (with their copies) were a fifth of
+    /// formatting it.
+    pub(super) fn write_right(&self, out: &mut impl fmt::Write, width: usize) -> fmt::Result {
+        const CAP: usize = 64;
+        let len = self.len();
+        let pad = width.saturating_sub(len);
+        let end = pad + len;
+        if end > CAP {
+            write_spaces(out, pad)?;
+            return self.write(out);
+        }
+        let mut buf = [b' '; CAP];
+        let suffix = self.suffix.as_bytes();
+        let mut at = end - suffix.len();
+        buf[at..end].copy_from_slice(suffix);
+        let mut push = |digit: u8| {
+            at -= 1;
+            buf[at] = digit;
+        };
+        let mut frac = self.frac;
+        for _ in 0..self.frac_digits {
+            push(b'0' + (frac % 10) as u8);
+            frac /= 10;
+        }
+        if self.frac_digits > 0 {
+            push(b'.');
+        }
+        let mut int = self.int;
+        loop {
+            push(b'0' + (int % 10) as u8);
+            int /= 10;
+            if int == 0 {
+                break;
+            }
+        }
+        if self.negative {
+            push(b'-');
+        }
+        // Spaces, ASCII digits, '.', '-' and the suffix (a `str`): valid UTF-8.
+        out.write_str(core::str::from_utf8(&buf[..end]).map_err(|_| fmt::Error)?)
+    }
+
     pub(super) fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
         // u64::MAX has 20 digits; a sign, a point and 2 decimals make 24.
         let mut buf = [0u8; 24];
@@ -193,6 +237,9 @@ impl Cell<'_> {
 
     /// Writes the cell right-aligned in `width` columns.
     pub(super) fn write_right(&self, out: &mut impl fmt::Write, width: usize) -> fmt::Result {
+        if let Cell::Num(n) = self {
+            return n.write_right(out, width);
+        }
         write_spaces(out, width.saturating_sub(self.len()))?;
         match self {
             Cell::Blank => Ok(()),
@@ -286,5 +333,29 @@ mod tests {
         Cell::Num(Num::count(42)).write_right(&mut s, 6).unwrap();
         Cell::Text("x").write_right(&mut s, 40).unwrap();
         assert_eq!(s, format!("    42{:>40}", "x"));
+    }
+
+    /// The one-buffer path (padding, digits and suffix within 64 bytes) and the path for
+    /// wider columns print the same as padding then [`Num::write`].
+    #[test]
+    fn right_alignment_in_one_write_and_beyond_it() {
+        let nums = [
+            Num::count(0),
+            Num::count(u64::MAX),
+            Num::bytes(1_536, 1),
+            Num::signed_bytes(-2_500_000, 3),
+            Num::tenths(123_456, 2, ""),
+        ];
+        for n in nums {
+            for width in [0, 1, 5, 12, 40, 63, 64, 65, 100] {
+                let mut fast = String::new();
+                n.write_right(&mut fast, width).unwrap();
+                let mut plain = String::new();
+                write_spaces(&mut plain, width.saturating_sub(n.len())).unwrap();
+                n.write(&mut plain).unwrap();
+                assert_eq!(fast, plain, "{n:?} in {width}");
+                assert_eq!(fast.len(), width.max(n.len()), "{n:?} in {width}");
+            }
+        }
     }
 }
