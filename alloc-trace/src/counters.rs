@@ -427,21 +427,13 @@ impl Counters {
             && self.bytes_freed.get() == snapshot.bytes_freed
     }
 
-    /// Opens a frame's peak window: lowers the running peak to 0 (below any live level,
+    /// Opens a frame's (or a measurement's) peak window: lowers the running peak to 0 (below any live level,
     /// see [`BYTES_BIAS`]) and returns the enclosing window's peak. PERF: 0 rather than the
     /// base level, which would have to be computed; [`Counters::close_peak`] measures from
     /// the base, and every allocation in the window raises the peak to its own live level.
     #[inline(always)]
     pub(crate) fn open_frame_peak(&self) -> i64 {
         self.peak.replace(0)
-    }
-
-    /// Opens a window at the current live level (for measurements, whose base is not
-    /// otherwise known); returns `(base, outer peak)`.
-    #[inline]
-    pub(crate) fn open_peak(&self) -> (i64, i64) {
-        let base = self.raw().live();
-        (base, self.peak.replace(base))
     }
 
     /// Closes a window in which nothing was allocated: the peak is the outer one again.
@@ -479,7 +471,7 @@ mod tests {
     fn tallies_update_totals_and_peak() {
         let c = Counters::new();
         let start = c.raw();
-        let (base, outer) = c.open_peak();
+        let (base, outer) = (start.live(), c.open_frame_peak());
         assert!(c.on_alloc(100), "first allocation: arm");
         assert!(c.take_arming());
         assert!(!c.take_arming());

@@ -10,7 +10,6 @@ use crate::stats::AllocStats;
 /// keeps the thread's peak consistent.
 pub(crate) struct Measurement {
     start: Raw,
-    base: i64,
     outer_peak: i64,
 }
 
@@ -18,17 +17,15 @@ impl Measurement {
     #[inline(always)]
     pub(crate) fn start() -> Self {
         per_thread::with(|t| {
-            let start = t.counters.raw();
-            let (base, outer_peak) = t.counters.open_peak();
+            // PERF: the window opens at 0, as a frame's does (see `open_frame_peak`): its
+            // base, the live level at the start, is worked out from `start` at the end.
             Self {
-                start,
-                base,
-                outer_peak,
+                start: t.counters.raw(),
+                outer_peak: t.counters.open_frame_peak(),
             }
         })
         .unwrap_or_else(|| Self {
             start: Raw::START,
-            base: 0,
             outer_peak: 0,
         })
     }
@@ -38,7 +35,7 @@ impl Measurement {
     pub(crate) fn finish(self) -> AllocStats {
         let this = core::mem::ManuallyDrop::new(self);
         per_thread::with(|t| {
-            let peak = t.counters.close_peak(this.outer_peak, this.base);
+            let peak = t.counters.close_peak(this.outer_peak, this.start.live());
             t.counters.raw().since(&this.start).with_peak(peak)
         })
         .unwrap_or_default()
@@ -47,7 +44,7 @@ impl Measurement {
 
 impl Drop for Measurement {
     fn drop(&mut self) {
-        let _ = per_thread::with(|t| t.counters.close_peak(self.outer_peak, self.base));
+        let _ = per_thread::with(|t| t.counters.close_peak(self.outer_peak, self.start.live()));
     }
 }
 
