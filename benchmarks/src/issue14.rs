@@ -188,7 +188,7 @@ const RSS: &str = "peak resident set (`VmHWM`) of a process of its own at the en
                    the same threads calling the function untracked";
 
 fn extra_instr(r: &Results, contender: &str, workload: &str) -> Option<f64> {
-    Some(r.instr(contender, workload)? - r.instr(contender, &format!("{workload}:base"))?)
+    r.extra_call_instr(contender, workload)
 }
 
 fn extra_ns(r: &Results, contender: &str, workload: &str) -> Option<(f64, f64, f64)> {
