@@ -315,20 +315,29 @@ fn turn_spike(bytes: usize) -> Vec<u8> {
 /// the peak instead of taking the cold path at every request; the peak is still exact:
 /// its bytes, its moment, and who held what.
 fn threads_taking_turns_request_by_request() {
-    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     const STEPS: usize = 2_000;
     const SPIKE_AT: usize = 1_500;
-    // Whose turn: even for A, odd for B; spinning with `yield_now` allocates nothing.
-    static TURN: AtomicUsize = AtomicUsize::new(0);
+    // Whose turn: even for A, odd for B (`usize::MAX`: not started). Spinning with
+    // `yield_now` allocates nothing, so while one thread counts the others do not: a
+    // thread starts (std allocates for it before its closure runs) and exits (its
+    // thread-locals and handle are freed) while the others wait, too.
+    static TURN: AtomicUsize = AtomicUsize::new(usize::MAX);
+    static READY: [AtomicBool; 2] = [AtomicBool::new(false), AtomicBool::new(false)];
+    static B_MAY_EXIT: AtomicBool = AtomicBool::new(false);
     static EXPECTED: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
-    fn wait_for(step: usize) {
-        while TURN.load(SeqCst) != step {
+    fn wait_until(ok: impl Fn() -> bool) {
+        while !ok() {
             std::thread::yield_now();
         }
     }
-    fn player(first: usize, make: fn() -> Box<[u8]>) {
+    fn wait_for(step: usize) {
+        wait_until(|| TURN.load(SeqCst) == step);
+    }
+    fn player(me: usize, make: fn() -> Box<[u8]>) {
         let mut ring = std::collections::VecDeque::with_capacity(4);
-        for step in (first..2 * STEPS).step_by(2) {
+        READY[me].store(true, SeqCst);
+        for step in (me..2 * STEPS).step_by(2) {
             wait_for(step);
             ring.push_back(make());
             if ring.len() > 3 {
@@ -348,10 +357,21 @@ fn threads_taking_turns_request_by_request() {
             }
             TURN.store(step + 1, SeqCst);
         }
+        // A leaves after B's last step; B after A has exited (the main thread says so).
+        if me == 0 {
+            wait_for(2 * STEPS);
+        } else {
+            wait_until(|| B_MAY_EXIT.load(SeqCst));
+        }
+        drop(ring);
     }
     let a = std::thread::spawn(|| player(0, || -> Box<[u8]> { turn_a() }));
+    wait_until(|| READY[0].load(SeqCst));
     let b = std::thread::spawn(|| player(1, || -> Box<[u8]> { turn_b() }));
+    wait_until(|| READY[1].load(SeqCst));
+    TURN.store(0, SeqCst);
     a.join().unwrap();
+    B_MAY_EXIT.store(true, SeqCst);
     b.join().unwrap();
     let report = alloc_trace::report();
     let o = *report.ownership().unwrap();
