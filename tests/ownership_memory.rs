@@ -7,9 +7,6 @@
 //! Run by `cargo test --features ownership` (see `.ci/run`); alone on the main thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher};
-use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// `System`, counting what it is asked for: requests, bytes, live bytes and their peak.
@@ -58,17 +55,10 @@ unsafe impl GlobalAlloc for Spy {
 #[global_allocator]
 static ALLOC: alloc_trace::CountingAlloc<Spy> = alloc_trace::CountingAlloc::new(Spy);
 
-/// The benchmarks' mixed workload, as there.
-fn mixed(strings: u64) {
-    let list: Vec<String> = (0..strings).map(|i| format!("item-{i:08}")).collect();
-    let mut map: HashMap<String, u64, BuildHasherDefault<DefaultHasher>> = HashMap::default();
-    for (i, s) in list.iter().enumerate() {
-        map.insert(s.clone(), i as u64);
-    }
-    black_box(&map);
-    drop(map);
-    drop(black_box(list));
-}
+/// The benchmarks' mixed workload, the same file.
+#[path = "../benchmarks/src/workloads/mixed.rs"]
+mod mixed;
+use mixed::mixed;
 
 fn main() {
     const STRINGS: u64 = 1_000;

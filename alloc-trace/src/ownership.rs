@@ -525,12 +525,7 @@ fn before_realloc(t: &PerThread, old_path: u32, old_size: usize, new_size: usize
 #[inline(never)]
 fn before_decrease(t: &PerThread) {
     thread_exit::arm(t);
-    if t.holding.is_paused() {
-        return;
-    }
-    let Some(all) = registry::everything() else {
-        // A signal handler that interrupted this thread's report or listing.
-        lost();
+    let Some(all) = lock_for(t) else {
         return;
     };
     let st = state(&all);
@@ -545,15 +540,25 @@ fn before_decrease(t: &PerThread) {
     }
 }
 
+/// The registry's lock for a cold path of `t`: `None` if `t` is in an uncounted section
+/// (nothing it does is a best), or already holds the lock (a signal handler that
+/// interrupted this thread's report or listing: the update is lost, and said).
+fn lock_for(t: &PerThread) -> Option<Everything<'static>> {
+    if t.holding.is_paused() {
+        return None;
+    }
+    let all = registry::everything();
+    if all.is_none() {
+        lost();
+    }
+    all
+}
+
 /// After a request of a thread that is not the holder, already counted.
 #[cold]
 #[inline(never)]
 fn forced(t: &PerThread, counted: Counted) {
-    if t.holding.is_paused() {
-        return;
-    }
-    let Some(all) = registry::everything() else {
-        lost();
+    let Some(all) = lock_for(t) else {
         return;
     };
     let st = state(&all);
@@ -565,11 +570,7 @@ fn forced(t: &PerThread, counted: Counted) {
 #[cold]
 #[inline(never)]
 fn exceeded(t: &PerThread, counted: Counted) {
-    if t.holding.is_paused() {
-        return;
-    }
-    let Some(all) = registry::everything() else {
-        lost();
+    let Some(all) = lock_for(t) else {
         return;
     };
     let st = state(&all);
@@ -643,12 +644,7 @@ fn all_events(all: &Everything<'_>) -> u64 {
 
 /// The process's live bytes, blocks and requests now.
 fn process_level(all: &Everything<'_>) -> Level {
-    let mut level = Level::default();
-    level.add(all.retired.totals);
-    for t in all.threads() {
-        level.add(t.counters.read_raw().totals());
-    }
-    level
+    level_of(all, None)
 }
 
 /// Other threads counted while this one read their levels (`before`: [`all_events`] then):
@@ -866,9 +862,17 @@ impl Level {
 
 /// What every thread but `me`, live or exited, holds.
 fn others(all: &Everything<'_>, me: &PerThread) -> Level {
+    level_of(all, Some(me))
+}
+
+/// What the exited threads and every listed thread but `except` hold.
+fn level_of(all: &Everything<'_>, except: Option<&PerThread>) -> Level {
     let mut level = Level::default();
     level.add(all.retired.totals);
-    for t in all.threads().filter(|t| !ptr::eq(*t, me)) {
+    for t in all
+        .threads()
+        .filter(|t| !except.is_some_and(|e| ptr::eq(*t, e)))
+    {
         level.add(t.counters.read_raw().totals());
     }
     level

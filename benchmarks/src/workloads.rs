@@ -5,9 +5,7 @@
 //! pass every block through `black_box` so release builds cannot elide the allocation.
 
 use std::alloc::{Layout, alloc, dealloc};
-use std::collections::HashMap;
 use std::future::Future;
-use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::hint::black_box;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
@@ -36,24 +34,10 @@ pub fn churn(pairs: u64) {
 /// Strings per run of [`mixed`] when timed: "a million formatted strings".
 pub const MIXED_STRINGS: u64 = 1_000_000;
 
-/// A realistic mix: format `strings` strings into a `Vec<String>`, clone each into a
-/// `HashMap` (grown from empty), then drop both. Per string: the `format!` allocation and
-/// its one growth (`format!` reserves twice its literal text, 10 bytes, and writes 13),
-/// the clone, two frees, plus formatting and hashing work that does not allocate.
-///
-/// The map hashes with `DefaultHasher`'s fixed keys rather than `RandomState`, so that
-/// instruction counts repeat exactly from run to run.
-#[inline(never)]
-pub fn mixed(strings: u64) {
-    let list: Vec<String> = (0..strings).map(|i| format!("item-{i:08}")).collect();
-    let mut map: HashMap<String, u64, BuildHasherDefault<DefaultHasher>> = HashMap::default();
-    for (i, s) in list.iter().enumerate() {
-        map.insert(s.clone(), i as u64);
-    }
-    black_box(&map);
-    drop(map);
-    drop(black_box(list));
-}
+// The mixed workload lives in a file of its own, plain std, so that the ownership view's
+// memory test (tests/ownership_memory.rs) runs the very same code.
+mod mixed;
+pub use mixed::mixed;
 
 /// Grow steps per vector in [`realloc_growth`]: one `alloc` then 255 `realloc`s.
 pub const GROWTH_STEPS: u64 = 256;

@@ -163,31 +163,9 @@ impl Num {
         }
         let mut buf = [b' '; CAP];
         let suffix = self.suffix.as_bytes();
-        let mut at = end - suffix.len();
+        let at = end - suffix.len();
         buf[at..end].copy_from_slice(suffix);
-        let mut push = |digit: u8| {
-            at -= 1;
-            buf[at] = digit;
-        };
-        let mut frac = self.frac;
-        for _ in 0..self.frac_digits {
-            push(b'0' + (frac % 10) as u8);
-            frac /= 10;
-        }
-        if self.frac_digits > 0 {
-            push(b'.');
-        }
-        let mut int = self.int;
-        loop {
-            push(b'0' + (int % 10) as u8);
-            int /= 10;
-            if int == 0 {
-                break;
-            }
-        }
-        if self.negative {
-            push(b'-');
-        }
+        self.digits_before(&mut buf, at);
         // Spaces, ASCII digits, '.', '-' and the suffix (a `str`): valid UTF-8.
         out.write_str(core::str::from_utf8(&buf[..end]).map_err(|_| fmt::Error)?)
     }
@@ -195,7 +173,17 @@ impl Num {
     pub(super) fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
         // u64::MAX has 20 digits; a sign, a point and 2 decimals make 24.
         let mut buf = [0u8; 24];
-        let mut at = buf.len();
+        let at = self.digits_before(&mut buf, 24);
+        // Only ASCII digits, '.' and '-' were written.
+        out.write_str(core::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)?;
+        out.write_str(self.suffix)
+    }
+
+    /// Writes the number without its suffix into `buf`, ending just before `end`; returns
+    /// where it starts. `buf[..end]` has room for it (see [`Num::len`]).
+    #[inline(always)]
+    fn digits_before(&self, buf: &mut [u8], end: usize) -> usize {
+        let mut at = end;
         let mut push = |digit: u8| {
             at -= 1;
             buf[at] = digit;
@@ -219,9 +207,7 @@ impl Num {
         if self.negative {
             push(b'-');
         }
-        // Only ASCII digits, '.' and '-' were written.
-        out.write_str(core::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)?;
-        out.write_str(self.suffix)
+        at
     }
 }
 
