@@ -372,6 +372,9 @@ struct ThreadRead {
     mark: Raw,
     in_frame: bool,
     published: u32,
+    /// The ids of `sites[0]` and `paths[0]` (see `record::Window`).
+    sites_first: u32,
+    paths_first: u32,
     sites: SysVec<SiteValues>,
     paths: SysVec<Totals>,
 }
@@ -417,6 +420,8 @@ impl Gathered {
             mark: Raw::START,
             in_frame: false,
             published: paths::ROOT,
+            sites_first: 0,
+            paths_first: 0,
             sites: SysVec::new(),
             paths: SysVec::new(),
         };
@@ -425,11 +430,11 @@ impl Gathered {
         }
         self.threads.live += 1;
         self.totals = self.totals.plus(read.raw.totals());
-        for (id, v) in read.sites.as_slice().iter().enumerate() {
-            self.add_site(id as u32, v);
+        for (i, v) in read.sites.as_slice().iter().enumerate() {
+            self.add_site(read.sites_first + i as u32, v);
         }
-        for (id, p) in read.paths.as_slice().iter().enumerate() {
-            self.add_path(id as u32, *p);
+        for (i, p) in read.paths.as_slice().iter().enumerate() {
+            self.add_path(read.paths_first + i as u32, *p);
         }
         // What happened since the thread last booked belongs to the frames active since:
         // to the innermost one whose path is known, or, if none is, to no function yet.
@@ -675,7 +680,10 @@ fn read_once(t: &PerThread, r: &mut ThreadRead) -> bool {
     r.paths.clear();
     // SAFETY: the caller holds the registry lock and `t` is listed (or is the caller).
     let (sites, paths) = unsafe { t.tables.shared() };
-    sites.iter().all(|s| r.sites.push(s.read())) && paths.iter().all(|p| r.paths.push(p.read()))
+    r.sites_first = sites.first as u32;
+    r.paths_first = paths.first as u32;
+    sites.entries.iter().all(|s| r.sites.push(s.read()))
+        && paths.entries.iter().all(|p| r.paths.push(p.read()))
 }
 
 /// Whether `path` is `base` or below it.

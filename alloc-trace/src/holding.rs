@@ -332,7 +332,7 @@ impl Holding {
             .max(256)
             .min(crate::paths::CAPACITY as usize);
         let grown = if index < len {
-            self.table.grow(len, copy_slot)
+            self.table.grow(0, len, copy_slot)
         } else {
             None
         };
@@ -410,7 +410,7 @@ impl Holding {
     /// listed (or is the caller).
     pub(crate) unsafe fn shared(&self) -> &[HeldSlot] {
         // SAFETY: per the contract.
-        unsafe { self.table.entries() }
+        unsafe { self.table.entries() }.entries
     }
 
     /// Frees the table and clears the caches; a later request starts a new one.

@@ -2,6 +2,12 @@
 //! (indexed by path id), found by the owner through a cached pointer and length, and read
 //! by reports on other threads through a published pointer.
 //!
+//! A table is a *window* of ids, `first..first + len`: it covers the ids this thread
+//! touched, not every id below them. Ids are handed out process-wide in first-use order,
+//! so a thread started late in a program with 100,000 sites would otherwise pay for (and
+//! zero, and copy) 100,000 entries to count its first call. PERF: the window costs the
+//! hot path one subtraction; the bounds check stays one compare.
+//!
 //! Growing a table copies it into a larger zeroed one and publishes that; the old one is
 //! kept until the thread exits, so a report that loaded the old pointer reads valid (if
 //! slightly older) memory, and growing needs no lock. Tables are `System` memory (see
@@ -19,13 +25,18 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering, compiler_fence};
 
 use crate::abi::off_path_fn;
-use crate::site::{SLOT_SHIFT, Site};
+use crate::site::{SLOT_SHIFT, Site, UNASSIGNED};
 use crate::slots::{PathSlot, SiteSlot, SiteValues};
 use crate::stats::Totals;
 use crate::sys::{self, SysVec};
 
+/// The fewest entries a table starts with: 1 KiB each for sites and paths.
+const MIN_ENTRIES: usize = 16;
+
 /// A table as published to readers.
 struct Buf<T> {
+    /// The id of the first entry.
+    first: usize,
     len: usize,
     data: NonNull<T>,
     /// The table this one replaced, freed with it.
@@ -50,40 +61,53 @@ impl<T> Published<T> {
     ///
     /// The table's thread has not freed its tables yet (it frees them at exit under the
     /// registry lock, which the caller holds), or the caller is that thread.
-    pub(crate) unsafe fn entries(&self) -> &[T] {
+    pub(crate) unsafe fn entries(&self) -> Window<'_, T> {
         // SAFETY: a published `Buf` is fully written before it is published (Release /
         // Acquire) and stays allocated until `free_all`, which the contract excludes.
         unsafe {
             match self.buf.load(Ordering::Acquire).as_ref() {
-                Some(buf) => core::slice::from_raw_parts(buf.data.as_ptr(), buf.len),
-                None => &[],
+                Some(buf) => Window {
+                    first: buf.first,
+                    entries: core::slice::from_raw_parts(buf.data.as_ptr(), buf.len),
+                },
+                None => Window::EMPTY,
             }
         }
     }
 
-    /// Replaces the table by a zeroed one of `len >= current` entries holding a copy of
-    /// the current ones; returns its entries. Owner only.
-    pub(crate) fn grow(&self, len: usize, copy: impl Fn(&T, &T)) -> Option<&[T]> {
+    /// Replaces the table by a zeroed one for ids `first..first + len`, which must cover
+    /// the current window, holding a copy of the current entries; returns the new
+    /// entries. Owner only.
+    pub(crate) fn grow(&self, first: usize, len: usize, copy: impl Fn(&T, &T)) -> Option<&[T]> {
+        // SAFETY: the owner is the only writer; `old` is null or a live `Buf`.
+        let old = unsafe { self.entries() };
+        let skip = if old.entries.is_empty() {
+            0
+        } else {
+            old.first.checked_sub(first)?
+        };
+        if skip + old.entries.len() > len {
+            return None;
+        }
         let data = sys::zeroed::<T>(len)?;
         let Some(header) = sys::zeroed::<Buf<T>>(1) else {
             // SAFETY: just allocated with this length.
             unsafe { sys::free(data, len) };
             return None;
         };
-        let old = self.buf.load(Ordering::Relaxed);
-        // SAFETY: the owner is the only writer; `old` is null or a live `Buf`.
-        let old_entries = unsafe { self.entries() };
-        // SAFETY: `data` holds `len >= old_entries.len()` zeroed entries, not yet shared.
+        // SAFETY: `data` holds `len` zeroed entries, not yet shared.
         let new_entries = unsafe { core::slice::from_raw_parts(data.as_ptr(), len) };
-        for (from, to) in old_entries.iter().zip(new_entries) {
+        // The old window is inside the new one, `skip` entries in (checked above).
+        for (from, to) in old.entries.iter().zip(&new_entries[skip..]) {
             copy(from, to);
         }
         // SAFETY: `header` is valid for one `Buf`, not yet shared.
         unsafe {
             header.as_ptr().write(Buf {
+                first,
                 len,
                 data,
-                older: old,
+                older: self.buf.load(Ordering::Relaxed),
             });
         }
         self.buf.store(header.as_ptr(), Ordering::Release);
@@ -102,7 +126,9 @@ impl<T> Published<T> {
             // SAFETY: every `Buf` in the chain came from `grow`, with `len` entries, and
             // nothing refers to it any more (the contract).
             unsafe {
-                let Buf { len, data, older } = b.as_ptr().read();
+                let Buf {
+                    len, data, older, ..
+                } = b.as_ptr().read();
                 sys::free(data, len);
                 sys::free(b, 1);
                 buf = older;
@@ -111,17 +137,57 @@ impl<T> Published<T> {
     }
 }
 
+/// A table's entries and the id of the first one.
+pub(crate) struct Window<'a, T> {
+    pub(crate) first: usize,
+    pub(crate) entries: &'a [T],
+}
+
+impl<'a, T> Window<'a, T> {
+    const EMPTY: Self = Self {
+        first: 0,
+        entries: &[],
+    };
+
+    /// The entry of `id`, if the window has it.
+    pub(crate) fn get(&self, id: usize) -> Option<&'a T> {
+        self.entries.get(id.checked_sub(self.first)?)
+    }
+}
+
+/// The window a table grows to so that it covers `id`: `first..first + len`, at least
+/// twice the old length (and `min`), the room added on the side `id` lies (ids are handed
+/// out in increasing order, so new ones usually come above).
+fn grown_window(first: usize, len: usize, id: usize, min: usize) -> (usize, usize) {
+    if len == 0 {
+        return (id, min);
+    }
+    let lo = first.min(id);
+    let hi = (first + len).max(id + 1);
+    let new_len = (hi - lo).max(2 * len).max(min);
+    if id < first {
+        (hi.saturating_sub(new_len), new_len)
+    } else {
+        (lo, new_len)
+    }
+}
+
 /// A thread's tables, and its own cached view of them.
 pub(crate) struct Tables {
     sites: Published<SiteSlot>,
     paths: Published<PathSlot>,
+    /// The entry of site id `sites_first_bytes >> SLOT_SHIFT`, the window's first.
     sites_base: Cell<*const SiteSlot>,
-    /// The length of the sites table in bytes, compared with a site's byte offset; 0 while
-    /// a journal is open (see the module docs).
+    /// The window's first id, as a byte offset (`id << SLOT_SHIFT`).
+    sites_first_bytes: Cell<usize>,
+    /// The length of the sites table in bytes, compared with a site's byte offset minus
+    /// the first's; 0 while a journal is open (see the module docs).
     sites_bytes: Cell<usize>,
     /// The real length in bytes.
     sites_len_bytes: Cell<usize>,
+    /// The entry of path `paths_first`, the window's first.
     paths_base: Cell<*const PathSlot>,
+    paths_first: Cell<usize>,
     paths_len: Cell<usize>,
     /// The innermost open journal (null: none).
     journal: Cell<*const Journal>,
@@ -139,9 +205,11 @@ impl Tables {
             sites: Published::empty(),
             paths: Published::empty(),
             sites_base: Cell::new(ptr::null()),
+            sites_first_bytes: Cell::new(0),
             sites_bytes: Cell::new(0),
             sites_len_bytes: Cell::new(0),
             paths_base: Cell::new(ptr::null()),
+            paths_first: Cell::new(0),
             paths_len: Cell::new(0),
             journal: Cell::new(ptr::null()),
             last_epoch: Cell::new(0),
@@ -153,14 +221,15 @@ impl Tables {
     /// Counts a call of `site` that allocated nothing, if the entry is at hand; false if
     /// the caller must take the out-of-line path ([`Tables::site_slot_cold`]).
     ///
-    /// PERF: the common path of every tracked call: a load, a compare, an increment.
+    /// PERF: the common path of every tracked call: a load, a subtraction, a compare, an
+    /// increment.
     #[inline(always)]
     pub(crate) fn try_count_call(&self, site: &Site) -> bool {
-        let offset = site.slot_offset() as usize;
+        let offset = self.site_offset(site);
         if offset < self.sites_bytes.get() {
-            // SAFETY: `offset` is `id << SLOT_SHIFT` and below the table's size in bytes,
-            // so it is the offset of entry `id` of the cached table, which stays allocated
-            // while this thread runs (see `Published::grow`).
+            // SAFETY: `offset` is `(id - first) << SLOT_SHIFT` and below the table's size
+            // in bytes, so it is the offset of entry `id` of the cached table, which stays
+            // allocated while this thread runs (see `Published::grow`).
             unsafe { &*self.sites_base.get().byte_add(offset) }
                 .calls
                 .add(1);
@@ -170,10 +239,18 @@ impl Tables {
         }
     }
 
+    /// The byte offset of `site`'s entry from the window's first: past the table (as
+    /// wrapped around) if the window does not cover it, or the site has no id yet (its
+    /// offset, `UNASSIGNED`, is above every window: see `grow_sites`).
+    #[inline(always)]
+    fn site_offset(&self, site: &Site) -> usize {
+        (site.slot_offset() as usize).wrapping_sub(self.sites_first_bytes.get())
+    }
+
     /// The entry of `site`, if the fast path has it.
     #[inline(always)]
     pub(crate) fn site_slot(&self, site: &Site) -> Option<&SiteSlot> {
-        let offset = site.slot_offset() as usize;
+        let offset = self.site_offset(site);
         (offset < self.sites_bytes.get()).then(|| {
             // SAFETY: as in `try_count_call`.
             unsafe { &*self.sites_base.get().byte_add(offset) }
@@ -187,10 +264,17 @@ impl Tables {
         #[inline(never)]
         pub(crate) fn site_slot_cold(&self, site: &'static Site) -> Option<&SiteSlot> {
             let id = site.id() as usize;
-            let offset = id.checked_shl(SLOT_SHIFT)?;
-            if offset >= self.sites_len_bytes.get() && !self.grow_sites(id) {
-                return None;
-            }
+            let covered = |t: &Self| {
+                let offset = id
+                    .checked_shl(SLOT_SHIFT)?
+                    .wrapping_sub(t.sites_first_bytes.get());
+                (offset < t.sites_len_bytes.get()).then_some(offset)
+            };
+            let offset = match covered(self) {
+                Some(offset) => offset,
+                None if self.grow_sites(id) => covered(self)?,
+                None => return None,
+            };
             // SAFETY: `offset` is inside the cached table (just checked or grown).
             let slot = unsafe { &*self.sites_base.get().byte_add(offset) };
             if let Some(journal) = self.open_journal() {
@@ -209,16 +293,25 @@ impl Tables {
             if !self.may_allocate_tables() {
                 return false;
             }
-            let len = (id + 1)
-                .max(2 * (self.sites_len_bytes.get() >> SLOT_SHIFT))
-                .max(64);
+            let (first, len) = grown_window(
+                self.sites_first_bytes.get() >> SLOT_SHIFT,
+                self.sites_len_bytes.get() >> SLOT_SHIFT,
+                id,
+                MIN_ENTRIES,
+            );
+            // A window must end below `UNASSIGNED >> SLOT_SHIFT`, so that a site with no
+            // id is never inside one (and no offset overflows).
+            if (first + len) > (UNASSIGNED >> SLOT_SHIFT) as usize {
+                return false;
+            }
             self.growing.set(true);
-            let grown = self.sites.grow(len, copy_site);
+            let grown = self.sites.grow(first, len, copy_site);
             self.growing.set(false);
             let Some(entries) = grown else {
                 return false;
             };
             self.sites_base.set(entries.as_ptr());
+            self.sites_first_bytes.set(first << SLOT_SHIFT);
             self.sites_len_bytes.set(len << SLOT_SHIFT);
             if self.journal.get().is_null() {
                 self.sites_bytes.set(len << SLOT_SHIFT);
@@ -231,17 +324,23 @@ impl Tables {
     /// recorded by an open journal (nothing is added to it).
     #[inline(always)]
     pub(crate) fn path_slot_uncounted(&self, path: u32) -> Option<&PathSlot> {
-        let index = path as usize;
+        let index = self.path_index(path);
         (index < self.paths_len.get()).then(|| {
             // SAFETY: as in `path_slot`.
             unsafe { &*self.paths_base.get().add(index) }
         })
     }
 
+    /// `path`'s index in the window: past its end (as wrapped around) if not covered.
+    #[inline(always)]
+    fn path_index(&self, path: u32) -> usize {
+        (path as usize).wrapping_sub(self.paths_first.get())
+    }
+
     /// The entry of call path `path`.
     #[inline(always)]
     pub(crate) fn path_slot(&self, path: u32) -> Option<&PathSlot> {
-        let index = path as usize;
+        let index = self.path_index(path);
         if index < self.paths_len.get() && self.journal.get().is_null() {
             // SAFETY: in bounds of the cached table, which stays allocated while this
             // thread runs.
@@ -256,12 +355,12 @@ impl Tables {
         #[cold]
         #[inline(never)]
         fn path_slot_cold(&self, path: u32) -> Option<&PathSlot> {
-            let index = path as usize;
+            let index = self.path_index(path);
             let slot = if index < self.paths_len.get() {
                 // SAFETY: as in `path_slot`.
                 unsafe { &*self.paths_base.get().add(index) }
             } else {
-                self.grow_paths(index)?
+                self.grow_paths(path as usize)?
             };
             if let Some(journal) = self.open_journal() {
                 journal.touch_path(path, slot);
@@ -273,18 +372,20 @@ impl Tables {
     off_path_fn! {
         #[cold]
         #[inline(never)]
-        fn grow_paths(&self, index: usize) -> Option<&PathSlot> {
+        fn grow_paths(&self, path: usize) -> Option<&PathSlot> {
             if !self.may_allocate_tables() {
                 return None;
             }
-            let len = (index + 1).max(2 * self.paths_len.get()).max(64);
+            let (first, len) =
+                grown_window(self.paths_first.get(), self.paths_len.get(), path, MIN_ENTRIES);
             self.growing.set(true);
-            let grown = self.paths.grow(len, copy_path);
+            let grown = self.paths.grow(first, len, copy_path);
             self.growing.set(false);
             let entries = grown?;
             self.paths_base.set(entries.as_ptr());
+            self.paths_first.set(first);
             self.paths_len.set(len);
-            entries.get(index)
+            entries.get(path - first)
         }
     }
 
@@ -307,15 +408,23 @@ impl Tables {
     }
 
     /// The site entries, read by the owner.
-    pub(crate) fn own_sites(&self) -> &[SiteSlot] {
+    pub(crate) fn own_sites(&self) -> Window<'_, SiteSlot> {
         // SAFETY: the owner reads its own tables.
         unsafe { self.sites.entries() }
     }
 
     /// The path entries, read by the owner.
-    pub(crate) fn own_paths(&self) -> &[PathSlot] {
+    pub(crate) fn own_paths(&self) -> Window<'_, PathSlot> {
         // SAFETY: the owner reads its own tables.
         unsafe { self.paths.entries() }
+    }
+
+    /// The bytes of this thread's tables now (the current window of each; older ones are
+    /// freed with them at exit), for tests of what a thread holds.
+    #[cfg(test)]
+    pub(crate) fn current_bytes(&self) -> usize {
+        self.own_sites().entries.len() * size_of::<SiteSlot>()
+            + self.own_paths().entries.len() * size_of::<PathSlot>()
     }
 
     /// The site and path entries, read by another thread.
@@ -324,7 +433,7 @@ impl Tables {
     ///
     /// As [`Published::entries`]: the caller holds the registry lock and this thread is
     /// listed in the registry.
-    pub(crate) unsafe fn shared(&self) -> (&[SiteSlot], &[PathSlot]) {
+    pub(crate) unsafe fn shared(&self) -> (Window<'_, SiteSlot>, Window<'_, PathSlot>) {
         // SAFETY: per the contract.
         unsafe { (self.sites.entries(), self.paths.entries()) }
     }
@@ -337,9 +446,11 @@ impl Tables {
     /// of the registry (so no reader can see the tables).
     pub(crate) unsafe fn free(&self) {
         self.sites_base.set(ptr::null());
+        self.sites_first_bytes.set(0);
         self.sites_bytes.set(0);
         self.sites_len_bytes.set(0);
         self.paths_base.set(ptr::null());
+        self.paths_first.set(0);
         self.paths_len.set(0);
         // SAFETY: per the contract.
         unsafe {
@@ -600,4 +711,58 @@ pub(crate) struct Touched {
     pub paths: SysVec<(u32, Totals)>,
     /// False if an entry was lost (memory ran out while recording it).
     pub complete: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_grow_toward_the_new_id() {
+        // First table: just the minimum, starting at the id.
+        assert_eq!(grown_window(0, 0, 100_000, 16), (100_000, 16));
+        // Above: doubled, from the same first id.
+        assert_eq!(grown_window(100_000, 16, 100_016, 16), (100_000, 32));
+        // Far above: up to the id, no further.
+        assert_eq!(grown_window(100_000, 16, 200_000, 16), (100_000, 100_001));
+        // Below: doubled, the room added below.
+        assert_eq!(grown_window(100_000, 16, 99_999, 16), (99_984, 32));
+        // Below, near 0: from 0.
+        assert_eq!(grown_window(10, 16, 3, 16), (0, 32));
+    }
+
+    #[test]
+    fn a_thread_calling_a_late_site_holds_entries_for_it_only() {
+        static LATE: Site = Site::with_id_for_tests("record_tests::late", 100_000);
+        static NEXT: Site = Site::with_id_for_tests("record_tests::next", 100_020);
+        static EARLY: Site = Site::with_id_for_tests("record_tests::early", 99_000);
+        std::thread::spawn(|| {
+            let t = Tables::new();
+            let slot = t.site_slot_cold(&LATE).expect("a table");
+            slot.calls.add(1);
+            t.path_slot(7_000_000).expect("a path entry").add(Totals {
+                allocs: 2,
+                ..Totals::ZERO
+            });
+            // 16 site entries and 16 path entries of 64 bytes: not 100,000 and 7 million.
+            assert_eq!(t.current_bytes(), 2 * 16 * 64);
+            assert!(t.try_count_call(&LATE));
+            assert!(!t.try_count_call(&NEXT), "outside the window: the cold path");
+            t.site_slot_cold(&NEXT).expect("grown").calls.add(5);
+            t.site_slot_cold(&EARLY).expect("grown down").calls.add(7);
+            let sites = t.own_sites();
+            assert_eq!((sites.first, sites.entries.len()), (99_000, 1_032));
+            let calls = |id: usize| sites.get(id).map(|s| s.get().calls);
+            assert_eq!(calls(100_000), Some(2));
+            assert_eq!(calls(100_020), Some(5));
+            assert_eq!(calls(99_000), Some(7));
+            assert_eq!(calls(100_001), Some(0));
+            assert_eq!(t.own_paths().get(7_000_000).map(|p| p.get().allocs), Some(2));
+            assert_eq!(t.own_paths().get(6_999_999).map(|p| p.get().allocs), None);
+            // SAFETY: these tables were never in the registry: no other thread reads them.
+            unsafe { t.free() };
+        })
+        .join()
+        .unwrap();
+    }
 }

@@ -162,12 +162,14 @@ fn fold_into(retired: &mut Retired, t: &PerThread, raw: &Raw) {
     let (sites, paths) = unsafe { t.tables.shared() };
     add_values(
         &mut retired.sites,
-        sites.iter().map(|s| s.read()),
+        sites.first,
+        sites.entries.iter().map(|s| s.read()),
         SiteValues::merge,
     );
     add_values(
         &mut retired.paths,
-        paths.iter().map(|p| p.read()),
+        paths.first,
+        paths.entries.iter().map(|p| p.read()),
         |a, b| {
             *a = a.plus(*b);
         },
@@ -178,21 +180,28 @@ fn fold_into(retired: &mut Retired, t: &PerThread, raw: &Raw) {
         let held = unsafe { t.holding.shared() };
         add_values(
             &mut retired.held,
+            0,
             held.iter().map(|h| h.read()),
             Held::merge,
         );
     }
 }
 
+/// Adds `items`, the values of ids `first..`, to `sum` (indexed by id).
 fn add_values<T: Copy + Default>(
     sum: &mut SysVec<T>,
+    first: usize,
     items: impl ExactSizeIterator<Item = T>,
     add: impl Fn(&mut T, &T),
 ) {
-    if sum.len() < items.len() {
-        let _ = sum.resize(items.len(), T::default());
+    let end = first + items.len();
+    if sum.len() < end {
+        let _ = sum.resize(end, T::default());
     }
-    for (total, item) in sum.as_mut_slice().iter_mut().zip(items) {
+    let Some(window) = sum.as_mut_slice().get_mut(first..) else {
+        return; // memory ran out: as before, what does not fit is not kept
+    };
+    for (total, item) in window.iter_mut().zip(items) {
         add(total, &item);
     }
 }

@@ -107,6 +107,15 @@ impl Site {
         }
     }
 
+    /// A site that already has id `id`, for tests of tables indexed by id.
+    #[cfg(test)]
+    pub(crate) const fn with_id_for_tests(name: &'static str, id: u32) -> Self {
+        let mut site = Self::new(name, file!(), 0);
+        site.id = AtomicU32::new(id);
+        site.slot_offset = AtomicU32::new(id << SLOT_SHIFT);
+        site
+    }
+
     /// Adds an allocation budget (see `#[track_allocs(max_allocs = N, max_bytes = N)]`).
     /// `enabled` is false in builds where budgets are off; then this does nothing.
     #[must_use]
