@@ -37,6 +37,10 @@ fn main() {
                 "an async handler blocked inside a poll",
                 blocked_inside_a_poll,
             ),
+            (
+                "an async handler blocked inside a poll, after a tracked call in it",
+                blocked_after_a_nested_call,
+            ),
         ],
     );
 }
@@ -240,6 +244,75 @@ fn blocked_inside_a_poll() -> Checks {
         "rows (exclusive + outside + unattributed) == totals: (allocs, bytes)",
         oracle::rows_sum(report),
         (report.totals().allocs, report.totals().bytes_allocated),
+    );
+    checks
+}
+
+/// A tracked function the handler below calls in its second poll: one 40-byte block, kept
+/// by the caller.
+#[track_allocs]
+fn make_reply() -> Box<[u8; 40]> {
+    black_box(Box::new([7u8; 40]))
+}
+
+/// Like `blocking_handler`, but its second poll first makes a tracked call that allocates
+/// (so the thread has booked, and published, the handler's call path) and then blocks.
+#[track_allocs]
+async fn handler_with_reply(sync: Arc<Barrier>) -> usize {
+    let first = black_box(vec![0u8; 16]);
+    YieldOnce::default().await;
+    let reply = make_reply();
+    sync.wait(); // the main thread looks now
+    sync.wait(); // released
+    first.len() + reply.len()
+}
+
+/// Regression: the handler's call was counted in flight twice, once as started and not
+/// finished, and once more as a frame on the path its thread had published (seen on the
+/// tokio server of `live_kv_server` as "(0, 2), expected (0, 1)").
+fn blocked_after_a_nested_call() -> Checks {
+    let sync = Arc::new(Barrier::new(2));
+    let poller = {
+        let sync = Arc::clone(&sync);
+        thread::spawn(move || {
+            let _warm = warm_up();
+            sync.wait(); // warmed up
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut call = pin!(handler_with_reply(Arc::clone(&sync)));
+            let first = call.as_mut().poll(&mut cx);
+            let second = call.as_mut().poll(&mut cx); // blocks inside, see above
+            (first, second)
+        })
+    };
+    sync.wait();
+    sync.wait(); // `handler_with_reply` is inside its second poll, after `make_reply`
+    let report = alloc_trace::report();
+    sync.wait(); // release it
+    let (first, second) = poller.join().expect("poller");
+
+    let mut checks = Checks::new();
+    checks.eq(
+        "first poll pending, second ready with 56",
+        (first, second),
+        (Poll::Pending, Poll::Ready(56)),
+    );
+    let site = report.site("handler_with_reply").expect("site");
+    checks.eq(
+        "handler_with_reply: calls finished, and in flight",
+        (site.calls, site.in_flight),
+        (0, 1),
+    );
+    let nested = report.site("make_reply").expect("site");
+    checks.eq(
+        "make_reply (returned): calls, in flight, allocs",
+        (nested.calls, nested.in_flight, nested.inclusive.allocs),
+        (1, 0, 1),
+    );
+    let table = report.to_string();
+    checks.truth(
+        "handler_with_reply is marked as in flight once in the table",
+        table.contains("live_async_call::handler_with_reply  (1 in flight)"),
+        &table,
     );
     checks
 }

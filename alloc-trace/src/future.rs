@@ -72,6 +72,12 @@ impl<F: Future, N: SelfType> Future for TrackedFuture<F, N> {
         // SAFETY: see above; `this.inner` stays where it is for the rest of its life.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
         let site = this.site;
+        if this.call.state == State::Fresh {
+            // In flight from its first poll's start: a report taken during that poll
+            // counts it as started, and (being async) not again as a frame on a path.
+            this.call.state = State::Polled;
+            start(site, &this.self_type);
+        }
         let poll = {
             let guard = core::pin::pin!(PollGuard {
                 frame: Frame::new(site),
@@ -99,6 +105,16 @@ impl<F: Future, N: SelfType> Future for TrackedFuture<F, N> {
         }
         poll
     }
+}
+
+/// Puts a call in flight, on the calling thread's entry of its site.
+fn start(site: &'static Site, self_type: &impl SelfType) {
+    site.mark_async();
+    let _ = per_thread::with(|t| {
+        if let Some(slot) = slot(t, site, self_type) {
+            slot.started.add(1);
+        }
+    });
 }
 
 /// Counts a finished (or cancelled) call on the calling thread.
@@ -129,32 +145,14 @@ struct PollGuard<'a, N: SelfType> {
     self_type: &'a N,
 }
 
-impl<N: SelfType> PollGuard<'_, N> {
-    /// The call's first poll puts it in flight, on this thread's entry.
-    #[inline(always)]
-    fn started(&self, t: &PerThread, site: &'static Site) {
-        let mut call = self.call.get();
-        if call.state == State::Fresh {
-            call.state = State::Polled;
-            self.call.set(call);
-            if let Some(slot) = slot(t, site, self.self_type) {
-                slot.started.add(1);
-            }
-        }
-    }
-}
-
 impl<N: SelfType> Ending for PollGuard<'_, N> {
     #[inline(always)]
-    fn untouched(&self, t: &PerThread, site: &'static Site) {
-        self.started(t, site);
-    }
+    fn untouched(&self, _: &PerThread, _: &'static Site) {}
 
     // PERF: inlined into the frame's off-path exit, which would otherwise save and restore
     // ten xmm registers around a call that follows the ordinary calling convention.
     #[inline(always)]
     fn allocated(&self, t: &PerThread, site: &'static Site, n: &CallNumbers) {
-        self.started(t, site);
         // A call in flight shows the peak of its polls so far.
         if let Some(slot) = slot(t, site, self.self_type) {
             slot.peak.raise(n.peak);

@@ -530,12 +530,15 @@ impl Gathered {
         if let Some(read) = held {
             crate::ownership_rows::add_holding_paths(read, &mut shown_paths);
         }
-        // Calls in flight: async calls started and not finished, and the sites on the
-        // known paths of threads inside tracked calls.
+        // Calls in flight: async calls started and not finished (their `started`, below),
+        // and the synchronous calls on the known paths of threads inside tracked calls.
+        // An async call's poll on a path is one of the started: not counted again.
         for &path in self.in_flight_paths.as_slice() {
             let mut cursor = path;
             while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
-                if let Some(d) = by_site.entry(site_id, Derived::ZERO) {
+                if !site::by_id(site_id).is_some_and(Site::is_async)
+                    && let Some(d) = by_site.entry(site_id, Derived::ZERO)
+                {
                     d.in_flight += 1;
                 }
                 cursor = parent;

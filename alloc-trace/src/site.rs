@@ -5,7 +5,7 @@
 //! process-wide table ([`by_id`]) so that reports can name every site that ran, whether
 //! `inventory` knows it or not.
 
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use crate::abi::off_path_fn;
@@ -28,6 +28,10 @@ pub struct Site {
     /// assigned ([`UNASSIGNED`] before, and if it does not fit). PERF: one load finds the
     /// entry, and unassigned is larger than any table, so one bounds check covers both.
     slot_offset: AtomicU32,
+    /// Set on the first call of an `async fn` site: its calls are in flight from their
+    /// first poll to their end, counted by `SiteSlot::started`, not by the frames of
+    /// their polls (see `gather`).
+    asynchronous: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -104,6 +108,7 @@ impl Site {
             },
             id: AtomicU32::new(UNASSIGNED),
             slot_offset: AtomicU32::new(UNASSIGNED),
+            asynchronous: AtomicBool::new(false),
         }
     }
 
@@ -167,6 +172,19 @@ impl Site {
     #[inline(always)]
     pub(crate) fn slot_offset(&self) -> u32 {
         self.slot_offset.load(Ordering::Relaxed)
+    }
+
+    /// Notes that this is an `async fn`'s site (once per call: a load, and a store once).
+    #[inline]
+    pub(crate) fn mark_async(&self) {
+        if !self.asynchronous.load(Ordering::Relaxed) {
+            self.asynchronous.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether an `async fn` call of this site has started.
+    pub(crate) fn is_async(&self) -> bool {
+        self.asynchronous.load(Ordering::Relaxed)
     }
 
     /// The id, or `None` if the site was never entered.
