@@ -248,3 +248,55 @@ fn one_budgeted_function_on_many_threads_at_once() {
         assert_eq!(over, if BUDGETS_ON { 500 } else { 0 });
     }
 }
+
+/// Within its budget: `grow5` twice (4 allocs, 2 of them reallocs, 96 B).
+#[track_allocs(max_allocs = 4)]
+fn inner_within() -> usize {
+    grow5().len() + grow5().len()
+}
+
+/// Over its budget of 1 through `inner_within`'s nested calls and a `boxed` (each box
+/// freed at once; the two `grow5` vectors of `inner_within` are live together: 64 B).
+#[track_allocs(max_allocs = 1)]
+fn outer_over_through_inner() -> usize {
+    inner_within() + *boxed() as usize
+}
+
+/// Journals nest: the inner budgeted call's journal hands what it recorded to the outer
+/// one when it closes (the outer had recorded nothing yet), and the outer's message lists
+/// it; a capture around both sees every call too.
+#[test]
+fn a_failing_budget_lists_what_a_nested_budgeted_call_ran() {
+    if !BUDGETS_ON {
+        return;
+    }
+    let expected = format!(
+        "alloc-trace: `budget_sync::outer_over_through_inner` ({file}:{outer}) exceeded its allocation budget (max_allocs = 1): \
+         5 allocs (2 reallocs), 5 frees; 104 B allocated, 104 B freed, net 0 B, peak 64 B\n\
+         \x20 max_allocs = 1: the call made 5 allocs (reallocs included, nested calls included)  <- OVER\n\
+         \x20 the function itself: 0 allocs (0 reallocs), 0 bytes allocated (nested tracked calls excluded)\n\
+         \x20 nested tracked calls during this call:\n\
+         \x20   budget_sync::fixtures::grow5 ({fixtures}:{grow5}): 2 calls, 4 allocs (2 reallocs), 96 bytes allocated\n\
+         \x20   budget_sync::inner_within ({file}:{inner}): 1 call, 4 allocs (2 reallocs), 96 bytes allocated\n\
+         \x20   budget_sync::fixtures::boxed ({fixtures}:{boxed}): 1 call, 1 allocs (0 reallocs), 8 bytes allocated\n",
+        file = file!(),
+        outer = site_line("budget_sync::outer_over_through_inner"),
+        inner = site_line("budget_sync::inner_within"),
+        fixtures = fixtures::FILE,
+        grow5 = site_line("budget_sync::fixtures::grow5"),
+        boxed = site_line("budget_sync::fixtures::boxed"),
+    );
+    for _ in 0..50 {
+        let (message, report) = alloc_trace::capture(|| {
+            panic_message(|| {
+                outer_over_through_inner();
+            })
+        });
+        assert_eq!(message.as_deref(), Some(expected.as_str()));
+        let calls = |name: &str| report.site(name).map(|s| s.calls);
+        assert_eq!(calls("inner_within"), Some(1));
+        assert_eq!(calls("fixtures::grow5"), Some(2));
+        assert_eq!(calls("fixtures::boxed"), Some(1));
+        assert_eq!(calls("outer_over_through_inner"), Some(1));
+    }
+}

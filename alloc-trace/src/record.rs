@@ -20,6 +20,7 @@
 //! out-of-line path that records it: calls outside a journal pay nothing for this.
 
 use core::cell::Cell;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering, compiler_fence};
@@ -278,7 +279,7 @@ impl Tables {
             // SAFETY: `offset` is inside the cached table (just checked or grown).
             let slot = unsafe { &*self.sites_base.get().byte_add(offset) };
             if let Some(journal) = self.open_journal() {
-                journal.touch_site(id as u32, slot);
+                journal.touch_site(self.epoch_of(journal), id as u32, slot);
             }
             Some(slot)
         }
@@ -363,7 +364,7 @@ impl Tables {
                 self.grow_paths(path as usize)?
             };
             if let Some(journal) = self.open_journal() {
-                journal.touch_path(path, slot);
+                journal.touch_path(self.epoch_of(journal), path, slot);
             }
             Some(slot)
         }
@@ -462,19 +463,29 @@ impl Tables {
     /// Opens `journal` (pinned by the caller, and closed with [`Tables::close_journal`]
     /// before it moves or is dropped).
     #[inline(always)]
+    ///
+    /// PERF: three stores. The journal gets its epoch when it first records an entry
+    /// ([`Tables::epoch_of`]): a budgeted call whose nested calls touch nothing new pays
+    /// nothing more.
+    #[inline(always)]
     pub(crate) fn open(&self, journal: Pin<&Journal>) {
         let j = journal.get_ref();
-        let epoch = self.last_epoch.get().wrapping_add(1).max(1);
-        self.last_epoch.set(epoch);
-        j.epoch.set(epoch);
         j.parent.set(self.journal.get());
         self.journal.set(j);
         self.sites_bytes.set(0);
     }
 
-    /// Closes `journal`, which must be the innermost open one: returns what every entry it
-    /// recorded did since, and gives the entries back to the enclosing journal (or their
-    /// maxima back to the table).
+    /// The epoch of `journal` (an open one), given now if it has none: the tag of the
+    /// entries it recorded.
+    fn epoch_of(&self, journal: &Journal) -> u32 {
+        if journal.epoch.get() == 0 {
+            let epoch = self.last_epoch.get().wrapping_add(1).max(1);
+            self.last_epoch.set(epoch);
+            journal.epoch.set(epoch);
+        }
+        journal.epoch.get()
+    }
+
     /// Closes `journal` when its entries are not wanted (a budgeted call that kept its
     /// budget). PERF: in line when nothing was recorded in it, the common case of a
     /// budgeted call that made no nested tracked call.
@@ -499,6 +510,9 @@ impl Tables {
         drop(self.close_journal(journal));
     }
 
+    /// Closes `journal`, which must be the innermost open one: returns what every entry it
+    /// recorded did since, and gives the entries back to the enclosing journal (or their
+    /// maxima back to the table).
     pub(crate) fn close_journal(&self, journal: &Journal) -> Touched {
         let mut touched = Touched::default();
         if !ptr::eq(self.journal.get(), journal) {
@@ -506,6 +520,10 @@ impl Tables {
         }
         // SAFETY: the parent is open (journals nest on one stack), as in `open_journal`.
         let parent = unsafe { journal.parent.get().as_ref() };
+        // The parent takes over the entries it has not seen: it needs its epoch for them.
+        let parent_epoch = parent
+            .filter(|_| !journal.is_empty())
+            .map(|p| self.epoch_of(p));
         let (sites, paths) = (self.own_sites(), self.own_paths());
         journal.busy.set(true);
         compiler_fence(Ordering::SeqCst);
@@ -527,7 +545,7 @@ impl Tables {
             match parent {
                 // The enclosing journal has not seen this entry: it takes it over, with
                 // the maxima of this period standing for its own so far.
-                Some(p) if e.prior_epoch != p.epoch.get() => {
+                Some(p) if Some(e.prior_epoch) != parent_epoch => {
                     p.push_site(*e);
                     slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
                 }
@@ -545,7 +563,7 @@ impl Tables {
             };
             let _ = touched.paths.push((e.id, slot.get().minus(e.before)));
             match parent {
-                Some(p) if e.prior_epoch != p.epoch.get() => {
+                Some(p) if Some(e.prior_epoch) != parent_epoch => {
                     p.push_path(*e);
                     slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
                 }
@@ -609,8 +627,9 @@ struct PathEntry {
 pub(crate) struct Journal {
     parent: Cell<*const Journal>,
     epoch: Cell<u32>,
-    sites: core::cell::UnsafeCell<SysVec<SiteEntry>>,
-    paths: core::cell::UnsafeCell<SysVec<PathEntry>>,
+    /// Freed by `Drop` only if the journal ever recorded (see [`Journal::is_empty`]).
+    sites: core::cell::UnsafeCell<ManuallyDrop<SysVec<SiteEntry>>>,
+    paths: core::cell::UnsafeCell<ManuallyDrop<SysVec<PathEntry>>>,
     /// An entry could not be recorded (out of memory, or a signal handler's tracked call
     /// while the journal was being written): the journal's numbers are partial.
     lost: Cell<bool>,
@@ -625,26 +644,25 @@ impl Journal {
         Self {
             parent: Cell::new(ptr::null()),
             epoch: Cell::new(0),
-            sites: core::cell::UnsafeCell::new(SysVec::new()),
-            paths: core::cell::UnsafeCell::new(SysVec::new()),
+            sites: core::cell::UnsafeCell::new(ManuallyDrop::new(SysVec::new())),
+            paths: core::cell::UnsafeCell::new(ManuallyDrop::new(SysVec::new())),
             lost: Cell::new(false),
             busy: Cell::new(false),
             _pinned: core::marker::PhantomPinned,
         }
     }
 
-    /// Nothing recorded yet.
+    /// Nothing recorded yet (nor tried: an entry that could not be recorded was lost).
+    /// PERF: one load: a journal gets its epoch when it first records.
     #[inline(always)]
     fn is_empty(&self) -> bool {
-        // SAFETY: entries are pushed only by this thread (the caller), never while this
-        // runs; reading a length cannot observe a half-made push.
-        unsafe { (*self.sites.get()).is_empty() && (*self.paths.get()).is_empty() }
+        self.epoch.get() == 0
     }
 
     #[inline]
-    fn touch_site(&self, id: u32, slot: &SiteSlot) {
+    fn touch_site(&self, epoch: u32, id: u32, slot: &SiteSlot) {
         let prior_epoch = slot.epoch.load(Ordering::Relaxed);
-        if prior_epoch == self.epoch.get() {
+        if prior_epoch == epoch {
             return;
         }
         self.push_site(SiteEntry {
@@ -655,13 +673,13 @@ impl Journal {
         // Maxima are kept per period: the journal reads its own.
         slot.max_allocs.set(0);
         slot.peak.set(0);
-        slot.epoch.store(self.epoch.get(), Ordering::Relaxed);
+        slot.epoch.store(epoch, Ordering::Relaxed);
     }
 
     #[inline]
-    fn touch_path(&self, id: u32, slot: &PathSlot) {
+    fn touch_path(&self, epoch: u32, id: u32, slot: &PathSlot) {
         let prior_epoch = slot.epoch.load(Ordering::Relaxed);
-        if prior_epoch == self.epoch.get() {
+        if prior_epoch == epoch {
             return;
         }
         self.push_path(PathEntry {
@@ -669,7 +687,7 @@ impl Journal {
             prior_epoch,
             before: slot.get(),
         });
-        slot.epoch.store(self.epoch.get(), Ordering::Relaxed);
+        slot.epoch.store(epoch, Ordering::Relaxed);
     }
 
     /// Runs `f` on the entries unless they are in use (a signal handler that
@@ -699,6 +717,21 @@ impl Journal {
         fn push_path(&self, e: PathEntry) {
             // SAFETY: as in `push_site`.
             self.write(|| unsafe { (*self.paths.get()).push(e) });
+        }
+    }
+}
+
+impl Drop for Journal {
+    /// PERF: in line, one compare, for the common budgeted call that recorded nothing.
+    #[inline(always)]
+    fn drop(&mut self) {
+        if !self.is_empty() {
+            // SAFETY: dropped once, here; nothing refers to the journal any more (it was
+            // closed before being dropped, see `Tables::open`).
+            unsafe {
+                ManuallyDrop::drop(self.sites.get_mut());
+                ManuallyDrop::drop(self.paths.get_mut());
+            }
         }
     }
 }
