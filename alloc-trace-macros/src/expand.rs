@@ -8,7 +8,7 @@
 //! {
 //!     ..the body's leading items..
 //!     let guard = pin!(CallGuard::new({ static SITE: Site = ..; inventory::submit!(..); &SITE }));
-//!     CallGuard::enter(guard);
+//!     let end = CallGuard::enter(guard);
 //!     ..the other statements..
 //!     let value: ReturnType = ..the final expression..;
 //!     return value;
@@ -232,6 +232,8 @@ fn instrument(
     }
     // Pinned, because the runtime links each call's frame to its caller's.
     let guard = format_ident!("__alloc_trace_guard", span = Span::mixed_site());
+    // The call ends when this drops, after the body's locals (see `CallEnd`).
+    let end = format_ident!("__alloc_trace_end", span = Span::mixed_site());
     let value = format_ident!("__alloc_trace_value", span = Span::mixed_site());
     // The function keeps its own braces, which rustc's messages and lints about the
     // body (a missing tail expression, `dead_code`) rely on. See `body` for why the
@@ -274,7 +276,7 @@ fn instrument(
     body.stmts = quote! {
         #items
         let #guard = ::core::pin::pin!(#new_guard);
-        #private::CallGuard::enter(#guard);
+        let #end = #private::CallGuard::enter(#guard);
         #stmts
         #tail
     };

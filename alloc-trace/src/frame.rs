@@ -137,10 +137,18 @@ impl Frame {
     /// Ends the frame (a no-op if it is not the innermost one); for the guards' `Drop`.
     #[inline(always)]
     pub(crate) fn exit(&self, ending: &impl Ending) {
+        self.exit_as(self.site, ending);
+    }
+
+    /// [`Frame::exit`], given the frame's own site (as a value the compiler can see, see
+    /// `CallEnd`).
+    #[inline(always)]
+    pub(crate) fn exit_as(&self, site: &'static Site, ending: &impl Ending) {
+        debug_assert!(ptr::eq(site, self.site));
         match self.unlink() {
             Unlinked::NotEntered => {}
             Unlinked::Untouched => {
-                let _ = per_thread::with(|t| ending.untouched(t, self.site));
+                let _ = per_thread::with(|t| ending.untouched(t, site));
             }
             Unlinked::Allocated => self.exit_allocated(ending),
         }

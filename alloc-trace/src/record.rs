@@ -231,12 +231,43 @@ impl Tables {
             // SAFETY: `offset` is `(id - first) << SLOT_SHIFT` and below the table's size
             // in bytes, so it is the offset of entry `id` of the cached table, which stays
             // allocated while this thread runs (see `Published::grow`).
-            unsafe { &*self.sites_base.get().byte_add(offset) }
-                .calls
-                .add(1);
+            unsafe { self.site_at(offset) }.calls.add(1);
             true
         } else {
             false
+        }
+    }
+
+    /// The entry `offset` bytes into the cached sites table.
+    ///
+    /// # Safety
+    ///
+    /// `offset` is below the table's length in bytes and a multiple of the entry size.
+    #[inline(always)]
+    unsafe fn site_at(&self, offset: usize) -> &SiteSlot {
+        let base = self.sites_base.get();
+        // SAFETY: a table of nonzero length has a base (per the contract, there is one);
+        // said to the compiler, which otherwise tests it on every lookup (the `Option`
+        // of the reference a lookup returns), and the entry stays allocated while this
+        // thread runs (see `Published::grow`).
+        unsafe {
+            core::hint::assert_unchecked(!base.is_null());
+            &*base.byte_add(offset)
+        }
+    }
+
+    /// The entry `index` entries into the cached paths table.
+    ///
+    /// # Safety
+    ///
+    /// `index` is below the table's length.
+    #[inline(always)]
+    unsafe fn path_at(&self, index: usize) -> &PathSlot {
+        let base = self.paths_base.get();
+        // SAFETY: as in `site_at`.
+        unsafe {
+            core::hint::assert_unchecked(!base.is_null());
+            &*base.add(index)
         }
     }
 
@@ -254,7 +285,7 @@ impl Tables {
         let offset = self.site_offset(site);
         (offset < self.sites_bytes.get()).then(|| {
             // SAFETY: as in `try_count_call`.
-            unsafe { &*self.sites_base.get().byte_add(offset) }
+            unsafe { self.site_at(offset) }
         })
     }
 
@@ -277,7 +308,7 @@ impl Tables {
                 None => return None,
             };
             // SAFETY: `offset` is inside the cached table (just checked or grown).
-            let slot = unsafe { &*self.sites_base.get().byte_add(offset) };
+            let slot = unsafe { self.site_at(offset) };
             if let Some(journal) = self.open_journal() {
                 journal.touch_site(self.epoch_of(journal), id as u32, slot);
             }
@@ -328,7 +359,7 @@ impl Tables {
         let index = self.path_index(path);
         (index < self.paths_len.get()).then(|| {
             // SAFETY: as in `path_slot`.
-            unsafe { &*self.paths_base.get().add(index) }
+            unsafe { self.path_at(index) }
         })
     }
 
@@ -345,7 +376,7 @@ impl Tables {
         if index < self.paths_len.get() && self.journal.get().is_null() {
             // SAFETY: in bounds of the cached table, which stays allocated while this
             // thread runs.
-            Some(unsafe { &*self.paths_base.get().add(index) })
+            Some(unsafe { self.path_at(index) })
         } else {
             self.path_slot_cold(path)
         }
@@ -359,7 +390,7 @@ impl Tables {
             let index = self.path_index(path);
             let slot = if index < self.paths_len.get() {
                 // SAFETY: as in `path_slot`.
-                unsafe { &*self.paths_base.get().add(index) }
+                unsafe { self.path_at(index) }
             } else {
                 self.grow_paths(path as usize)?
             };
@@ -462,7 +493,6 @@ impl Tables {
 
     /// Opens `journal` (pinned by the caller, and closed with [`Tables::close_journal`]
     /// before it moves or is dropped).
-    #[inline(always)]
     ///
     /// PERF: three stores. The journal gets its epoch when it first records an entry
     /// ([`Tables::epoch_of`]): a budgeted call whose nested calls touch nothing new pays
@@ -780,7 +810,10 @@ mod tests {
             // 16 site entries and 16 path entries of 64 bytes: not 100,000 and 7 million.
             assert_eq!(t.current_bytes(), 2 * 16 * 64);
             assert!(t.try_count_call(&LATE));
-            assert!(!t.try_count_call(&NEXT), "outside the window: the cold path");
+            assert!(
+                !t.try_count_call(&NEXT),
+                "outside the window: the cold path"
+            );
             t.site_slot_cold(&NEXT).expect("grown").calls.add(5);
             t.site_slot_cold(&EARLY).expect("grown down").calls.add(7);
             let sites = t.own_sites();
@@ -790,7 +823,10 @@ mod tests {
             assert_eq!(calls(100_020), Some(5));
             assert_eq!(calls(99_000), Some(7));
             assert_eq!(calls(100_001), Some(0));
-            assert_eq!(t.own_paths().get(7_000_000).map(|p| p.get().allocs), Some(2));
+            assert_eq!(
+                t.own_paths().get(7_000_000).map(|p| p.get().allocs),
+                Some(2)
+            );
             assert_eq!(t.own_paths().get(6_999_999).map(|p| p.get().allocs), None);
             // SAFETY: these tables were never in the registry: no other thread reads them.
             unsafe { t.free() };

@@ -31,7 +31,7 @@ inventory::submit! { SiteRegistration(&HOP) }
 /// Runs `f` as a tracked call of `site`.
 fn tracked<R>(site: &'static Site, f: impl FnOnce() -> R) -> R {
     let guard = pin!(CallGuard::new(site));
-    CallGuard::enter(guard);
+    let _end = CallGuard::enter(guard);
     f()
 }
 
@@ -213,7 +213,7 @@ impl crate::frame::Ending for HandedOff {
 fn work_entered_under_another_threads_call_counts_for_that_call() {
     let ((), captured) = capture(|| {
         let guard = pin!(CallGuard::new(&SPAWNER));
-        CallGuard::enter(guard);
+        let _end = CallGuard::enter(guard);
         drop(black_box(vec![0u8; 8]));
         let path = crate::per_thread::with(crate::frame::current_path).unwrap();
         thread::scope(|s| {

@@ -103,11 +103,6 @@ impl<T: Copy> SysVec<T> {
         self.len
     }
 
-    #[inline(always)]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub(crate) fn as_slice(&self) -> &[T] {
         // SAFETY: the first `len` values are initialised; `ptr` is dangling only when
         // `len` is 0, which is valid for an empty slice.

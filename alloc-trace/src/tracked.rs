@@ -178,7 +178,7 @@ macro_rules! __alloc_trace_block {
             let guard = ::core::pin::pin!($crate::__private::CallGuard::new(
                 $crate::__alloc_trace_site!($name)
             ));
-            $crate::__private::CallGuard::enter(guard);
+            let _end = $crate::__private::CallGuard::enter(guard);
             // A statement, not the block's tail, so that the expression's temporaries
             // are freed inside the call in every edition (as the attribute does for a
             // function's final expression), and a diverging expression sets off no lint

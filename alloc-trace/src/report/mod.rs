@@ -456,7 +456,7 @@ mod tracking_off_tests {
 
     fn call() {
         let guard = pin!(CallGuard::new(&OFF));
-        CallGuard::enter(guard);
+        let _end = CallGuard::enter(guard);
         drop(black_box(vec![0u8; 8]));
     }
 
