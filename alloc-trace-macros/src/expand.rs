@@ -246,14 +246,17 @@ fn instrument(
         // of the body goes through one exit, the end of a closure called at once.
         let on = quote!({ ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE });
         let new_guard = site.guard(&quote!(#private::BudgetGuard::<#on>));
+        // The budget again, as constants the check can compare with in line (the
+        // site's copy is in a `static` the compiler cannot assume unchanged).
+        let (allocs, bytes) = budget_values(args);
         let annotation = ret.as_ref().map(|(ty, _)| quote!(-> #ty));
         body.stmts = quote! {
             #items
-            let mut #guard = ::core::pin::pin!(#new_guard);
-            #private::BudgetGuard::enter(#guard.as_mut());
+            let #guard = ::core::pin::pin!(#new_guard);
+            let #end = #private::BudgetGuard::enter(#guard, #allocs, #bytes);
             #[allow(clippy::redundant_closure_call, unreachable_code)]
             let #value = (move || #annotation { #stmts #tail })();
-            #private::BudgetGuard::check(#guard.as_ref());
+            #private::BudgetEnd::finish(#end);
             #[allow(unreachable_code, clippy::needless_return)]
             return #value;
         };
@@ -363,6 +366,14 @@ fn budget(args: &Args, private: &TokenStream) -> TokenStream {
     if !args.has_budget() {
         return TokenStream::new();
     }
+    let (allocs, bytes) = budget_values(args);
+    quote! {
+        .with_budget(#allocs, #bytes, ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE)
+    }
+}
+
+/// `max_allocs` and `max_bytes` as `Option<u64>` expressions.
+fn budget_values(args: &Args) -> (TokenStream, TokenStream) {
     let some = |count: &Option<Count>| {
         count.as_ref().map_or_else(
             || quote!(::core::option::Option::None),
@@ -372,10 +383,7 @@ fn budget(args: &Args, private: &TokenStream) -> TokenStream {
             },
         )
     };
-    let (allocs, bytes) = (some(&args.max_allocs), some(&args.max_bytes));
-    quote! {
-        .with_budget(#allocs, #bytes, ::core::cfg!(debug_assertions) || #private::BUDGETS_IN_RELEASE)
-    }
+    (some(&args.max_allocs), some(&args.max_bytes))
 }
 
 /// An unreachable `return` of the declared type, so the `async move` block's output type

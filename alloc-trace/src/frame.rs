@@ -51,7 +51,7 @@ use crate::abi::off_path_fn;
 use crate::counters::Raw;
 use crate::paths;
 use crate::per_thread::{self, PerThread};
-use crate::site::Site;
+use crate::site::{Budget, Site};
 use crate::slots::CallNumbers;
 
 /// `Frame::parent` before `enter`: not null (null is a root frame's parent) and never the
@@ -261,12 +261,16 @@ impl Frame {
         }
     }
 
-    /// Whether the call may be over its site's budget so far: false only if it is
+    /// Whether the call may be over its site's budget (`budget`, given again as the
+    /// constants the caller knows) so far: false only if it is
     /// certainly within it (then [`Frame::so_far`] need not be computed). PERF: in line,
     /// two counters against the entry snapshot.
     #[inline(always)]
-    pub(crate) fn may_exceed(&self) -> bool {
-        let budget = self.site.budget;
+    pub(crate) fn may_exceed(&self, budget: Budget) -> bool {
+        debug_assert!(
+            (budget.max_allocs, budget.max_bytes)
+                == (self.site.budget.max_allocs, self.site.budget.max_bytes)
+        );
         per_thread::with(|t| {
             let (allocs, bytes) = t.counters.requests_and_bytes_since(&self.entry());
             budget.max_allocs.is_some_and(|max| allocs > max)

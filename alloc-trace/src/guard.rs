@@ -3,13 +3,14 @@
 //! through `__private`.
 
 use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 
 use crate::abi::off_path_fn;
 use crate::frame::{Ending, Frame};
 use crate::per_thread::PerThread;
 use crate::record::Journal;
-use crate::site::Site;
+use crate::site::{Budget, Site};
 use crate::slots::{CallNumbers, SiteSlot};
 
 /// How a site learns the type of `Self` (for a method whose type the attribute could not
@@ -179,18 +180,21 @@ impl<N: SelfType> Ending for CallGuard<N> {
     }
 }
 
-/// The guard of a tracked synchronous call with an allocation budget (`max_allocs`,
-/// `max_bytes`), checked before the call returns (`BudgetGuard::check`), so that a call
-/// over budget drops its return value as it unwinds. `ON` is false in builds where
-/// budgets are off: the guard is then a [`CallGuard`] and nothing more.
+/// The frame and journal of a tracked synchronous call with an allocation budget
+/// (`max_allocs`, `max_bytes`), checked before the call returns ([`BudgetEnd::finish`]),
+/// so that a call over budget drops its return value as it unwinds. `ON` is false in
+/// builds where budgets are off: the guard is then a [`CallGuard`] and nothing more.
 ///
 /// ```ignore
 /// let guard = ::core::pin::pin!(BudgetGuard::<{ ON }>::new(&SITE));
-/// BudgetGuard::enter(guard.as_mut());
+/// let end = BudgetGuard::enter(guard);
 /// let value = (move || -> R { ..body.. })();
-/// BudgetGuard::check(guard.as_ref());
+/// end.finish();
 /// return value;
 /// ```
+///
+/// The call ends when `end` drops (see [`CallEnd`] for why the end is a value of its
+/// own).
 #[must_use]
 pub struct BudgetGuard<const ON: bool, N: SelfType = NoSelf> {
     call: CallGuard<N>,
@@ -221,24 +225,28 @@ impl<const ON: bool, F: Fn() -> &'static str> BudgetGuard<ON, ForMethod<F>> {
 }
 
 impl<const ON: bool, N: SelfType> BudgetGuard<ON, N> {
-    /// Starts the call; it ends when the guard drops.
+    /// Starts the call; it ends when the returned value drops. `max_allocs` and
+    /// `max_bytes` are the site's budget.
     #[inline(always)]
-    pub fn enter(self: Pin<&mut Self>) {
+    pub fn enter(
+        self: Pin<&mut Self>,
+        max_allocs: Option<u64>,
+        max_bytes: Option<u64>,
+    ) -> BudgetEnd<'_, ON, N> {
         let this = self.into_ref();
+        // As in `CallGuard::enter`: read while the compiler still knows it.
+        let site = this.call.frame.site();
         if ON {
             let _ = crate::per_thread::with(|t| t.tables.open(this.journal()));
         }
         this.call().frame().enter();
-    }
-
-    /// Panics, with what the call and its nested tracked calls did, if the call went over
-    /// its budget so far. Called before the call returns its value.
-    #[inline(always)]
-    #[track_caller]
-    pub fn check(self: Pin<&Self>) {
-        // PERF: the common case, a call within its budget, is a few comparisons in line.
-        if ON && self.call.frame.may_exceed() {
-            self.check_now();
+        BudgetEnd {
+            guard: this,
+            site,
+            budget: Budget {
+                max_allocs,
+                max_bytes,
+            },
         }
     }
 
@@ -269,14 +277,45 @@ impl<const ON: bool, N: SelfType> BudgetGuard<ON, N> {
     }
 }
 
-impl<const ON: bool, N: SelfType> Drop for BudgetGuard<ON, N> {
+/// The end of a budgeted call (see [`BudgetGuard`]).
+#[must_use]
+pub struct BudgetEnd<'g, const ON: bool, N: SelfType = NoSelf> {
+    guard: Pin<&'g BudgetGuard<ON, N>>,
+    site: &'static Site,
+    budget: Budget,
+}
+
+impl<const ON: bool, N: SelfType> BudgetEnd<'_, ON, N> {
+    /// Panics, with what the call and its nested tracked calls did, if the call went over
+    /// its budget; otherwise ends the call. Called before the call returns its value (an
+    /// unwinding call ends when `self` drops).
+    ///
+    /// PERF: the common case, a call within its budget, is a few comparisons and the
+    /// call's end, in line (the drop, which unwinding needs too, was left out of line).
     #[inline(always)]
-    fn drop(&mut self) {
+    #[track_caller]
+    pub fn finish(self) {
+        if ON && self.guard.call.frame.may_exceed(self.budget) {
+            self.guard.check_now();
+        }
+        let this = ManuallyDrop::new(self);
+        this.end();
+    }
+
+    #[inline(always)]
+    fn end(&self) {
+        let guard = self.guard.get_ref();
         if ON {
             // Closed (and its entries handed to an enclosing journal) before the frame
             // ends, and before the journal's memory goes.
-            let _ = crate::per_thread::with(|t| t.tables.discard_journal(&self.journal));
+            let _ = crate::per_thread::with(|t| t.tables.discard_journal(&guard.journal));
         }
-        self.call.frame.exit(&self.call);
+        guard.call.frame.exit_as(self.site, &guard.call);
+    }
+}
+
+impl<const ON: bool, N: SelfType> Drop for BudgetEnd<'_, ON, N> {
+    fn drop(&mut self) {
+        self.end();
     }
 }

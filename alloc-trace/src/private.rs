@@ -3,7 +3,7 @@
 
 pub use crate::assert::{Condition, Expected, Field, Op, check_allocs};
 pub use crate::future::TrackedFuture;
-pub use crate::guard::{BudgetGuard, CallEnd, CallGuard, ForMethod, NoSelf, SelfType};
+pub use crate::guard::{BudgetEnd, BudgetGuard, CallEnd, CallGuard, ForMethod, NoSelf, SelfType};
 pub use crate::site::{Site, SiteRegistration};
 pub use inventory;
 

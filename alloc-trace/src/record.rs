@@ -600,10 +600,20 @@ impl Tables {
                 _ => slot.epoch.store(e.prior_epoch, Ordering::Relaxed),
             }
         }
+        // Unlinked while still busy, so that a signal handler's tracked call from here on
+        // records in the enclosing journal, never in this closing one.
+        self.journal.set(journal.parent.get());
+        compiler_fence(Ordering::SeqCst);
+        // SAFETY: as above; the entries are not read again (the journal is closed).
+        unsafe {
+            ManuallyDrop::drop(&mut *journal.sites.get());
+            ManuallyDrop::drop(&mut *journal.paths.get());
+            *journal.sites.get() = ManuallyDrop::new(SysVec::new());
+            *journal.paths.get() = ManuallyDrop::new(SysVec::new());
+        }
         compiler_fence(Ordering::SeqCst);
         journal.busy.set(false);
         touched.complete = !journal.lost.get();
-        self.journal.set(journal.parent.get());
         if parent.is_none() {
             self.sites_bytes.set(self.sites_len_bytes.get());
         }
@@ -657,7 +667,9 @@ struct PathEntry {
 pub(crate) struct Journal {
     parent: Cell<*const Journal>,
     epoch: Cell<u32>,
-    /// Freed by `Drop` only if the journal ever recorded (see [`Journal::is_empty`]).
+    /// Freed when the journal closes ([`Tables::close_journal`]), which every journal
+    /// does before it is dropped. PERF: no drop code at all, for the common budgeted call
+    /// that recorded nothing.
     sites: core::cell::UnsafeCell<ManuallyDrop<SysVec<SiteEntry>>>,
     paths: core::cell::UnsafeCell<ManuallyDrop<SysVec<PathEntry>>>,
     /// An entry could not be recorded (out of memory, or a signal handler's tracked call
@@ -747,21 +759,6 @@ impl Journal {
         fn push_path(&self, e: PathEntry) {
             // SAFETY: as in `push_site`.
             self.write(|| unsafe { (*self.paths.get()).push(e) });
-        }
-    }
-}
-
-impl Drop for Journal {
-    /// PERF: in line, one compare, for the common budgeted call that recorded nothing.
-    #[inline(always)]
-    fn drop(&mut self) {
-        if !self.is_empty() {
-            // SAFETY: dropped once, here; nothing refers to the journal any more (it was
-            // closed before being dropped, see `Tables::open`).
-            unsafe {
-                ManuallyDrop::drop(self.sites.get_mut());
-                ManuallyDrop::drop(self.paths.get_mut());
-            }
         }
     }
 }

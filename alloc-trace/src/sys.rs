@@ -77,7 +77,9 @@ pub(crate) unsafe fn unbox<T>(ptr: NonNull<T>) -> T {
 /// `System`; a failed allocation leaves it as it was (the push is dropped, and
 /// [`SysVec::push`] says so), never panics.
 pub(crate) struct SysVec<T: Copy> {
-    ptr: NonNull<T>,
+    /// Null until the first allocation (so that a new one is all zeros: a budgeted call
+    /// makes two on every call, see `record::Journal`).
+    ptr: *mut T,
     len: usize,
     cap: usize,
     _owns: PhantomData<T>,
@@ -91,7 +93,7 @@ unsafe impl<T: Copy + Sync> Sync for SysVec<T> {}
 impl<T: Copy> SysVec<T> {
     pub(crate) const fn new() -> Self {
         Self {
-            ptr: NonNull::dangling(),
+            ptr: ptr::null_mut(),
             len: 0,
             cap: 0,
             _owns: PhantomData,
@@ -104,14 +106,19 @@ impl<T: Copy> SysVec<T> {
     }
 
     pub(crate) fn as_slice(&self) -> &[T] {
-        // SAFETY: the first `len` values are initialised; `ptr` is dangling only when
-        // `len` is 0, which is valid for an empty slice.
-        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        if self.ptr.is_null() {
+            return &[];
+        }
+        // SAFETY: the first `len` values are initialised, at a non-null pointer.
+        unsafe { core::slice::from_raw_parts(self.ptr, self.len) }
     }
 
     pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        if self.ptr.is_null() {
+            return &mut [];
+        }
         // SAFETY: as for `as_slice`, and `&mut self` is unique.
-        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+        unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 
     /// Room for at least `cap` values. False if `System` could not provide it.
@@ -124,6 +131,7 @@ impl<T: Copy> SysVec<T> {
             return false;
         };
         if layout.size() == 0 {
+            self.ptr = NonNull::dangling().as_ptr();
             self.cap = usize::MAX;
             return true;
         }
@@ -131,10 +139,13 @@ impl<T: Copy> SysVec<T> {
         let Some(new) = NonNull::new(unsafe { System.alloc(layout) }.cast::<T>()) else {
             return false;
         };
-        // SAFETY: both regions are valid for `len` values and do not overlap.
-        unsafe { ptr::copy_nonoverlapping(self.ptr.as_ptr(), new.as_ptr(), self.len) };
+        if self.len > 0 {
+            // SAFETY: both regions are valid for `len` values (so `ptr` is not null) and
+            // do not overlap.
+            unsafe { ptr::copy_nonoverlapping(self.ptr, new.as_ptr(), self.len) };
+        }
         self.release();
-        self.ptr = new;
+        self.ptr = new.as_ptr();
         self.cap = cap;
         true
     }
@@ -145,7 +156,7 @@ impl<T: Copy> SysVec<T> {
             return false;
         }
         // SAFETY: `len < cap`, so the slot is inside the allocation.
-        unsafe { self.ptr.as_ptr().add(self.len).write(value) };
+        unsafe { self.ptr.add(self.len).write(value) };
         self.len += 1;
         true
     }
@@ -161,7 +172,7 @@ impl<T: Copy> SysVec<T> {
         }
         for i in self.len..len {
             // SAFETY: `i < cap`.
-            unsafe { self.ptr.as_ptr().add(i).write(fill) };
+            unsafe { self.ptr.add(i).write(fill) };
         }
         self.len = len;
         true
@@ -175,7 +186,7 @@ impl<T: Copy> SysVec<T> {
         if self.cap != 0 && self.cap != usize::MAX {
             if let Ok(layout) = Layout::array::<T>(self.cap) {
                 // SAFETY: `ptr` was allocated by `System` with this layout.
-                unsafe { System.dealloc(self.ptr.as_ptr().cast(), layout) };
+                unsafe { System.dealloc(self.ptr.cast(), layout) };
             }
         }
     }
