@@ -455,8 +455,7 @@ impl Tables {
     /// freed with them at exit), for tests of what a thread holds.
     #[cfg(test)]
     pub(crate) fn current_bytes(&self) -> usize {
-        self.own_sites().entries.len() * size_of::<SiteSlot>()
-            + self.own_paths().entries.len() * size_of::<PathSlot>()
+        size_of_val(self.own_sites().entries) + size_of_val(self.own_paths().entries)
     }
 
     /// The site and path entries, read by another thread.
