@@ -326,14 +326,6 @@ impl<T: Copy> ById<T> {
     fn is_sparse(&self) -> bool {
         matches!(self, Self::Sparse(_))
     }
-
-    /// How many entries are held (a dense table's length, some of them empty).
-    fn len(&self) -> usize {
-        match self {
-            Self::Dense(v) => v.len(),
-            Self::Sparse(v) => v.len(),
-        }
-    }
 }
 
 /// Every site linked into the program (by `inventory`) and every other site that ran.
@@ -501,7 +493,7 @@ impl Gathered {
         let mut by_site = ById::with_len(sparse, len, Derived::ZERO);
         let mut in_tracked = Totals::ZERO;
         // The paths shown: (id, exclusive numbers), named once the sites are.
-        let mut shown_paths: Vec<(u32, Totals)> = Vec::with_capacity(self.paths.len());
+        let mut shown_paths: Vec<(u32, Totals)> = Vec::new();
         self.paths.for_each(|id, &t| {
             if t == Totals::ZERO || id == base || !is_below(id, base) {
                 return;
@@ -693,9 +685,6 @@ fn read_once(t: &PerThread, r: &mut ThreadRead) -> bool {
     let (sites, paths) = unsafe { t.tables.shared() };
     r.sites_first = sites.first as u32;
     r.paths_first = paths.first as u32;
-    // Room for all at once: growing entry by entry copied the tables a dozen times.
-    let _ = r.sites.reserve_total(sites.entries.len());
-    let _ = r.paths.reserve_total(paths.entries.len());
     sites.entries.iter().all(|s| r.sites.push(s.read()))
         && paths.entries.iter().all(|p| r.paths.push(p.read()))
 }
