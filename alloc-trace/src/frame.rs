@@ -267,10 +267,7 @@ impl Frame {
     /// two counters against the entry snapshot.
     #[inline(always)]
     pub(crate) fn may_exceed(&self, budget: Budget) -> bool {
-        debug_assert!(
-            (budget.max_allocs, budget.max_bytes)
-                == (self.site.budget.max_allocs, self.site.budget.max_bytes)
-        );
+        debug_assert_eq!(budget, self.site.budget);
         per_thread::with(|t| {
             let (allocs, bytes) = t.counters.requests_and_bytes_since(&self.entry());
             budget.max_allocs.is_some_and(|max| allocs > max)

@@ -156,6 +156,24 @@ impl<'a, T> Window<'a, T> {
     }
 }
 
+/// The entry `offset` bytes into the cached table at `base`.
+///
+/// # Safety
+///
+/// `offset` is below the table's length in bytes and a multiple of the entry size.
+#[inline(always)]
+unsafe fn entry_at<T>(base: &Cell<*const T>, offset: usize) -> &T {
+    let base = base.get();
+    // SAFETY: a table of nonzero length has a base (per the contract, there is one);
+    // said to the compiler, which otherwise tests it on every lookup (the `Option` of the
+    // reference a lookup returns), and the entry stays allocated while its thread runs
+    // (see `Published::grow`).
+    unsafe {
+        core::hint::assert_unchecked(!base.is_null());
+        &*base.byte_add(offset)
+    }
+}
+
 /// The window a table grows to so that it covers `id`: `first..first + len`, at least
 /// twice the old length (and `min`), the room added on the side `id` lies (ids are handed
 /// out in increasing order, so new ones usually come above).
@@ -245,15 +263,8 @@ impl Tables {
     /// `offset` is below the table's length in bytes and a multiple of the entry size.
     #[inline(always)]
     unsafe fn site_at(&self, offset: usize) -> &SiteSlot {
-        let base = self.sites_base.get();
-        // SAFETY: a table of nonzero length has a base (per the contract, there is one);
-        // said to the compiler, which otherwise tests it on every lookup (the `Option`
-        // of the reference a lookup returns), and the entry stays allocated while this
-        // thread runs (see `Published::grow`).
-        unsafe {
-            core::hint::assert_unchecked(!base.is_null());
-            &*base.byte_add(offset)
-        }
+        // SAFETY: per the contract.
+        unsafe { entry_at(&self.sites_base, offset) }
     }
 
     /// The entry `index` entries into the cached paths table.
@@ -263,12 +274,8 @@ impl Tables {
     /// `index` is below the table's length.
     #[inline(always)]
     unsafe fn path_at(&self, index: usize) -> &PathSlot {
-        let base = self.paths_base.get();
-        // SAFETY: as in `site_at`.
-        unsafe {
-            core::hint::assert_unchecked(!base.is_null());
-            &*base.add(index)
-        }
+        // SAFETY: per the contract.
+        unsafe { entry_at(&self.paths_base, index * size_of::<PathSlot>()) }
     }
 
     /// The byte offset of `site`'s entry from the window's first: past the table (as
@@ -605,10 +612,8 @@ impl Tables {
         compiler_fence(Ordering::SeqCst);
         // SAFETY: as above; the entries are not read again (the journal is closed).
         unsafe {
-            ManuallyDrop::drop(&mut *journal.sites.get());
-            ManuallyDrop::drop(&mut *journal.paths.get());
-            *journal.sites.get() = ManuallyDrop::new(SysVec::new());
-            *journal.paths.get() = ManuallyDrop::new(SysVec::new());
+            drop(core::mem::take::<SysVec<_>>(&mut *journal.sites.get()));
+            drop(core::mem::take::<SysVec<_>>(&mut *journal.paths.get()));
         }
         compiler_fence(Ordering::SeqCst);
         journal.busy.set(false);

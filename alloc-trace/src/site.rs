@@ -49,7 +49,7 @@ enum Name {
 }
 
 /// Allocation budget of a site, checked at the end of every call.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Budget {
     pub max_allocs: Option<u64>,
     pub max_bytes: Option<u64>,
