@@ -78,6 +78,10 @@ pub(crate) struct Frame {
     outer_peak: Cell<MaybeUninit<i64>>,
     /// The frame's call path; written when first needed ([`HAS_PATH`]).
     path: Cell<MaybeUninit<u32>>,
+    /// The thread's `handed_off` before this frame was entered under a path: written by
+    /// [`Frame::enter_under`], restored by [`Frame::exit_under`]. (In the padding after
+    /// `path`: frames are no larger for it.)
+    outer_handed_off: Cell<MaybeUninit<u32>>,
     _pinned: PhantomPinned,
 }
 
@@ -108,6 +112,7 @@ impl Frame {
             entry: Cell::new(MaybeUninit::uninit()),
             outer_peak: Cell::new(MaybeUninit::uninit()),
             path: Cell::new(MaybeUninit::uninit()),
+            outer_handed_off: Cell::new(MaybeUninit::uninit()),
             _pinned: PhantomPinned,
         }
     }
@@ -159,16 +164,31 @@ impl Frame {
     /// off (a spawned task, a thread), whose allocations then count in that call's
     /// inclusive numbers, on whatever thread they happen. End it with
     /// [`Frame::exit_under`]. (Used by the `tracing` layer's spans only, so far.)
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    ///
+    /// Unless `parent_path` is the path of the thread's innermost frame (work run where it
+    /// was handed off: a span nested in a span, a task polled inside the call that spawned
+    /// it), the calls on `parent_path` are not on this thread: the frame becomes the
+    /// thread's `handed_off`, so that a report does not count them in flight here too.
     pub(crate) fn enter_under(self: Pin<&Self>, parent_path: u32) {
         let this = self.get_ref();
         if this.parent.get() != NOT_ENTERED {
             return;
         }
-        self.enter();
         let _ = per_thread::with(|t| {
+            let innermost: *const Frame = t.frames.innermost().cast_const().cast();
+            // SAFETY: see the module docs: the innermost frame is alive.
+            let innermost_path =
+                unsafe { innermost.as_ref() }.map_or(Some(paths::ROOT), Frame::known_path);
+            let outer = t.frames.handed_off.load(Ordering::Relaxed);
+            this.outer_handed_off.set(MaybeUninit::new(outer));
+            self.enter();
             let path = child_path(t, parent_path, this.site);
             this.set_path(path);
+            if innermost_path != Some(parent_path) {
+                // Stored before any booking can publish a path below the frame (see
+                // `FrameState::handed_off`).
+                t.frames.handed_off.store(path, Ordering::Relaxed);
+            }
         });
     }
 
@@ -179,6 +199,9 @@ impl Frame {
         let untouched = per_thread::with(|t| {
             let current: *const Frame = t.frames.innermost().cast_const().cast();
             if !ptr::eq(current, self) {
+                if self.parent.get() != NOT_ENTERED {
+                    self.restore_handed_off(t);
+                }
                 self.unlink_out_of_order(t);
                 return None;
             }
@@ -191,12 +214,23 @@ impl Frame {
             #[cfg(feature = "ownership")]
             t.holding.forget_current();
             t.counters.close_peak_untouched(self.outer_peak());
+            self.restore_handed_off(t);
             ending.untouched(t, self.site);
             Some(true)
         });
         if untouched == Some(Some(false)) {
             self.exit_allocated(ending);
+            // After the booking, which published a path outside the frame.
+            let _ = per_thread::with(|t| self.restore_handed_off(t));
         }
+    }
+
+    /// Gives the thread back the `handed_off` it had before [`Frame::enter_under`].
+    fn restore_handed_off(&self, t: &PerThread) {
+        // SAFETY: written by `enter_under` before it linked the frame, and only frames it
+        // entered are ended through `exit_under`.
+        let outer = unsafe { self.outer_handed_off.get().assume_init() };
+        t.frames.handed_off.store(outer, Ordering::Relaxed);
     }
 
     /// Ends the frame now (recording the call), before its owner drops it: for a call that

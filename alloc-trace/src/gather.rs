@@ -357,9 +357,9 @@ struct Gathered {
     sites: ById<SiteValues>,
     paths: ById<Totals>,
     unattributed: Totals,
-    /// The innermost known paths of threads inside tracked calls: their sites are in
-    /// flight.
-    in_flight_paths: SysVec<u32>,
+    /// The innermost known paths of threads inside tracked calls, each with its thread's
+    /// handed-off frame: the sites on the path, up to that frame, are in flight.
+    in_flight_paths: SysVec<(u32, u32)>,
     threads: Threads,
     /// The ownership view, read with the rest (process-wide reports only).
     #[cfg(feature = "ownership")]
@@ -372,6 +372,8 @@ struct ThreadRead {
     mark: Raw,
     in_frame: bool,
     published: u32,
+    /// See `FrameState::handed_off`.
+    handed_off: u32,
     /// The ids of `sites[0]` and `paths[0]` (see `record::Window`).
     sites_first: u32,
     paths_first: u32,
@@ -420,6 +422,7 @@ impl Gathered {
             mark: Raw::START,
             in_frame: false,
             published: paths::ROOT,
+            handed_off: paths::ROOT,
             sites_first: 0,
             paths_first: 0,
             sites: SysVec::new(),
@@ -445,7 +448,7 @@ impl Gathered {
                 self.unattributed = self.unattributed.plus(pending);
             } else {
                 self.add_path(read.published, pending);
-                let _ = self.in_flight_paths.push(read.published);
+                let _ = self.in_flight_paths.push((read.published, read.handed_off));
             }
         }
     }
@@ -533,13 +536,17 @@ impl Gathered {
         // Calls in flight: async calls started and not finished (their `started`, below),
         // and the synchronous calls on the known paths of threads inside tracked calls.
         // An async call's poll on a path is one of the started: not counted again.
-        for &path in self.in_flight_paths.as_slice() {
+        // Up to the thread's handed-off frame: the calls above it are on other threads.
+        for &(path, handed_off) in self.in_flight_paths.as_slice() {
             let mut cursor = path;
             while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
                 if !site::by_id(site_id).is_some_and(Site::is_async)
                     && let Some(d) = by_site.entry(site_id, Derived::ZERO)
                 {
                     d.in_flight += 1;
+                }
+                if cursor == handed_off {
+                    break;
                 }
                 cursor = parent;
             }
@@ -677,6 +684,9 @@ fn read_thread(t: &PerThread, r: &mut ThreadRead) -> bool {
 fn read_once(t: &PerThread, r: &mut ThreadRead) -> bool {
     r.mark = t.frames.mark.read();
     r.published = t.frames.published_path.load(Ordering::Relaxed);
+    // After `published`: a path published below a handed-off frame is read with it (the
+    // frame's exit books, so moves `seq`, before it restores the thread's `handed_off`).
+    r.handed_off = t.frames.handed_off.load(Ordering::Relaxed);
     r.in_frame = !t.frames.current.load(Ordering::Relaxed).is_null();
     r.raw = t.counters.read_raw();
     r.sites.clear();

@@ -40,6 +40,11 @@ pub(crate) struct FrameState {
     /// The path of the innermost active frame whose path is known (0: none), where a
     /// reader books what happened since `mark`.
     pub(crate) published_path: AtomicU32,
+    /// The path of the innermost frame of work handed off to this thread from a call that
+    /// is not on this thread's chain (0: none): a reader counts the calls on
+    /// `published_path` as in flight here only up to it; the calls above it run (or ran)
+    /// elsewhere, and their own threads count them.
+    pub(crate) handed_off: AtomicU32,
     /// Odd while the owner is attributing allocations to paths (moving `mark` and adding
     /// to path entries): a reader retries.
     pub(crate) seq: Owned,
@@ -77,6 +82,7 @@ thread_local! {
                 current: AtomicPtr::new(core::ptr::null_mut()),
                 mark: SharedRaw::new(),
                 published_path: AtomicU32::new(0),
+                handed_off: AtomicU32::new(0),
                 seq: Owned::new(0),
             },
             tables: Tables::new(),

@@ -152,6 +152,7 @@ pub(crate) fn fold_exiting(t: &PerThread) {
     t.counters.restart();
     t.frames.mark.set(&Raw::START);
     t.frames.published_path.store(0, Ordering::Relaxed);
+    t.frames.handed_off.store(0, Ordering::Relaxed);
 }
 
 /// Adds `t`'s counters (`raw`) and tables to `retired`.

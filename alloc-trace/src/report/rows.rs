@@ -61,6 +61,8 @@ pub struct SiteStats {
     /// Calls that had started and not finished when the report was built: a synchronous
     /// call still running on a thread (as far as the thread's attributed allocations show
     /// it, see [`report()`](crate::report())), or an `async fn` polled and not complete.
+    /// Work a call handed off ([`Handoff`](crate::Handoff)) and running on other threads
+    /// is in flight as `[handoff]` runs and `[task]` polls, not as more calls of the call.
     pub in_flight: u64,
     /// What the function holds: its blocks alive now and at the process's peak (feature
     /// `ownership`, process-wide reports; `None` otherwise). See [`SiteOwnership`].
