@@ -137,7 +137,7 @@ impl Num {
         ))
     }
 
-    /// Characters [`Num::write`] prints.
+    /// Characters the number prints (see [`Num::push_right`]).
     pub(super) fn len(&self) -> usize {
         let digits = self.int.checked_ilog10().map_or(1, |l| l as usize + 1);
         let frac = if self.frac_digits > 0 {
@@ -148,35 +148,38 @@ impl Num {
         usize::from(self.negative) + digits + frac + self.suffix.len()
     }
 
-    /// [`Num::write`] right-aligned in `width` columns. PERF: the padding, the digits and
-    /// the suffix are put together on the stack and written at once: a table writes
-    /// 100,000 numbers, and three small writes each (with their copies) were a fifth of
-    /// formatting it.
-    pub(super) fn write_right(&self, out: &mut impl fmt::Write, width: usize) -> fmt::Result {
-        const CAP: usize = 64;
+    /// Appends the number (its sign, digits, decimals and unit) right-aligned in `width`
+    /// columns to `line`. PERF: the padding, the digits and the suffix are written in
+    /// place in the line's buffer: a table writes 100,000 numbers, and three small writes
+    /// each (with their copies) were a fifth of formatting it.
+    pub(super) fn push_right(
+        &self,
+        line: &mut Line<'_, impl fmt::Write>,
+        width: usize,
+    ) -> fmt::Result {
         let len = self.len();
         let pad = width.saturating_sub(len);
-        let end = pad + len;
-        if end > CAP {
-            write_spaces(out, pad)?;
-            return self.write(out);
-        }
-        let mut buf = [b' '; CAP];
+        let Some(room) = line.room(pad + len)? else {
+            // Wider than a line's buffer: the padding, then the number.
+            line.push_spaces(pad)?;
+            // u64::MAX has 20 digits; a sign, a point and 2 decimals make 24.
+            let mut digits = [0u8; 24];
+            let at = self.digits_before(&mut digits, 24);
+            for &c in &digits[at..] {
+                line.push_ascii(c)?;
+            }
+            return line.push_str(self.suffix);
+        };
         let suffix = self.suffix.as_bytes();
-        let at = end - suffix.len();
-        buf[at..end].copy_from_slice(suffix);
-        self.digits_before(&mut buf, at);
-        // Spaces, ASCII digits, '.', '-' and the suffix (a `str`): valid UTF-8.
-        out.write_str(core::str::from_utf8(&buf[..end]).map_err(|_| fmt::Error)?)
-    }
-
-    pub(super) fn write(&self, out: &mut impl fmt::Write) -> fmt::Result {
-        // u64::MAX has 20 digits; a sign, a point and 2 decimals make 24.
-        let mut buf = [0u8; 24];
-        let at = self.digits_before(&mut buf, 24);
-        // Only ASCII digits, '.' and '-' were written.
-        out.write_str(core::str::from_utf8(&buf[at..]).map_err(|_| fmt::Error)?)?;
-        out.write_str(self.suffix)
+        let at = room.len() - suffix.len();
+        // `room[..pad]` is spaces already (see `Line::buf`).
+        // PERF: byte by byte: a suffix is at most 4 bytes, and `copy_from_slice` of a
+        // length the compiler does not know is a call to `memcpy`.
+        for (to, &from) in room[at..].iter_mut().zip(suffix) {
+            *to = from;
+        }
+        self.digits_before(room, at);
+        Ok(())
     }
 
     /// Writes the number without its suffix into `buf`, ending just before `end`; returns
@@ -221,28 +224,106 @@ impl Cell<'_> {
         }
     }
 
+    /// Appends the cell right-aligned in `width` columns to `line`.
+    pub(super) fn push_right(
+        &self,
+        line: &mut Line<'_, impl fmt::Write>,
+        width: usize,
+    ) -> fmt::Result {
+        let text = match self {
+            Cell::Num(n) => return n.push_right(line, width),
+            Cell::Blank => "",
+            Cell::Text(s) => s,
+        };
+        line.push_spaces(width.saturating_sub(self.len()))?;
+        line.push_str(text)
+    }
+
     /// Writes the cell right-aligned in `width` columns.
     pub(super) fn write_right(&self, out: &mut impl fmt::Write, width: usize) -> fmt::Result {
-        if let Cell::Num(n) = self {
-            return n.write_right(out, width);
-        }
-        write_spaces(out, width.saturating_sub(self.len()))?;
-        match self {
-            Cell::Blank => Ok(()),
-            Cell::Text(s) => out.write_str(s),
-            Cell::Num(n) => n.write(out),
-        }
+        let mut line = Line::new(out);
+        self.push_right(&mut line, width)?;
+        line.flush()
     }
 }
 
-pub(super) fn write_spaces(out: &mut impl fmt::Write, mut n: usize) -> fmt::Result {
-    const SPACES: &str = "                                ";
-    while n > 0 {
-        let chunk = n.min(SPACES.len());
-        out.write_str(&SPACES[..chunk])?;
-        n -= chunk;
+/// Bytes a [`Line`] holds before it writes them.
+const LINE_CAP: usize = 512;
+
+/// A line of text put together on the stack before it is written to `out`: the bytes
+/// of whole `str`s and of ASCII characters, so always valid UTF-8. PERF: a table row is
+/// a dozen cells, each padded, written and separated; put together here, the row is
+/// checked as UTF-8 and written once (one `write_str`, one check of the whole line),
+/// instead of a check and two writes per cell. It never allocates: printing a report
+/// allocates nothing.
+pub(super) struct Line<'w, W: fmt::Write> {
+    out: &'w mut W,
+    /// The line's bytes, `buf[..len]`, and spaces after them. PERF: so that padding costs
+    /// nothing but moving `len` (a `memset` call per cell, before).
+    buf: [u8; LINE_CAP],
+    len: usize,
+}
+
+impl<'w, W: fmt::Write> Line<'w, W> {
+    pub(super) fn new(out: &'w mut W) -> Self {
+        Self {
+            out,
+            buf: [b' '; LINE_CAP],
+            len: 0,
+        }
     }
-    Ok(())
+
+    /// The next `n` bytes of the buffer, spaces, to be written now (what it held is
+    /// written out first if they do not fit); `None` if `n` is more than the buffer holds.
+    #[inline]
+    fn room(&mut self, n: usize) -> Result<Option<&mut [u8]>, fmt::Error> {
+        if self.len + n > LINE_CAP {
+            self.flush()?;
+        }
+        if n > LINE_CAP {
+            return Ok(None);
+        }
+        let at = self.len;
+        self.len += n;
+        Ok(Some(&mut self.buf[at..at + n]))
+    }
+
+    pub(super) fn push_str(&mut self, s: &str) -> fmt::Result {
+        match self.room(s.len())? {
+            Some(room) => room.copy_from_slice(s.as_bytes()),
+            None => self.out.write_str(s)?,
+        }
+        Ok(())
+    }
+
+    pub(super) fn push_ascii(&mut self, c: u8) -> fmt::Result {
+        debug_assert!(c.is_ascii());
+        if let Some(room) = self.room(1)? {
+            room[0] = c;
+        }
+        Ok(())
+    }
+
+    pub(super) fn push_spaces(&mut self, mut n: usize) -> fmt::Result {
+        while n > 0 {
+            let chunk = n.min(LINE_CAP);
+            // Spaces already (see `buf`): taking the room is enough.
+            let _ = self.room(chunk)?;
+            n -= chunk;
+        }
+        Ok(())
+    }
+
+    /// Writes out what the line holds.
+    pub(super) fn flush(&mut self) -> fmt::Result {
+        // Never an error (see the type's docs): checked rather than assumed, so that no
+        // `unsafe` is needed, and a bug would be a formatting error, not a bad `str`.
+        let text = core::str::from_utf8(&self.buf[..self.len]).map_err(|_| fmt::Error)?;
+        self.out.write_str(text)?;
+        self.buf[..self.len].fill(b' ');
+        self.len = 0;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -321,8 +402,8 @@ mod tests {
         assert_eq!(s, format!("    42{:>40}", "x"));
     }
 
-    /// The one-buffer path (padding, digits and suffix within 64 bytes) and the path for
-    /// wider columns print the same as padding then [`Num::write`].
+    /// A number written in place in the line's buffer and one wider than the buffer
+    /// print the same as `format!`'s padding of the digits and suffix.
     #[test]
     fn right_alignment_in_one_write_and_beyond_it() {
         let nums = [
@@ -333,15 +414,53 @@ mod tests {
             Num::tenths(123_456, 2, ""),
         ];
         for n in nums {
-            for width in [0, 1, 5, 12, 40, 63, 64, 65, 100] {
+            for width in [0, 1, 5, 12, 40, 63, 64, 65, 100, 511, 512, 513, 1200] {
                 let mut fast = String::new();
-                n.write_right(&mut fast, width).unwrap();
-                let mut plain = String::new();
-                write_spaces(&mut plain, width.saturating_sub(n.len())).unwrap();
-                n.write(&mut plain).unwrap();
+                Cell::Num(n).write_right(&mut fast, width).unwrap();
+                let mut digits = [0u8; 24];
+                let at = n.digits_before(&mut digits, 24);
+                let plain = format!(
+                    "{:>width$}",
+                    format!(
+                        "{}{}",
+                        core::str::from_utf8(&digits[at..]).unwrap(),
+                        n.suffix
+                    )
+                );
                 assert_eq!(fast, plain, "{n:?} in {width}");
                 assert_eq!(fast.len(), width.max(n.len()), "{n:?} in {width}");
             }
         }
+    }
+
+    /// A line that outgrows its buffer writes what it held and goes on: the text is the
+    /// same as written piece by piece, for pieces that fit, straddle or exceed it.
+    #[test]
+    fn a_line_longer_than_its_buffer() {
+        let long = "é".repeat(LINE_CAP); // 2 bytes a character: twice the buffer
+        let pieces = [
+            "ab",
+            long.as_str(),
+            "c",
+            &long[..LINE_CAP - 2],
+            "dé",
+            "",
+            "x",
+        ];
+        let mut got = String::new();
+        let mut line = Line::new(&mut got);
+        let mut want = String::new();
+        for round in 0..40 {
+            for p in pieces {
+                line.push_str(p).unwrap();
+                want.push_str(p);
+            }
+            line.push_spaces(round * 37).unwrap();
+            want.push_str(&" ".repeat(round * 37));
+            line.push_ascii(b'|').unwrap();
+            want.push('|');
+        }
+        line.flush().unwrap();
+        assert_eq!(got, want);
     }
 }

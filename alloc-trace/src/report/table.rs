@@ -9,7 +9,7 @@
 
 use core::fmt::{self, Write as _};
 
-use super::cell::{Cell, Num};
+use super::cell::{Cell, Line, Num};
 use super::{Report, Scope};
 use crate::report::SiteStats;
 
@@ -418,29 +418,38 @@ impl<'s> Row<'s> {
         }
     }
 
+    /// Writes the row to `f`, put together first (see [`Line`]).
     fn write(
         &self,
         f: &mut fmt::Formatter<'_>,
         widths: &[usize; COLUMNS],
         shown: &Shown,
     ) -> fmt::Result {
+        let mut line = Line::new(f);
         for ((&width, cell), _) in widths
             .iter()
             .zip(&self.cells)
             .zip(shown)
             .filter(|(_, shown)| **shown)
         {
-            cell.write_right(f, width)?;
-            f.write_str("  ")?;
+            cell.push_right(&mut line, width)?;
+            line.push_str("  ")?;
         }
-        f.write_str(self.name)?;
-        if let Some((file, line)) = self.location {
-            write!(f, " ({file}:{line})")?;
+        line.push_str(self.name)?;
+        if let Some((file, number)) = self.location {
+            line.push_str(" (")?;
+            line.push_str(file)?;
+            line.push_ascii(b':')?;
+            Num::count(number.into()).push_right(&mut line, 0)?;
+            line.push_ascii(b')')?;
         }
         if self.in_flight > 0 {
-            write!(f, "  ({} in flight)", self.in_flight)?;
+            line.push_str("  (")?;
+            Num::count(self.in_flight).push_right(&mut line, 0)?;
+            line.push_str(" in flight)")?;
         }
-        f.write_char('\n')
+        line.push_ascii(b'\n')?;
+        line.flush()
     }
 }
 
