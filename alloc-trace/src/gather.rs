@@ -591,14 +591,7 @@ impl Gathered {
                 row.ownership = Some(by_site.get(id).copied().unwrap_or_default());
             }
         }
-        let names = Names::of(&rows, &shown_paths);
-        let rows: Vec<SiteStats> = rows
-            .into_iter()
-            .map(|(site, mut row)| {
-                row.display_name = names.of_site(site).to_owned();
-                row
-            })
-            .collect();
+        let mut names = Names::of(&rows, &shown_paths);
         let path_rows: Vec<PathStats> = shown_paths
             .iter()
             .map(|&(id, t)| {
@@ -612,6 +605,14 @@ impl Gathered {
                     #[cfg(not(feature = "ownership"))]
                     ownership: None,
                 }
+            })
+            .collect();
+        // After the paths, which copy the names they show: each row takes its own.
+        let rows: Vec<SiteStats> = rows
+            .into_iter()
+            .map(|(site, mut row)| {
+                row.display_name = names.take_site(site);
+                row
             })
             .collect();
         let rows = sorted(rows, |a, b| {
@@ -727,16 +728,17 @@ struct Names {
 impl Names {
     fn of(rows: &[(&'static Site, SiteStats)], shown_paths: &[(u32, Totals)]) -> Self {
         // A row's name as the row has it (a method's name can change once, when a call on
-        // another thread learns its type), then the sites on the paths.
-        let mut mentioned: Vec<(&'static Site, String)> = rows
+        // another thread learns its type), then the sites on the paths, named below only
+        // if they have no row (PERF: most do, and a name is a formatted `String`).
+        let mut mentioned: Vec<(&'static Site, Option<&str>)> = rows
             .iter()
-            .map(|(site, row)| (*site, row.name.clone()))
+            .map(|(site, row)| (*site, Some(row.name.as_str())))
             .collect();
         for &(id, _) in shown_paths {
             let mut cursor = id;
             while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
                 if let Some(site) = site::by_id(site_id) {
-                    mentioned.push((site, site.name().to_string()));
+                    mentioned.push((site, None));
                 }
                 cursor = parent;
             }
@@ -744,9 +746,18 @@ impl Names {
         // Stable, so that a site's row comes first and is the one kept.
         mentioned.sort_by_key(|&(site, _)| core::ptr::from_ref(site));
         mentioned.dedup_by_key(|&mut (site, _)| core::ptr::from_ref(site));
+        let path_only: Vec<String> = mentioned
+            .iter()
+            .filter(|(_, name)| name.is_none())
+            .map(|(site, _)| site.name().to_string())
+            .collect();
+        let mut path_only_names = path_only.iter();
         let keys: Vec<(&str, &str, u32)> = mentioned
             .iter()
-            .map(|(site, name)| (name.as_str(), site.file, site.line))
+            .map(|&(site, name)| {
+                let name = name.or_else(|| path_only_names.next().map(String::as_str));
+                (name.unwrap_or("?"), site.file, site.line)
+            })
             .collect();
         let shown = crate::report::display_names(&keys);
         Self {
@@ -759,10 +770,20 @@ impl Names {
     }
 
     fn of_site(&self, site: &Site) -> &str {
+        self.index(site).map_or("?", |i| self.sites[i].1.as_str())
+    }
+
+    /// The display name of `site`, moved out: [`Names::of_site`] then has `""` for it.
+    fn take_site(&mut self, site: &Site) -> String {
+        match self.index(site) {
+            Some(i) => core::mem::take(&mut self.sites[i].1),
+            None => "?".to_owned(),
+        }
+    }
+
+    fn index(&self, site: &Site) -> Option<usize> {
         let key = core::ptr::from_ref(site);
-        self.sites
-            .binary_search_by_key(&key, |(s, _)| *s)
-            .map_or("?", |i| self.sites[i].1.as_str())
+        self.sites.binary_search_by_key(&key, |(s, _)| *s).ok()
     }
 }
 
