@@ -253,6 +253,15 @@ fn reent_churn() {
     drop(black_box(Box::new([1u8; 16])));
 }
 
+/// Sets its flag when dropped, also when unwinding.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 #[test]
 fn concurrent_reports_captures_and_exiting_threads_never_deadlock_and_stay_exact() {
     const SPAWNERS: u64 = 4;
@@ -269,6 +278,9 @@ fn concurrent_reports_captures_and_exiting_threads_never_deadlock_and_stay_exact
     let captured_calls = AtomicU64::new(0);
     let (finished_tx, finished_rx) = mpsc::channel();
     thread::scope(|s| {
+        // A check that fails below must stop the loops, or the scope would wait for them
+        // forever instead of reporting the failure.
+        let _stop = StopOnDrop(&done);
         // Reporters: process-wide reports and totals, as fast as they can.
         for _ in 0..4 {
             s.spawn(|| {
