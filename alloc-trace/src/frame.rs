@@ -336,7 +336,8 @@ impl Frame {
             // next) to book: counted, but perhaps to the interrupted frame.
             return;
         }
-        let (path, parent_path) = self.path_and_parent(t);
+        // The frame is ending (`book` is its exit's).
+        let (path, parent_path) = self.path_and_parent::<false>(t);
         frames.seq.add(1);
         fence(Ordering::Release);
         if frames.mark.is_before(&self.entry()) {
@@ -404,14 +405,16 @@ impl Frame {
     fn path(&self, t: &PerThread) -> u32 {
         match self.known_path() {
             Some(path) => path,
-            None => self.path_and_parent(t).0,
+            None => self.path_and_parent::<true>(t).0,
         }
     }
 
-    /// The frame's call path and its parent's. PERF: inline for the common cases: the
-    /// path is known, or the parent's is and the site's cache has the child.
+    /// The frame's call path and its parent's; the frame remembers its path if `REMEMBER`
+    /// (the parent always does). PERF: inline for the common cases: the path is known, or
+    /// the parent's is and the site's cache has the child. A frame that is ending does
+    /// not remember its path: nothing reads it again, and the call saves the stores.
     #[inline(always)]
-    fn path_and_parent(&self, t: &PerThread) -> (u32, u32) {
+    fn path_and_parent<const REMEMBER: bool>(&self, t: &PerThread) -> (u32, u32) {
         let parent = match self.parent() {
             None => paths::ROOT,
             Some(p) => match p.known_path() {
@@ -423,7 +426,9 @@ impl Frame {
             return (path, parent);
         }
         let path = child_path(t, parent, self.site);
-        self.set_path(path);
+        if REMEMBER {
+            self.set_path(path);
+        }
         (path, parent)
     }
 
