@@ -307,14 +307,14 @@
 //!
 //! `unsafe_op_in_unsafe_fn` and `clippy::undocumented_unsafe_blocks` are denied: every
 //! unsafe operation is inside an `unsafe` block with a `// SAFETY:` comment. Outside
-//! tests there are 148 `unsafe` blocks, plus seven `unsafe impl`s (`GlobalAlloc` for
+//! tests there are 150 `unsafe` blocks, plus seven `unsafe impl`s (`GlobalAlloc` for
 //! `CountingAlloc` twice, without and with `ownership`, its four methods counted as part
 //! of the impl; `Send` and `Sync` for `SysVec`; `Sync` for `RetiredCell`, `LeftCell` and
 //! `PeakCell`, only used under the registry lock) and 21 other `unsafe fn`s (the ownership
 //! view's allocator paths (10), header (2) and holdings (2), the tables' readers and
 //! freers (4), `sys::free` and `sys::unbox`, the allocator's cold first-free path). Some
 //! files and blocks exist only with a feature, or, in `alloc.rs`, only without one
-//! (marked); a default build on Unix compiles 85 of the blocks, 6 of the `unsafe fn`s and
+//! (marked); a default build on Unix compiles 87 of the blocks, 6 of the `unsafe fn`s and
 //! 4 of the impls:
 //!
 //! | file | blocks | what for |
@@ -329,7 +329,7 @@
 //! | `per_thread.rs` | 1 | the owning thread's plain read of its innermost frame pointer |
 //! | `registry.rs` | 15 (5 with `ownership`) | the list of threads: linking and unlinking (2), walking it for a report (2); the retired numbers (2), the unlisted holder's tenure (`ownership`: 2) and the holder (`ownership`: 1), under the lock; a folded thread's tables read and, at its exit, freed (2), the same for its holdings (`ownership`: 2); `pthread_atfork` (Unix: 1) and folding the threads a fork left behind (1) |
 //! | `thread_exit.rs` | 3 | the pthread key (Unix): create, set, delete |
-//! | `frame.rs` | 8 | following parent links from the innermost frame (5: the innermost frame, a frame's parent, the walk that cuts out a frame dropped out of order, the frames whose paths are resolved top-down (2)), the entry snapshot and outer peak written by `enter` (2), the call path behind the tag in the parent link (1) |
+//! | `frame.rs` | 10 | following parent links from the innermost frame (6: the innermost frame, for a path and for a handed-off frame's check of its caller, a frame's parent, the walk that cuts out a frame dropped out of order, the frames whose paths are resolved top-down (2)), the entry snapshot and outer peak written by `enter` (2), the call path behind the tag in the parent link (1), the thread's handed-off frame that `enter_under` saved (1) |
 //! | `future.rs` | 3 | pin projections of `TrackedFuture` and of one poll's frame |
 //! | `guard.rs` | 3 | pin projections of `CallGuard`'s frame and of `BudgetGuard`'s journal and call guard |
 //! | `handoff.rs` | 5 | pin projections of `HandedOff` and of one poll's or run's frame (4), reading the innermost frame to tell whether its path can be taken (1) |
