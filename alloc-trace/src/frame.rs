@@ -163,7 +163,8 @@ impl Frame {
     /// rather than under the thread's current frame: for work that a tracked call hands
     /// off (a spawned task, a thread), whose allocations then count in that call's
     /// inclusive numbers, on whatever thread they happen. End it with
-    /// [`Frame::exit_under`]. (Used by the `tracing` layer's spans only, so far.)
+    /// [`Frame::exit_under`]. (For `handoff`'s runs and polls and the `tracing` layer's
+    /// spans.)
     ///
     /// Unless `parent_path` is the path of the thread's innermost frame (work run where it
     /// was handed off: a span nested in a span, a task polled inside the call that spawned
@@ -194,7 +195,6 @@ impl Frame {
 
     /// Ends a frame entered with [`Frame::enter_under`] (its parent link is tagged from
     /// the start, which the common exit does not expect).
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn exit_under(&self, ending: &impl Ending) {
         let untouched = per_thread::with(|t| {
             let current: *const Frame = t.frames.innermost().cast_const().cast();
