@@ -3,6 +3,7 @@
 //! have a run of it in flight while this one reads the report.
 
 use std::hint::black_box;
+use std::sync::Barrier;
 use std::thread;
 
 use alloc_trace::{Handoff, track_allocs};
@@ -15,6 +16,26 @@ const THREADS: usize = 4;
 /// The tests take turns: each counts every `[handoff]` run in flight as its own.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Runs `call(ready, done)`, in which `waiting` threads wait at `ready` and then at
+/// `done`: the process report taken between the two, and what `call` returned.
+fn report_while_waiting(
+    waiting: usize,
+    call: impl FnOnce(&Barrier, &Barrier) -> usize,
+) -> (usize, alloc_trace::Report) {
+    let ready = Barrier::new(waiting + 1);
+    let done = Barrier::new(waiting + 1);
+    thread::scope(|s| {
+        let reader = s.spawn(|| {
+            ready.wait();
+            let report = alloc_trace::report();
+            done.wait();
+            report
+        });
+        let n = call(&ready, &done);
+        (n, reader.join().unwrap())
+    })
+}
+
 /// One allocation, freed.
 #[track_allocs]
 fn in_flight_child() -> usize {
@@ -24,7 +45,7 @@ fn in_flight_child() -> usize {
 /// Books its own path (a child call that allocated ends), then hands a run off to each of
 /// four threads, which wait inside it until `report` has been read.
 #[track_allocs]
-fn in_flight_parent(ready: &std::sync::Barrier, done: &std::sync::Barrier) -> usize {
+fn in_flight_parent(ready: &Barrier, done: &Barrier) -> usize {
     let mut n = in_flight_child();
     let here = Handoff::current();
     thread::scope(|s| {
@@ -54,18 +75,8 @@ fn in_flight_parent(ready: &std::sync::Barrier, done: &std::sync::Barrier) -> us
 #[test]
 fn a_call_in_flight_counts_once_whatever_runs_its_handed_off_work() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let ready = std::sync::Barrier::new(THREADS + 1);
-    let done = std::sync::Barrier::new(THREADS + 1);
-    let report = thread::scope(|s| {
-        let reader = s.spawn(|| {
-            ready.wait();
-            let report = alloc_trace::report();
-            done.wait();
-            report
-        });
-        assert_eq!(in_flight_parent(&ready, &done), 10 * (THREADS + 1));
-        reader.join().unwrap()
-    });
+    let (n, report) = report_while_waiting(THREADS, in_flight_parent);
+    assert_eq!(n, 10 * (THREADS + 1));
     let in_flight = |name: &str| report.site(name).unwrap().in_flight;
     assert_eq!(in_flight("in_flight_parent"), 1);
     assert_eq!(in_flight("[handoff]"), THREADS as u64);
@@ -75,7 +86,7 @@ fn a_call_in_flight_counts_once_whatever_runs_its_handed_off_work() {
 /// As `in_flight_parent`, but runs the handed-off work on its own thread, inside the
 /// call: the call is on that thread's chain, so it is in flight there.
 #[track_allocs]
-fn same_thread_parent(ready: &std::sync::Barrier, done: &std::sync::Barrier) -> usize {
+fn same_thread_parent(ready: &Barrier, done: &Barrier) -> usize {
     let n = in_flight_child();
     let here = Handoff::current();
     n + here.run(|| {
@@ -89,18 +100,8 @@ fn same_thread_parent(ready: &std::sync::Barrier, done: &std::sync::Barrier) -> 
 #[test]
 fn work_run_where_it_was_handed_off_leaves_its_call_in_flight() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let ready = std::sync::Barrier::new(2);
-    let done = std::sync::Barrier::new(2);
-    let report = thread::scope(|s| {
-        let reader = s.spawn(|| {
-            ready.wait();
-            let report = alloc_trace::report();
-            done.wait();
-            report
-        });
-        assert_eq!(same_thread_parent(&ready, &done), 20);
-        reader.join().unwrap()
-    });
+    let (n, report) = report_while_waiting(1, same_thread_parent);
+    assert_eq!(n, 20);
     let in_flight = |name: &str| report.site(name).unwrap().in_flight;
     assert_eq!(in_flight("same_thread_parent"), 1);
     assert_eq!(in_flight("[handoff]"), 1);
