@@ -63,7 +63,9 @@
 //! at the same time, each counts against a base that others change meanwhile: a thread
 //! that counted requests after another took over from it, before it noticed, says so
 //! (`stale`), and a recorded best whose copy does not add up to it says so (`torn`); the
-//! report then says its peak may be approximate. Equal peaks: the first is kept (dhat
+//! report then says its peak may be approximate. (Only the copy of the best reported:
+//! a torn copy that a later best replaced is counted, but does not make the report
+//! approximate; a stale request might have hidden any later best, so it does.) Equal peaks: the first is kept (dhat
 //! keeps the last; the bytes are the same, the blocks and the moment can differ).
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -706,6 +708,9 @@ struct PeakState {
     stale: u64,
     /// Bests whose copy did not add up to them (threads counted while it was made).
     torn: u64,
+    /// Whether the best recorded last is one of them: a torn copy that a later best
+    /// replaced no longer says anything about the peak reported.
+    best_torn: bool,
     /// The threads share the peak (see [`share_out`]): no holder.
     sharing: bool,
 }
@@ -722,6 +727,7 @@ static PEAK: PeakCell = PeakCell(UnsafeCell::new(PeakState {
     at_best: SysVec::new(),
     stale: 0,
     torn: 0,
+    best_torn: false,
     sharing: false,
 }));
 
@@ -760,11 +766,11 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
     match all.holder() {
         Some(h) if ptr::eq(h, me) => share = false,
         Some(h) => {
-            if h.holding.peak.is_paused_shared() {
-                // Its uncounted section's blocks are in its holdings.
-                st.torn += 1;
+            // Its uncounted section's blocks are in its holdings, not in its counters.
+            let paused = h.holding.peak.is_paused_shared();
+            if record_best(all, st, h.holding.peak.tenure(), counted) && paused {
+                st.tear();
             }
-            record_best(all, st, h.holding.peak.tenure(), counted);
             // A holder that counted only a few requests since it took over is taking
             // turns with this thread request by request: each turn would be a cold path.
             let tenure = h
@@ -830,6 +836,27 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
     }
 }
 
+/// An exiting thread is being folded (under the registry lock, which the caller holds):
+/// what it counted after another thread forced it, without noticing (a free that raced
+/// with the takeover, and then the thread exited), was not in that thread's base, and no
+/// cold path of its own will say so now: it is counted as stale here.
+pub(crate) fn on_fold(t: &PerThread) {
+    let peak = &t.holding.peak;
+    if peak.limit.load(Relaxed) != FORCED {
+        // The holder, or a thread sharing the peak: it counted within its own limit.
+        return;
+    }
+    let missed = t
+        .counters
+        .events()
+        .wrapping_sub(peak.events_at_force.load(Relaxed)) as i64;
+    if missed > 0 {
+        // SAFETY: the caller holds the registry lock, which every access to `PEAK` holds,
+        // and no other reference to it is alive on this thread.
+        unsafe { (*PEAK.0.get()).stale += missed as u64 };
+    }
+}
+
 /// Sends `h` (no longer the holder) down the cold path at its next request.
 fn force(h: &PerThread) {
     let peak = &h.holding.peak;
@@ -878,17 +905,32 @@ fn level_of(all: &Everything<'_>, except: Option<&PerThread>) -> Level {
     level
 }
 
+impl PeakState {
+    /// The best just recorded has a copy that does not add up to it.
+    fn tear(&mut self) {
+        if !self.best_torn {
+            self.best_torn = true;
+            self.torn += 1;
+        }
+    }
+}
+
 /// Records the best of `tenure`, if it passed the one before: the process as it is now,
-/// less `counted`, is as it was then (see the module docs).
-fn record_best(all: &Everything<'_>, st: &mut PeakState, tenure: Tenure, counted: Option<Counted>) {
+/// less `counted`, is as it was then (see the module docs). Returns whether it did.
+fn record_best(
+    all: &Everything<'_>,
+    st: &mut PeakState,
+    tenure: Tenure,
+    counted: Option<Counted>,
+) -> bool {
     if tenure.limit < 0 {
-        return;
+        return false;
     }
     let bytes = tenure
         .base_bytes
         .wrapping_add(tenure.limit.wrapping_sub(BYTES_BIAS as i64));
     if bytes <= st.best_bytes {
-        return;
+        return false;
     }
     let (now, held) = (&mut Level::default(), &mut st.at_best);
     held.clear();
@@ -905,12 +947,14 @@ fn record_best(all: &Everything<'_>, st: &mut PeakState, tenure: Tenure, counted
         now.bytes = now.bytes.wrapping_sub(b);
         now.blocks = now.blocks.wrapping_sub(k);
     }
+    st.best_torn = false;
     if now.bytes != bytes {
-        st.torn += 1;
+        st.tear();
     }
     st.best_bytes = bytes;
     st.best_blocks = now.blocks;
     st.best_request = tenure.base_requests.wrapping_add(tenure.best_requests);
+    true
 }
 
 /// Adds per-path holdings into `sum` (by path id), growing it as needed.
@@ -943,6 +987,8 @@ pub(crate) struct Read {
     pub stale: u64,
     pub torn: u64,
     pub lost: u64,
+    /// Whether the peak's own copy (`at_peak`, `peak_blocks`) is torn.
+    pub peak_torn: bool,
 }
 
 /// Reads the view under the registry lock: records the holder's pending best first (the
@@ -952,9 +998,10 @@ pub(crate) fn read(all: &Everything<'_>) -> Read {
     match all.holder() {
         Some(h) => {
             let before = h.counters.read_events();
-            record_best(all, st, h.holding.peak.tenure(), None);
-            if h.counters.read_events() != before {
-                st.torn += 1;
+            if record_best(all, st, h.holding.peak.tenure(), None)
+                && h.counters.read_events() != before
+            {
+                st.tear();
             }
         }
         None => {
@@ -987,5 +1034,6 @@ pub(crate) fn read(all: &Everything<'_>) -> Read {
         stale: st.stale,
         torn: st.torn,
         lost: LOST.load(Relaxed),
+        peak_torn: st.best_torn,
     }
 }

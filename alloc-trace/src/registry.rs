@@ -145,6 +145,7 @@ pub(crate) fn fold_exiting(t: &PerThread) {
     unsafe { t.tables.free() };
     #[cfg(feature = "ownership")]
     {
+        crate::ownership::on_fold(t);
         // SAFETY: as above.
         unsafe { t.holding.free() };
         t.holding.restart();

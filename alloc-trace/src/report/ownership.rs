@@ -143,7 +143,8 @@ pub struct Ownership {
     pub peak_request: u64,
     /// Blocks allocated outside every tracked function.
     pub outside: Held,
-    /// Whether the peak and what each path held then are exact (see the type's docs).
+    /// Whether the peak and what each path held then are exact (see the type's docs):
+    /// no stale requests, no lost updates, and the reported peak's own copy not torn.
     pub exact: bool,
     /// Why not: requests counted by threads that allocated while another thread was
     /// taking its turn or adding up what they held, peaks recorded while other threads
@@ -151,7 +152,11 @@ pub struct Ownership {
     /// (a signal handler that interrupted its own thread's report, memory for the
     /// crate's tables that ran out).
     pub stale_requests: u64,
-    /// See [`stale_requests`](Self::stale_requests).
+    /// Peaks whose copy of what each path held was made while other threads counted,
+    /// over the whole run. One that a later, higher peak replaced says nothing about
+    /// the peak reported: `exact` counts only the reported peak's. (A program whose
+    /// threads allocated at once only while it started up can have torn peaks and an
+    /// exact report.)
     pub torn_peaks: u64,
     /// See [`stale_requests`](Self::stale_requests).
     pub lost_updates: u64,
