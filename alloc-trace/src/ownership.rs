@@ -595,12 +595,16 @@ fn exceeded(t: &PerThread, counted: Counted) {
     for o in all.threads().filter(|o| !ptr::eq(*o, t)) {
         let limit = o.holding.peak.limit.load(Relaxed);
         if limit >= 0 && limit != crate::holding::PAUSED {
-            reserved = reserved.saturating_add((limit - o.counters.read_raw().live()).max(0));
+            reserved =
+                reserved.saturating_add(limit.saturating_sub(o.counters.read_raw().live()).max(0));
         }
     }
-    let free = st.best_bytes - total.bytes - reserved;
+    let free = st
+        .best_bytes
+        .saturating_sub(total.bytes)
+        .saturating_sub(reserved);
     if free >= 0 {
-        peak.limit.store(live + free, Relaxed);
+        peak.limit.store(live.saturating_add(free), Relaxed);
     } else {
         share_out(&all, st, t, total);
     }
@@ -653,9 +657,19 @@ fn process_level(all: &Everything<'_>) -> Level {
 /// the allowances were worked out from levels that moved, so a best may be missed by what
 /// they counted meanwhile. Said in the report.
 fn note_concurrent(all: &Everything<'_>, st: &mut PeakState, before: u64) {
-    let moved = all_events(all).wrapping_sub(before);
-    if moved > 0 {
-        st.stale += moved;
+    st.note_moved(before, all_events(all));
+}
+
+impl PeakState {
+    /// The threads' count of requests and frees went from `before` to `after` while one
+    /// thread read their levels: stale by that much. It can go *down*: the end of an
+    /// uncounted section puts its thread's counters back (a failed budget drops its report
+    /// in one). That is a move too, by as much; never a count wrapped around below zero
+    /// (which overflowed `stale`, in a debug build a panic inside the allocator with the
+    /// registry's lock held).
+    fn note_moved(&mut self, before: u64, after: u64) {
+        let moved = (after.wrapping_sub(before) as i64).unsigned_abs();
+        self.stale = self.stale.saturating_add(moved);
     }
 }
 
@@ -675,7 +689,7 @@ impl Counted {
     fn live_change(&self) -> (i64, i64) {
         match self.out_of {
             None => (self.bytes as i64, 1),
-            Some((_, old)) => (self.bytes as i64 - old as i64, 0),
+            Some((_, old)) => ((self.bytes as i64).wrapping_sub(old as i64), 0),
         }
     }
 
@@ -720,16 +734,7 @@ struct PeakCell(UnsafeCell<PeakState>);
 // SAFETY: the contents are only accessed under the registry lock (see `state`).
 unsafe impl Sync for PeakCell {}
 
-static PEAK: PeakCell = PeakCell(UnsafeCell::new(PeakState {
-    best_bytes: 0,
-    best_blocks: 0,
-    best_request: 0,
-    at_best: SysVec::new(),
-    stale: 0,
-    torn: 0,
-    best_torn: false,
-    sharing: false,
-}));
+static PEAK: PeakCell = PeakCell(UnsafeCell::new(PeakState::NONE));
 
 /// Updates that could not be made: a table that could not grow, a cold path that could
 /// not take the lock (a signal handler that interrupted its own thread's report).
@@ -759,7 +764,7 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
         .wrapping_sub(u64::from(counted.is_some()));
     let missed = seen.wrapping_sub(peak.events_at_force.load(Relaxed)) as i64;
     if missed > 0 {
-        st.stale += missed as u64;
+        st.stale = st.stale.saturating_add(missed as u64);
     }
     // Whether the threads should share the peak rather than take turns holding it.
     let mut share = st.sharing;
@@ -853,7 +858,10 @@ pub(crate) fn on_fold(t: &PerThread) {
     if missed > 0 {
         // SAFETY: the caller holds the registry lock, which every access to `PEAK` holds,
         // and no other reference to it is alive on this thread.
-        unsafe { (*PEAK.0.get()).stale += missed as u64 };
+        unsafe {
+            let st = &mut *PEAK.0.get();
+            st.stale = st.stale.saturating_add(missed as u64);
+        }
     }
 }
 
@@ -906,11 +914,34 @@ fn level_of(all: &Everything<'_>, except: Option<&PerThread>) -> Level {
 }
 
 impl PeakState {
+    /// No best yet.
+    const NONE: PeakState = PeakState {
+        best_bytes: 0,
+        best_blocks: 0,
+        best_request: 0,
+        at_best: SysVec::new(),
+        stale: 0,
+        torn: 0,
+        best_torn: false,
+        sharing: false,
+    };
+
+    /// A new best, its copy (`at_best`, `blocks`) made; `whole`: the copy adds up to it.
+    fn set_best(&mut self, bytes: i64, blocks: i64, request: u64, whole: bool) {
+        self.best_torn = false;
+        if !whole {
+            self.tear();
+        }
+        self.best_bytes = bytes;
+        self.best_blocks = blocks;
+        self.best_request = request;
+    }
+
     /// The best just recorded has a copy that does not add up to it.
     fn tear(&mut self) {
         if !self.best_torn {
             self.best_torn = true;
-            self.torn += 1;
+            self.torn = self.torn.saturating_add(1);
         }
     }
 }
@@ -947,13 +978,8 @@ fn record_best(
         now.bytes = now.bytes.wrapping_sub(b);
         now.blocks = now.blocks.wrapping_sub(k);
     }
-    st.best_torn = false;
-    if now.bytes != bytes {
-        st.tear();
-    }
-    st.best_bytes = bytes;
-    st.best_blocks = now.blocks;
-    st.best_request = tenure.base_requests.wrapping_add(tenure.best_requests);
+    let request = tenure.base_requests.wrapping_add(tenure.best_requests);
+    st.set_best(bytes, now.blocks, request, now.bytes == bytes);
     true
 }
 
@@ -1035,5 +1061,42 @@ pub(crate) fn read(all: &Everything<'_>) -> Read {
         torn: st.torn,
         lost: LOST.load(Relaxed),
         peak_torn: st.best_torn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PeakState;
+
+    #[test]
+    fn a_count_of_events_that_went_down_is_stale_by_as_much_never_wrapped() {
+        let mut st = PeakState::NONE;
+        st.note_moved(100, 95);
+        assert_eq!(st.stale, 5, "an uncounted section ended meanwhile");
+        st.note_moved(100, 103);
+        assert_eq!(st.stale, 8);
+        st.note_moved(7, 7);
+        assert_eq!(st.stale, 8, "nothing moved");
+        st.stale = u64::MAX - 1;
+        st.note_moved(0, 10);
+        assert_eq!(st.stale, u64::MAX, "saturates, never overflows");
+    }
+
+    #[test]
+    fn only_the_reported_best_s_torn_copy_makes_it_approximate() {
+        let mut st = PeakState::NONE;
+        st.set_best(100, 1, 10, false);
+        assert_eq!((st.torn, st.best_torn), (1, true));
+        // Torn again (a holder that counted while a report recorded it): the same best.
+        st.tear();
+        assert_eq!((st.torn, st.best_torn), (1, true));
+        st.set_best(200, 2, 20, true);
+        assert_eq!((st.torn, st.best_torn), (1, false), "a whole later best");
+        assert_eq!(
+            (st.best_bytes, st.best_blocks, st.best_request),
+            (200, 2, 20)
+        );
+        st.set_best(300, 3, 30, false);
+        assert_eq!((st.torn, st.best_torn), (2, true));
     }
 }
