@@ -1,8 +1,10 @@
 //! A program whose threads allocated at the same time only while it started (a runtime
 //! starting its workers, a test harness starting its test) and then one at a time: its
 //! peak, reached later by one thread alone, is exact, whatever copies of the early peaks
-//! were torn while the threads raced. Each case is a child process, so that its counts
-//! of stale requests and torn peaks are its own.
+//! were torn while the threads raced, and whatever requests of theirs were counted
+//! against a stale view (those can hide a level only as high as the race's peak plus the
+//! bytes they moved). Each case is a child process, so that its counts of stale requests
+//! and torn peaks are its own.
 
 use std::process::Command;
 
@@ -68,8 +70,10 @@ fn main() {
         return child();
     }
     let me = std::env::current_exe().unwrap();
-    let (mut runs, mut torn_only) = (0, 0);
-    while runs < 2000 && torn_only < 2 {
+    let (mut runs, mut torn_only, mut stale_cases) = (0, 0, 0);
+    // Stale requests are rarer than torn peaks (none in 2,000 debug cases; 1 in about 400
+    // in release): looked for a while, not required.
+    while runs < 2000 && (torn_only < 2 || (stale_cases < 1 && runs < 400)) {
         runs += 1;
         let out = Command::new(&me).env(CHILD, "1").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -87,15 +91,15 @@ fn main() {
             torn.parse().unwrap(),
             lost.parse().unwrap(),
         );
-        // The reported peak was recorded by one thread alone: only a stale request (which
-        // might have hidden a later best) or a lost update makes it approximate.
-        assert_eq!(
-            exact,
-            (stale == 0 && lost == 0).to_string(),
-            "case {runs}: {text}"
-        );
+        // The reported peak was recorded by one thread alone, far above anything the race
+        // reached or a stale request of it could have hidden: only a lost update makes it
+        // approximate.
+        assert_eq!(exact, (lost == 0).to_string(), "case {runs}: {text}");
         if torn > 0 && stale == 0 && lost == 0 {
             torn_only += 1;
+        }
+        if stale > 0 && lost == 0 {
+            stale_cases += 1;
         }
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -103,13 +107,13 @@ fn main() {
         println!("ownership_torn_startup: skipped: one core, the two threads never raced");
         return;
     }
-    // On two cores, one case in 4 (debug) to 50 (release) tears early peaks only.
+    // On two cores, one case in 15 (debug) to 200 (release) tears early peaks only.
     assert!(
         torn_only > 0,
         "{runs} cases: none tore an early peak without a stale request"
     );
     println!(
-        "ownership_torn_startup: {runs} cases, {torn_only} with only early peaks torn and \
-         exact; every case exact unless a request was stale or an update lost"
+        "ownership_torn_startup: {runs} cases, all exact: {torn_only} with only early peaks \
+         torn, {stale_cases} with stale requests"
     );
 }

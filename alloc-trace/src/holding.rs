@@ -126,6 +126,9 @@ pub(crate) struct ThreadPeak {
     /// The thread's requests and frees when another thread took over from it: if it made
     /// more before it next took the cold path, it counted them against a stale base.
     pub(crate) events_at_force: AtomicU64,
+    /// Its bytes allocated plus freed then: a bound on how far the requests it counted
+    /// against a stale base moved the process's level (see `ownership::PeakState`).
+    pub(crate) bytes_at_force: AtomicU64,
     /// The thread's requests and frees when it last became the holder: a holder that
     /// counted fewer than `ownership::SHARE_AFTER` before another thread took over is
     /// taking turns with it request by request, and the two share instead.
@@ -147,6 +150,7 @@ impl ThreadPeak {
             base_requests: AtomicU64::new(0),
             best_requests: Owned::new(0),
             events_at_force: AtomicU64::new(0),
+            bytes_at_force: AtomicU64::new(0),
             events_at_tenure: AtomicU64::new(0),
             holds: AtomicBool::new(false),
             saved_limit: AtomicI64::new(FORCED),
@@ -396,6 +400,7 @@ impl Holding {
         p.saved_limit.store(FORCED, Relaxed);
         p.best_requests.set(0);
         p.events_at_force.store(0, Relaxed);
+        p.bytes_at_force.store(0, Relaxed);
         p.events_at_tenure.store(0, Relaxed);
         p.holds.store(false, Relaxed);
         self.set_slow();

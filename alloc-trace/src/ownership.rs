@@ -63,9 +63,10 @@
 //! at the same time, each counts against a base that others change meanwhile: a thread
 //! that counted requests after another took over from it, before it noticed, says so
 //! (`stale`), and a recorded best whose copy does not add up to it says so (`torn`); the
-//! report then says its peak may be approximate. (Only the copy of the best reported:
-//! a torn copy that a later best replaced is counted, but does not make the report
-//! approximate; a stale request might have hidden any later best, so it does.) Equal peaks: the first is kept (dhat
+//! report then says its peak may be approximate, unless it passed them by more: a torn
+//! copy that a later best replaced is counted, but only the reported best's own copy
+//! matters, and a stale request can have hidden a level only up to the best when it was
+//! noticed plus the bytes that stale requests moved (`PeakState::note_stale`). Equal peaks: the first is kept (dhat
 //! keeps the last; the bytes are the same, the blocks and the moment can differ).
 
 use core::alloc::{GlobalAlloc, Layout};
@@ -580,6 +581,8 @@ fn exceeded(t: &PerThread, counted: Counted) {
     let peak = &t.holding.peak;
     peak.events_at_force
         .store(t.counters.events().wrapping_sub(1), Relaxed);
+    peak.bytes_at_force
+        .store(moved_bytes(t.counters.raw()), Relaxed);
     if all.holder().is_some() || !st.sharing {
         // It lost its allowance to a holder meanwhile.
         return take_over(&all, st, t, Some(counted));
@@ -629,23 +632,42 @@ fn share_out(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, total: Le
             force(t);
             continue;
         }
-        let live = if ptr::eq(t, me) {
-            t.counters.raw().live()
+        let raw = if ptr::eq(t, me) {
+            t.counters.raw()
         } else {
-            t.counters.read_raw().live()
+            t.counters.read_raw()
         };
-        peak.limit.store(live.saturating_add(share), Relaxed);
+        peak.limit.store(raw.live().saturating_add(share), Relaxed);
         peak.events_at_force
             .store(t.counters.read_events(), Relaxed);
+        peak.bytes_at_force.store(moved_bytes(raw), Relaxed);
     }
     // The others make their frees fast at their next free (only the owner can).
     me.holding.clear_slow();
 }
 
-/// Every listed thread's requests and frees so far.
-fn all_events(all: &Everything<'_>) -> u64 {
-    all.threads()
-        .fold(0u64, |sum, t| sum.wrapping_add(t.counters.read_events()))
+/// Every listed thread's requests and frees so far, and the bytes they moved.
+fn all_events(all: &Everything<'_>) -> Moves {
+    all.threads().fold(Moves::default(), |sum, t| {
+        let raw = t.counters.read_raw();
+        Moves {
+            events: sum.events.wrapping_add(t.counters.read_events()),
+            bytes: sum.bytes.wrapping_add(moved_bytes(raw)),
+        }
+    })
+}
+
+/// Requests and frees, and the bytes they allocated plus freed.
+#[derive(Clone, Copy, Default)]
+struct Moves {
+    events: u64,
+    bytes: u64,
+}
+
+/// Bytes allocated plus freed: how far requests and frees can have moved a level.
+fn moved_bytes(raw: crate::counters::Raw) -> u64 {
+    let t = raw.totals();
+    t.bytes_allocated.wrapping_add(t.bytes_freed)
 }
 
 /// The process's live bytes, blocks and requests now.
@@ -656,7 +678,7 @@ fn process_level(all: &Everything<'_>) -> Level {
 /// Other threads counted while this one read their levels (`before`: [`all_events`] then):
 /// the allowances were worked out from levels that moved, so a best may be missed by what
 /// they counted meanwhile. Said in the report.
-fn note_concurrent(all: &Everything<'_>, st: &mut PeakState, before: u64) {
+fn note_concurrent(all: &Everything<'_>, st: &mut PeakState, before: Moves) {
     st.note_moved(before, all_events(all));
 }
 
@@ -667,9 +689,28 @@ impl PeakState {
     /// in one). That is a move too, by as much; never a count wrapped around below zero
     /// (which overflowed `stale`, in a debug build a panic inside the allocator with the
     /// registry's lock held).
-    fn note_moved(&mut self, before: u64, after: u64) {
-        let moved = (after.wrapping_sub(before) as i64).unsigned_abs();
-        self.stale = self.stale.saturating_add(moved);
+    fn note_moved(&mut self, before: Moves, after: Moves) {
+        let apart = |a: u64, b: u64| (b.wrapping_sub(a) as i64).unsigned_abs();
+        self.note_stale(
+            apart(before.events, after.events),
+            apart(before.bytes, after.bytes),
+        );
+    }
+
+    /// `events` requests and frees were counted against a stale view, moving at most
+    /// `bytes`: a level the process reached meanwhile may have been missed, but no level
+    /// above the best so far plus every stale byte yet (what threads stale at the same time
+    /// moved adds up). A later best above that is exact again.
+    fn note_stale(&mut self, events: u64, bytes: u64) {
+        if events == 0 {
+            return;
+        }
+        self.stale = self.stale.saturating_add(events);
+        self.stale_bytes = self.stale_bytes.saturating_add(bytes);
+        let reach = self
+            .best_bytes
+            .saturating_add(i64::try_from(self.stale_bytes).unwrap_or(i64::MAX));
+        self.hidden_up_to = self.hidden_up_to.max(reach);
     }
 }
 
@@ -720,6 +761,11 @@ struct PeakState {
     at_best: SysVec<Held>,
     /// Requests and frees counted against a stale base (by threads counting at once).
     stale: u64,
+    /// The bytes they moved, at most (allocated plus freed), all together.
+    stale_bytes: u64,
+    /// The highest level a stale request may have hidden ([`PeakState::note_stale`]):
+    /// a best above it is exact. `i64::MIN`: none.
+    hidden_up_to: i64,
     /// Bests whose copy did not add up to them (threads counted while it was made).
     torn: u64,
     /// Whether the best recorded last is one of them: a torn copy that a later best
@@ -763,9 +809,8 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
         .events()
         .wrapping_sub(u64::from(counted.is_some()));
     let missed = seen.wrapping_sub(peak.events_at_force.load(Relaxed)) as i64;
-    if missed > 0 {
-        st.stale = st.stale.saturating_add(missed as u64);
-    }
+    let missed_bytes =
+        moved_bytes(me.counters.raw()).wrapping_sub(peak.bytes_at_force.load(Relaxed)) as i64;
     // Whether the threads should share the peak rather than take turns holding it.
     let mut share = st.sharing;
     match all.holder() {
@@ -791,6 +836,10 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
             }
         }
     }
+    // After the bests of the tenures it counted in are recorded (the bound is above them).
+    if missed > 0 {
+        st.note_stale(missed as u64, missed_bytes.unsigned_abs());
+    }
     if share {
         let (before, total) = (all_events(all), process_level(all));
         // Unless the request it counted passed the best: then this thread holds.
@@ -812,6 +861,8 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
         peak.limit.store(FORCED, Relaxed);
         me.holding.set_slow();
         peak.events_at_force.store(me.counters.events(), Relaxed);
+        peak.bytes_at_force
+            .store(moved_bytes(me.counters.raw()), Relaxed);
         return;
     }
     peak.holds.store(true, Relaxed);
@@ -841,11 +892,12 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
     }
 }
 
-/// An exiting thread is being folded (under the registry lock, which the caller holds):
-/// what it counted after another thread forced it, without noticing (a free that raced
-/// with the takeover, and then the thread exited), was not in that thread's base, and no
-/// cold path of its own will say so now: it is counted as stale here.
-pub(crate) fn on_fold(t: &PerThread) {
+/// An exiting thread is about to be folded: what it counted after another thread forced
+/// it, without noticing (a free that raced with the takeover, and then the thread
+/// exited), was not in that thread's base, and no cold path of its own will say so now.
+/// It is counted as stale here, after the holder's pending best is recorded, and the
+/// holder is forced, so that it reads its base again before it counts on.
+pub(crate) fn on_fold(all: &Everything<'_>, t: &PerThread) {
     let peak = &t.holding.peak;
     if peak.limit.load(Relaxed) != FORCED {
         // The holder, or a thread sharing the peak: it counted within its own limit.
@@ -855,14 +907,17 @@ pub(crate) fn on_fold(t: &PerThread) {
         .counters
         .events()
         .wrapping_sub(peak.events_at_force.load(Relaxed)) as i64;
-    if missed > 0 {
-        // SAFETY: the caller holds the registry lock, which every access to `PEAK` holds,
-        // and no other reference to it is alive on this thread.
-        unsafe {
-            let st = &mut *PEAK.0.get();
-            st.stale = st.stale.saturating_add(missed as u64);
-        }
+    if missed <= 0 {
+        return;
     }
+    let missed_bytes =
+        moved_bytes(t.counters.raw()).wrapping_sub(peak.bytes_at_force.load(Relaxed)) as i64;
+    let st = state(all);
+    if let Some(h) = all.holder().filter(|h| !ptr::eq(*h, t)) {
+        record_best(all, st, h.holding.peak.tenure(), None);
+        force(h);
+    }
+    st.note_stale(missed as u64, missed_bytes.unsigned_abs());
 }
 
 /// Sends `h` (no longer the holder) down the cold path at its next request.
@@ -871,6 +926,8 @@ fn force(h: &PerThread) {
     peak.holds.store(false, Relaxed);
     peak.events_at_force
         .store(h.counters.read_events(), Relaxed);
+    peak.bytes_at_force
+        .store(moved_bytes(h.counters.read_raw()), Relaxed);
     peak.limit.store(FORCED, Relaxed);
     h.holding.set_slow();
 }
@@ -921,6 +978,8 @@ impl PeakState {
         best_request: 0,
         at_best: SysVec::new(),
         stale: 0,
+        stale_bytes: 0,
+        hidden_up_to: i64::MIN,
         torn: 0,
         best_torn: false,
         sharing: false,
@@ -1015,6 +1074,8 @@ pub(crate) struct Read {
     pub lost: u64,
     /// Whether the peak's own copy (`at_peak`, `peak_blocks`) is torn.
     pub peak_torn: bool,
+    /// Whether a stale request may have hidden a higher peak, or this one's moment.
+    pub peak_hidden: bool,
 }
 
 /// Reads the view under the registry lock: records the holder's pending best first (the
@@ -1061,25 +1122,59 @@ pub(crate) fn read(all: &Everything<'_>) -> Read {
         torn: st.torn,
         lost: LOST.load(Relaxed),
         peak_torn: st.best_torn,
+        peak_hidden: st.best_bytes <= st.hidden_up_to,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::PeakState;
+    use super::{Moves, PeakState};
+
+    fn moves(events: u64, bytes: u64) -> Moves {
+        Moves { events, bytes }
+    }
 
     #[test]
     fn a_count_of_events_that_went_down_is_stale_by_as_much_never_wrapped() {
         let mut st = PeakState::NONE;
-        st.note_moved(100, 95);
+        st.note_moved(moves(100, 1000), moves(95, 900));
         assert_eq!(st.stale, 5, "an uncounted section ended meanwhile");
-        st.note_moved(100, 103);
-        assert_eq!(st.stale, 8);
-        st.note_moved(7, 7);
-        assert_eq!(st.stale, 8, "nothing moved");
+        assert_eq!(st.stale_bytes, 100);
+        st.note_moved(moves(100, 0), moves(103, 48));
+        assert_eq!((st.stale, st.stale_bytes), (8, 148));
+        st.note_moved(moves(7, 5), moves(7, 5));
+        assert_eq!((st.stale, st.stale_bytes), (8, 148), "nothing moved");
         st.stale = u64::MAX - 1;
-        st.note_moved(0, 10);
+        st.stale_bytes = u64::MAX - 1;
+        st.note_moved(moves(0, 0), moves(10, 10));
         assert_eq!(st.stale, u64::MAX, "saturates, never overflows");
+        assert_eq!((st.stale_bytes, st.hidden_up_to), (u64::MAX, i64::MAX));
+    }
+
+    #[test]
+    fn a_best_above_what_stale_requests_could_hide_is_exact() {
+        let mut st = PeakState::NONE;
+        assert!(st.best_bytes > st.hidden_up_to, "nothing stale: exact");
+        st.set_best(1_000, 10, 100, true);
+        // Two requests moved 48 and 64 bytes against a stale base: a level up to 1,048,
+        // then (threads stale at once add up) 1,112, may have been missed.
+        st.note_stale(1, 48);
+        assert_eq!(st.hidden_up_to, 1_048);
+        st.note_stale(1, 64);
+        assert_eq!(st.hidden_up_to, 1_112);
+        st.set_best(1_112, 11, 110, true);
+        assert!(
+            st.best_bytes <= st.hidden_up_to,
+            "may be a hidden one's level"
+        );
+        st.set_best(1_113, 12, 120, true);
+        assert!(
+            st.best_bytes > st.hidden_up_to,
+            "above anything hidden: exact"
+        );
+        // Requests without a count of events are not stale.
+        st.note_stale(0, 1 << 20);
+        assert_eq!((st.stale, st.hidden_up_to), (2, 1_112));
     }
 
     #[test]

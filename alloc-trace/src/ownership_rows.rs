@@ -111,7 +111,7 @@ pub(crate) fn process(read: &Read, totals: Totals) -> Ownership {
         },
         peak_request: read.peak_request,
         outside: path(read, paths::ROOT),
-        exact: read.stale == 0 && !read.peak_torn && read.lost == 0,
+        exact: !read.peak_hidden && !read.peak_torn && read.lost == 0,
         stale_requests: read.stale,
         torn_peaks: read.torn,
         lost_updates: read.lost,

@@ -133,9 +133,12 @@ fn unlist(t: &PerThread) {
 /// and frees its tables; its counters then start again from zero (see
 /// `Counters::restart`), and it is never listed again.
 pub(crate) fn fold_exiting(t: &PerThread) {
-    let Some(_guard) = LOCK.lock() else {
+    let Some(all) = everything() else {
         return;
     };
+    #[cfg(feature = "ownership")]
+    crate::ownership::on_fold(&all, t);
+    let _guard = all.into_guard();
     unlist(t);
     t.links.exiting.set(true);
     // SAFETY: under the lock.
@@ -145,7 +148,6 @@ pub(crate) fn fold_exiting(t: &PerThread) {
     unsafe { t.tables.free() };
     #[cfg(feature = "ownership")]
     {
-        crate::ownership::on_fold(t);
         // SAFETY: as above.
         unsafe { t.holding.free() };
         t.holding.restart();
@@ -215,7 +217,13 @@ pub(crate) struct Everything<'a> {
     pub retired: &'a Retired,
 }
 
-impl Everything<'_> {
+impl<'a> Everything<'a> {
+    /// The lock alone: the view's reference to the retired numbers ends, so that the
+    /// holder may change them.
+    fn into_guard(self) -> crate::lock::Guard<'a> {
+        self._guard
+    }
+
     /// Every listed thread.
     pub(crate) fn threads(&self) -> impl Iterator<Item = &PerThread> {
         // SAFETY: listed threads stay alive while the lock (held by `self`) is held.

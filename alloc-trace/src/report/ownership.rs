@@ -119,8 +119,11 @@ pub struct SiteOwnership {
 /// the peak so far, so none can be passed unseen), and adds up what they hold only when
 /// it passes its own. Adding up what others hold while they allocate can be off by what
 /// they did meanwhile, so the peak may then be missed or misplaced by that much; the
-/// report says so (`exact` is false, and the table prints a note). What is live now
-/// (`live`, and every path's live bytes) is exact whatever the threads do.
+/// report says so (`exact` is false, and the table prints a note). A peak later passed by
+/// more than the bytes those requests moved is exact again: a program whose threads
+/// raced while it started (a pool starting its workers) and which reached its peak later,
+/// one thread at a time, gets an exact report. What is live now (`live`, and every path's
+/// live bytes) is exact whatever the threads do.
 ///
 /// ```
 /// # #[global_allocator]
@@ -144,7 +147,9 @@ pub struct Ownership {
     /// Blocks allocated outside every tracked function.
     pub outside: Held,
     /// Whether the peak and what each path held then are exact (see the type's docs):
-    /// no stale requests, no lost updates, and the reported peak's own copy not torn.
+    /// no lost updates, the reported peak's own copy not torn, and the peak above any level
+    /// a stale request could have hidden (the peak when it was counted, plus every byte
+    /// stale requests moved).
     pub exact: bool,
     /// Why not: requests counted by threads that allocated while another thread was
     /// taking its turn or adding up what they held, peaks recorded while other threads
