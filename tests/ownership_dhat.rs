@@ -117,7 +117,8 @@ fn main() {
         );
         assert_eq!(
             words[5], "true",
-            "workload `{name}` ran one thread at a time"
+            "workload `{name}`: its peak was reached one thread at a time, above anything \
+             a race before it could hide"
         );
         assert!(
             dhat.oracle.total_blocks > 0,

@@ -30,7 +30,13 @@ pub const WORKLOADS: &[Workload] = &[
 
 /// Workloads whose memory crosses threads: process-wide numbers only (a measurement on
 /// one thread sees a block freed on another as never freed).
-pub const CROSS_THREAD: &[Workload] = &[("freed_on_another_thread", freed_on_another_thread)];
+pub const CROSS_THREAD: &[Workload] = &[
+    ("freed_on_another_thread", freed_on_another_thread),
+    (
+        "parallel_start_then_serde_json",
+        parallel_start_then_serde_json,
+    ),
+];
 
 fn vec_growth() -> Kept {
     let mut v = Vec::new();
@@ -189,6 +195,32 @@ fn freed_on_another_thread() -> Kept {
     let kept = black_box(vec![1u8; 100]);
     drop(there);
     Box::new(kept)
+}
+
+/// Two threads build a document's parts at the same time (a pool starting up), then the
+/// main thread alone parses the document with serde_json four times over and keeps the
+/// values: the peak comes long after the race, and alloc-trace's view of it is exact.
+fn parallel_start_then_serde_json() -> Kept {
+    let start = std::sync::Barrier::new(2);
+    let part = |i: u32| {
+        format!(r#"{{"id":{i},"name":"item {i}","tags":["a{i}","b","c"],"v":[1,2,3,{i}]}}"#)
+    };
+    let (evens, odds) = std::thread::scope(|s| {
+        let odds = s.spawn(|| {
+            start.wait();
+            (0..500).map(|i| part(2 * i + 1)).collect::<Vec<_>>()
+        });
+        start.wait();
+        let evens: Vec<String> = (0..500).map(|i| part(2 * i)).collect();
+        (evens, odds.join().unwrap())
+    });
+    let parts: Vec<String> = evens.into_iter().chain(odds).collect();
+    let doc = format!("[{}]", parts.join(","));
+    drop(black_box(parts));
+    let values: Vec<serde_json::Value> = (0..4)
+        .map(|_| serde_json::from_str(black_box(&doc)).expect("valid JSON"))
+        .collect();
+    Box::new(black_box(values))
 }
 
 /// One workload's numbers in dhat's terms.
