@@ -125,6 +125,13 @@ impl Raw {
         self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
     }
 
+    /// Bytes allocated plus bytes freed (plus [`BYTES_BIAS`]): how far the thread's
+    /// requests and frees can have moved its live level between two readings.
+    #[cfg(feature = "ownership")]
+    pub(crate) const fn moved_bytes(&self) -> u64 {
+        self.bytes_allocated.wrapping_add(self.bytes_freed)
+    }
+
     /// True if `self` was taken no later than `other` (both of one thread: its counters
     /// only grow, so of two snapshots one is at or before the other in every field).
     #[inline]

@@ -150,11 +150,24 @@ impl ThreadPeak {
             base_requests: AtomicU64::new(0),
             best_requests: Owned::new(0),
             events_at_force: AtomicU64::new(0),
-            bytes_at_force: AtomicU64::new(0),
+            bytes_at_force: AtomicU64::new(crate::counters::Raw::START.moved_bytes()),
             events_at_tenure: AtomicU64::new(0),
             holds: AtomicBool::new(false),
             saved_limit: AtomicI64::new(FORCED),
         }
+    }
+
+    /// What the thread counted since another thread forced it, if it has not taken the
+    /// cold path since (at its exit, it never will): its requests and frees, and the bytes
+    /// they moved. `events` and `moved_bytes`: its counts now (`Raw::moved_bytes`).
+    pub(crate) fn unnoticed(&self, events: u64, moved_bytes: u64) -> Option<(u64, u64)> {
+        if self.limit.load(Relaxed) != FORCED {
+            // The holder, or a thread sharing the peak: it counted within its own limit.
+            return None;
+        }
+        let missed = events.wrapping_sub(self.events_at_force.load(Relaxed)) as i64;
+        let bytes = moved_bytes.wrapping_sub(self.bytes_at_force.load(Relaxed)) as i64;
+        (missed > 0).then_some((missed as u64, bytes.unsigned_abs()))
     }
 
     /// Whether the thread is in an uncounted section, read by another thread.
@@ -400,7 +413,8 @@ impl Holding {
         p.saved_limit.store(FORCED, Relaxed);
         p.best_requests.set(0);
         p.events_at_force.store(0, Relaxed);
-        p.bytes_at_force.store(0, Relaxed);
+        p.bytes_at_force
+            .store(crate::counters::Raw::START.moved_bytes(), Relaxed);
         p.events_at_tenure.store(0, Relaxed);
         p.holds.store(false, Relaxed);
         self.set_slow();

@@ -532,7 +532,9 @@ fn before_decrease(t: &PerThread) {
         return;
     };
     let st = state(&all);
-    if all.holder().is_some_and(|h| ptr::eq(h, t)) {
+    // A holder forced here takes over again below: it reads its base anew.
+    let forced_now = absorb_exited(&all, st);
+    if !forced_now && all.holder().is_some_and(|h| ptr::eq(h, t)) {
         record_best(&all, st, t.holding.peak.tenure(), None);
         t.holding.clear_slow();
     } else if st.sharing && t.holding.peak.limit.load(Relaxed) >= 0 {
@@ -565,6 +567,7 @@ fn forced(t: &PerThread, counted: Counted) {
         return;
     };
     let st = state(&all);
+    absorb_exited(&all, st);
     take_over(&all, st, t, Some(counted));
 }
 
@@ -577,6 +580,7 @@ fn exceeded(t: &PerThread, counted: Counted) {
         return;
     };
     let st = state(&all);
+    absorb_exited(&all, st);
     // Counting within an allowance is not counting against a stale base.
     let peak = &t.holding.peak;
     peak.events_at_force
@@ -666,8 +670,7 @@ struct Moves {
 
 /// Bytes allocated plus freed: how far requests and frees can have moved a level.
 fn moved_bytes(raw: crate::counters::Raw) -> u64 {
-    let t = raw.totals();
-    t.bytes_allocated.wrapping_add(t.bytes_freed)
+    raw.moved_bytes()
 }
 
 /// The process's live bytes, blocks and requests now.
@@ -892,32 +895,23 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
     }
 }
 
-/// An exiting thread is about to be folded: what it counted after another thread forced
-/// it, without noticing (a free that raced with the takeover, and then the thread
-/// exited), was not in that thread's base, and no cold path of its own will say so now.
-/// It is counted as stale here, after the holder's pending best is recorded, and the
-/// holder is forced, so that it reads its base again before it counts on.
-pub(crate) fn on_fold(all: &Everything<'_>, t: &PerThread) {
-    let peak = &t.holding.peak;
-    if peak.limit.load(Relaxed) != FORCED {
-        // The holder, or a thread sharing the peak: it counted within its own limit.
-        return;
-    }
-    let missed = t
-        .counters
-        .events()
-        .wrapping_sub(peak.events_at_force.load(Relaxed)) as i64;
-    if missed <= 0 {
-        return;
-    }
-    let missed_bytes =
-        moved_bytes(t.counters.raw()).wrapping_sub(peak.bytes_at_force.load(Relaxed)) as i64;
-    let st = state(all);
-    if let Some(h) = all.holder().filter(|h| !ptr::eq(*h, t)) {
+/// Takes what exited threads counted after another thread forced them, without
+/// noticing (a free that raced with the takeover, and then the thread exited; see
+/// `registry::fold_exiting`): the holder counted against a base without it. Its pending
+/// best is recorded, the requests are stale up to it plus the bytes they moved, and the
+/// holder is forced, so that it reads its base again before its next request counts.
+/// Returns whether it forced a holder.
+fn absorb_exited(all: &Everything<'_>, st: &mut PeakState) -> bool {
+    let Some((events, bytes)) = all.take_unnoticed() else {
+        return false;
+    };
+    let holder = all.holder();
+    if let Some(h) = holder {
         record_best(all, st, h.holding.peak.tenure(), None);
         force(h);
     }
-    st.note_stale(missed as u64, missed_bytes.unsigned_abs());
+    st.note_stale(events, bytes);
+    holder.is_some()
 }
 
 /// Sends `h` (no longer the holder) down the cold path at its next request.
@@ -1082,6 +1076,7 @@ pub(crate) struct Read {
 /// report sees it as it stands now).
 pub(crate) fn read(all: &Everything<'_>) -> Read {
     let st = state(all);
+    absorb_exited(all, st);
     match all.holder() {
         Some(h) => {
             let before = h.counters.read_events();

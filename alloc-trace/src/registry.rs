@@ -76,6 +76,19 @@ unsafe impl Sync for LeftCell {}
 #[cfg(feature = "ownership")]
 static LEFT: LeftCell = LeftCell(UnsafeCell::new(None));
 
+/// What exited threads counted after another thread forced them, unnoticed (requests and
+/// frees, and the bytes they moved), until a cold path of the ownership view takes it
+/// (`ownership::absorb_exited`). Under `LOCK`.
+#[cfg(feature = "ownership")]
+struct UnnoticedCell(UnsafeCell<(u64, u64)>);
+
+// SAFETY: the contents are only accessed under `LOCK`.
+#[cfg(feature = "ownership")]
+unsafe impl Sync for UnnoticedCell {}
+
+#[cfg(feature = "ownership")]
+static UNNOTICED: UnnoticedCell = UnnoticedCell(UnsafeCell::new((0, 0)));
+
 /// Lists this thread. Called from inside the allocator, on the thread's first
 /// allocation: no allocation, no panic.
 pub(crate) fn list(t: &PerThread) {
@@ -133,12 +146,19 @@ fn unlist(t: &PerThread) {
 /// and frees its tables; its counters then start again from zero (see
 /// `Counters::restart`), and it is never listed again.
 pub(crate) fn fold_exiting(t: &PerThread) {
-    let Some(all) = everything() else {
+    let Some(_guard) = LOCK.lock() else {
         return;
     };
     #[cfg(feature = "ownership")]
-    crate::ownership::on_fold(&all, t);
-    let _guard = all.into_guard();
+    if let Some((events, bytes)) = t
+        .holding
+        .peak
+        .unnoticed(t.counters.events(), t.counters.raw().moved_bytes())
+    {
+        // SAFETY: under the lock.
+        let u = unsafe { &mut *UNNOTICED.0.get() };
+        *u = (u.0.saturating_add(events), u.1.saturating_add(bytes));
+    }
     unlist(t);
     t.links.exiting.set(true);
     // SAFETY: under the lock.
@@ -217,13 +237,7 @@ pub(crate) struct Everything<'a> {
     pub retired: &'a Retired,
 }
 
-impl<'a> Everything<'a> {
-    /// The lock alone: the view's reference to the retired numbers ends, so that the
-    /// holder may change them.
-    fn into_guard(self) -> crate::lock::Guard<'a> {
-        self._guard
-    }
-
+impl Everything<'_> {
     /// Every listed thread.
     pub(crate) fn threads(&self) -> impl Iterator<Item = &PerThread> {
         // SAFETY: listed threads stay alive while the lock (held by `self`) is held.
@@ -263,6 +277,13 @@ impl Everything<'_> {
     pub(crate) fn take_left(&self) -> Option<Tenure> {
         // SAFETY: under the lock, which `self` holds.
         unsafe { (*LEFT.0.get()).take() }
+    }
+
+    /// What exited threads counted unnoticed since the last call (see `UNNOTICED`).
+    pub(crate) fn take_unnoticed(&self) -> Option<(u64, u64)> {
+        // SAFETY: under the lock, which `self` holds.
+        let u = unsafe { core::mem::take(&mut *UNNOTICED.0.get()) };
+        (u.0 > 0).then_some(u)
     }
 }
 
