@@ -46,9 +46,8 @@ fn child() {
     let o = *alloc_trace::report()
         .ownership()
         .expect("built with the `ownership` feature");
-    // The peak is now: what was live, and the block (what an exact report promises; a
-    // stale request, such as a free of the other thread's that raced with a takeover as
-    // it exited, can make it off by that much, and the report then says so).
+    // The peak is now: what was live, and the block. An exact report promises it (the
+    // parent requires every case exact unless an update was lost).
     if o.exact {
         assert_eq!(
             o.peak.bytes,

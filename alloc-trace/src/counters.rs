@@ -125,6 +125,14 @@ impl Raw {
         self.bytes_allocated.wrapping_sub(self.bytes_freed) as i64
     }
 
+    /// Requests and frees made.
+    #[cfg(feature = "ownership")]
+    pub(crate) const fn events(&self) -> u64 {
+        self.allocs
+            .wrapping_add(self.reallocs)
+            .wrapping_add(self.deallocs)
+    }
+
     /// Bytes allocated plus bytes freed (plus [`BYTES_BIAS`]): how far the thread's
     /// requests and frees can have moved its live level between two readings.
     #[cfg(feature = "ownership")]
@@ -342,10 +350,7 @@ impl Counters {
     /// Requests and frees made, read by any thread.
     #[cfg(feature = "ownership")]
     pub(crate) fn read_events(&self) -> u64 {
-        let raw = self.read_raw();
-        raw.allocs
-            .wrapping_add(raw.reallocs)
-            .wrapping_add(raw.deallocs)
+        self.read_raw().events()
     }
 
     /// Whether the exit hook still has to be armed; marks it armed.

@@ -124,11 +124,12 @@ pub(crate) struct ThreadPeak {
     /// The thread's requests made when its live bytes last rose above `limit`.
     pub(crate) best_requests: Owned,
     /// The thread's requests and frees when another thread took over from it: if it made
-    /// more before it next took the cold path, it counted them against a stale base.
-    pub(crate) events_at_force: AtomicU64,
+    /// more before it next took the cold path, it counted them against a stale base
+    /// ([`ThreadPeak::mark_forced`]).
+    events_at_force: AtomicU64,
     /// Its bytes allocated plus freed then: a bound on how far the requests it counted
     /// against a stale base moved the process's level (see `ownership::PeakState`).
-    pub(crate) bytes_at_force: AtomicU64,
+    bytes_at_force: AtomicU64,
     /// The thread's requests and frees when it last became the holder: a holder that
     /// counted fewer than `ownership::SHARE_AFTER` before another thread took over is
     /// taking turns with it request by request, and the two share instead.
@@ -157,17 +158,33 @@ impl ThreadPeak {
         }
     }
 
+    /// Notes the thread's counts as of now, when another thread forces it (or it counts
+    /// within an allowance of its own): its requests and frees (`Raw::events`) and its
+    /// bytes allocated plus freed (`Raw::moved_bytes`).
+    pub(crate) fn mark_forced(&self, events: u64, moved_bytes: u64) {
+        self.events_at_force.store(events, Relaxed);
+        self.bytes_at_force.store(moved_bytes, Relaxed);
+    }
+
+    /// What the thread counted since [`ThreadPeak::mark_forced`], given its counts now:
+    /// requests and frees (below zero if an uncounted section put its counters back), and
+    /// the bytes they moved.
+    pub(crate) fn since_forced(&self, events: u64, moved_bytes: u64) -> (i64, u64) {
+        let missed = events.wrapping_sub(self.events_at_force.load(Relaxed)) as i64;
+        let bytes = moved_bytes.wrapping_sub(self.bytes_at_force.load(Relaxed)) as i64;
+        (missed, bytes.unsigned_abs())
+    }
+
     /// What the thread counted since another thread forced it, if it has not taken the
     /// cold path since (at its exit, it never will): its requests and frees, and the bytes
-    /// they moved. `events` and `moved_bytes`: its counts now (`Raw::moved_bytes`).
+    /// they moved (see [`ThreadPeak::since_forced`]).
     pub(crate) fn unnoticed(&self, events: u64, moved_bytes: u64) -> Option<(u64, u64)> {
         if self.limit.load(Relaxed) != FORCED {
             // The holder, or a thread sharing the peak: it counted within its own limit.
             return None;
         }
-        let missed = events.wrapping_sub(self.events_at_force.load(Relaxed)) as i64;
-        let bytes = moved_bytes.wrapping_sub(self.bytes_at_force.load(Relaxed)) as i64;
-        (missed > 0).then_some((missed as u64, bytes.unsigned_abs()))
+        let (missed, bytes) = self.since_forced(events, moved_bytes);
+        (missed > 0).then_some((missed as u64, bytes))
     }
 
     /// Whether the thread is in an uncounted section, read by another thread.
@@ -412,9 +429,8 @@ impl Holding {
         p.limit.store(FORCED, Relaxed);
         p.saved_limit.store(FORCED, Relaxed);
         p.best_requests.set(0);
-        p.events_at_force.store(0, Relaxed);
-        p.bytes_at_force
-            .store(crate::counters::Raw::START.moved_bytes(), Relaxed);
+        let start = crate::counters::Raw::START;
+        p.mark_forced(start.events(), start.moved_bytes());
         p.events_at_tenure.store(0, Relaxed);
         p.holds.store(false, Relaxed);
         self.set_slow();

@@ -66,8 +66,9 @@
 //! report then says its peak may be approximate, unless it passed them by more: a torn
 //! copy that a later best replaced is counted, but only the reported best's own copy
 //! matters, and a stale request can have hidden a level only up to the best when it was
-//! noticed plus the bytes that stale requests moved (`PeakState::note_stale`). Equal peaks: the first is kept (dhat
-//! keeps the last; the bytes are the same, the blocks and the moment can differ).
+//! noticed plus the bytes that stale requests moved (`PeakState::note_stale`). Equal
+//! peaks: the first is kept (dhat keeps the last; the bytes are the same, the blocks and
+//! the moment can differ).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
@@ -532,9 +533,9 @@ fn before_decrease(t: &PerThread) {
         return;
     };
     let st = state(&all);
-    // A holder forced here takes over again below: it reads its base anew.
-    let forced_now = absorb_exited(&all, st);
-    if !forced_now && all.holder().is_some_and(|h| ptr::eq(h, t)) {
+    // A holder that `state` forced (what an exited thread left unnoticed) takes over again
+    // below: it reads its base anew.
+    if all.holder().is_some_and(|h| ptr::eq(h, t)) && t.holding.peak.holds.load(Relaxed) {
         record_best(&all, st, t.holding.peak.tenure(), None);
         t.holding.clear_slow();
     } else if st.sharing && t.holding.peak.limit.load(Relaxed) >= 0 {
@@ -567,7 +568,6 @@ fn forced(t: &PerThread, counted: Counted) {
         return;
     };
     let st = state(&all);
-    absorb_exited(&all, st);
     take_over(&all, st, t, Some(counted));
 }
 
@@ -580,13 +580,13 @@ fn exceeded(t: &PerThread, counted: Counted) {
         return;
     };
     let st = state(&all);
-    absorb_exited(&all, st);
-    // Counting within an allowance is not counting against a stale base.
+    // Counting within an allowance is not counting against a stale base (the request
+    // counted is not one: see `take_over`).
     let peak = &t.holding.peak;
-    peak.events_at_force
-        .store(t.counters.events().wrapping_sub(1), Relaxed);
-    peak.bytes_at_force
-        .store(moved_bytes(t.counters.raw()), Relaxed);
+    peak.mark_forced(
+        t.counters.events().wrapping_sub(1),
+        t.counters.raw().moved_bytes(),
+    );
     if all.holder().is_some() || !st.sharing {
         // It lost its allowance to a holder meanwhile.
         return take_over(&all, st, t, Some(counted));
@@ -642,9 +642,7 @@ fn share_out(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, total: Le
             t.counters.read_raw()
         };
         peak.limit.store(raw.live().saturating_add(share), Relaxed);
-        peak.events_at_force
-            .store(t.counters.read_events(), Relaxed);
-        peak.bytes_at_force.store(moved_bytes(raw), Relaxed);
+        peak.mark_forced(raw.events(), raw.moved_bytes());
     }
     // The others make their frees fast at their next free (only the owner can).
     me.holding.clear_slow();
@@ -655,8 +653,8 @@ fn all_events(all: &Everything<'_>) -> Moves {
     all.threads().fold(Moves::default(), |sum, t| {
         let raw = t.counters.read_raw();
         Moves {
-            events: sum.events.wrapping_add(t.counters.read_events()),
-            bytes: sum.bytes.wrapping_add(moved_bytes(raw)),
+            events: sum.events.wrapping_add(raw.events()),
+            bytes: sum.bytes.wrapping_add(raw.moved_bytes()),
         }
     })
 }
@@ -666,11 +664,6 @@ fn all_events(all: &Everything<'_>) -> Moves {
 struct Moves {
     events: u64,
     bytes: u64,
-}
-
-/// Bytes allocated plus freed: how far requests and frees can have moved a level.
-fn moved_bytes(raw: crate::counters::Raw) -> u64 {
-    raw.moved_bytes()
 }
 
 /// The process's live bytes, blocks and requests now.
@@ -794,12 +787,16 @@ fn lost() {
     LOST.fetch_add(1, Relaxed);
 }
 
-/// The peak state, for the holder of the registry lock. Each cold path takes it once.
+/// The peak state, for the holder of the registry lock, up to date: what exited threads
+/// left unnoticed is taken in first ([`absorb_exited`]), so that no cold path acts on a
+/// holder whose base misses it. Each cold path takes it once.
 #[allow(clippy::mut_from_ref)]
-fn state<'a>(_all: &'a Everything<'_>) -> &'a mut PeakState {
-    // SAFETY: `_all` holds the registry lock, which every access to `PEAK` holds, and each
+fn state<'a>(all: &'a Everything<'_>) -> &'a mut PeakState {
+    // SAFETY: `all` holds the registry lock, which every access to `PEAK` holds, and each
     // holder of the lock calls this once (no two `&mut` at a time).
-    unsafe { &mut *PEAK.0.get() }
+    let st = unsafe { &mut *PEAK.0.get() };
+    absorb_exited(all, st);
+    st
 }
 
 /// Makes `me` the holder: records the previous holder's best, forces it, reads the base.
@@ -811,9 +808,7 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
         .counters
         .events()
         .wrapping_sub(u64::from(counted.is_some()));
-    let missed = seen.wrapping_sub(peak.events_at_force.load(Relaxed)) as i64;
-    let missed_bytes =
-        moved_bytes(me.counters.raw()).wrapping_sub(peak.bytes_at_force.load(Relaxed)) as i64;
+    let (missed, missed_bytes) = peak.since_forced(seen, me.counters.raw().moved_bytes());
     // Whether the threads should share the peak rather than take turns holding it.
     let mut share = st.sharing;
     match all.holder() {
@@ -841,7 +836,7 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
     }
     // After the bests of the tenures it counted in are recorded (the bound is above them).
     if missed > 0 {
-        st.note_stale(missed as u64, missed_bytes.unsigned_abs());
+        st.note_stale(missed as u64, missed_bytes);
     }
     if share {
         let (before, total) = (all_events(all), process_level(all));
@@ -863,9 +858,7 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
     if !all.set_holder(me) {
         peak.limit.store(FORCED, Relaxed);
         me.holding.set_slow();
-        peak.events_at_force.store(me.counters.events(), Relaxed);
-        peak.bytes_at_force
-            .store(moved_bytes(me.counters.raw()), Relaxed);
+        peak.mark_forced(me.counters.events(), me.counters.raw().moved_bytes());
         return;
     }
     peak.holds.store(true, Relaxed);
@@ -900,28 +893,23 @@ fn take_over(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, counted: 
 /// `registry::fold_exiting`): the holder counted against a base without it. Its pending
 /// best is recorded, the requests are stale up to it plus the bytes they moved, and the
 /// holder is forced, so that it reads its base again before its next request counts.
-/// Returns whether it forced a holder.
-fn absorb_exited(all: &Everything<'_>, st: &mut PeakState) -> bool {
+fn absorb_exited(all: &Everything<'_>, st: &mut PeakState) {
     let Some((events, bytes)) = all.take_unnoticed() else {
-        return false;
+        return;
     };
-    let holder = all.holder();
-    if let Some(h) = holder {
+    if let Some(h) = all.holder() {
         record_best(all, st, h.holding.peak.tenure(), None);
         force(h);
     }
     st.note_stale(events, bytes);
-    holder.is_some()
 }
 
 /// Sends `h` (no longer the holder) down the cold path at its next request.
 fn force(h: &PerThread) {
     let peak = &h.holding.peak;
     peak.holds.store(false, Relaxed);
-    peak.events_at_force
-        .store(h.counters.read_events(), Relaxed);
-    peak.bytes_at_force
-        .store(moved_bytes(h.counters.read_raw()), Relaxed);
+    let raw = h.counters.read_raw();
+    peak.mark_forced(raw.events(), raw.moved_bytes());
     peak.limit.store(FORCED, Relaxed);
     h.holding.set_slow();
 }
@@ -1076,7 +1064,6 @@ pub(crate) struct Read {
 /// report sees it as it stands now).
 pub(crate) fn read(all: &Everything<'_>) -> Read {
     let st = state(all);
-    absorb_exited(all, st);
     match all.holder() {
         Some(h) => {
             let before = h.counters.read_events();
