@@ -1,6 +1,7 @@
 //! Stress, process-wide: `process_stats()` is exact once every thread has exited, after
-//! thousands of threads and a tokio runtime's workers. One test alone in its binary: any
-//! other test's threads would add to the process-wide numbers.
+//! thousands of threads and a tokio runtime's workers. One case alone in its binary, on
+//! the main thread (`harness = false`): any other thread would add to the process-wide
+//! numbers.
 //!
 //! Scale: 16 long-lived threads of 100,000 operations each in debug builds (1,000,000 in
 //! release builds), plus 100 waves of 16 short-lived threads (1,600 threads); then a
@@ -73,7 +74,13 @@ async fn stress_process_task(yields: u64) {
     drop(held);
 }
 
-#[test]
+/// Alone on the main thread (`harness = false`): as a `#[test]`, libtest's main thread
+/// allocated while the test ran (4 allocations over the count in 2 runs of 40).
+fn main() {
+    process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime();
+    println!("stress_process: 1 case passed");
+}
+
 fn process_totals_are_exact_after_thousands_of_threads_and_a_tokio_runtime() {
     // Threads: per thread and process-wide.
     let before = process_stats();
