@@ -11,6 +11,13 @@
 //! This module calls nothing: the first allocation, reallocation or free of a thread is
 //! returned as a flag, and the caller (`alloc.rs`) arms the thread's exit hook.
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering, Ordering::Relaxed, compiler_fence};
 

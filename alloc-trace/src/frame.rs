@@ -40,6 +40,13 @@
 //!
 //! [`FrameState::published_path`]: crate::per_thread::FrameState::published_path
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::Cell;
 use core::marker::PhantomPinned;
 use core::mem::MaybeUninit;
@@ -450,12 +457,12 @@ impl Frame {
                         base = path;
                         break;
                     }
-                    if count == CHUNK {
+                    let Some(slot) = pending.get_mut(count) else {
                         more = true;
                         break;
-                    }
-                    pending[count] = f;
-                    count += 1;
+                    };
+                    *slot = f;
+                    count = count.wrapping_add(1); // at most `CHUNK`
                     cursor = f.parent();
                 }
                 if more {
@@ -469,7 +476,7 @@ impl Frame {
                     continue;
                 }
                 let mut path = base;
-                for &f in pending[..count].iter().rev() {
+                for &f in pending.get(..count).unwrap_or_default().iter().rev() {
                     // SAFETY: as above.
                     let f = unsafe { &*f };
                     path = child_path(t, path, f.site);

@@ -1,5 +1,12 @@
 //! `TrackedFuture`: the call of a tracked `async fn`, measured across all its polls.
 
+// No panic path (see the crate docs, "No panic path"): this code runs on every tracked
+// call or measurement.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::Cell;
 use core::future::Future;
 use core::pin::Pin;

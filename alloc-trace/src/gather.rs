@@ -9,6 +9,13 @@
 //! the sum over the paths it is on (once per path, so recursion counts each allocation
 //! once).
 
+// No panic path (see the crate docs, "No panic path"): a report reads the threads under
+// the registry's lock, which a thread's first allocation also takes.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::sync::atomic::{Ordering, fence};
 
 use crate::counters::Raw;
@@ -276,7 +283,8 @@ impl<T: Copy> ById<T> {
             Self::Dense(v) => v.as_slice().get(id as usize),
             Self::Sparse(v) => {
                 let v = v.as_slice();
-                v.binary_search_by_key(&id, |e| e.0).ok().map(|i| &v[i].1)
+                let i = v.binary_search_by_key(&id, |e| e.0).ok()?;
+                v.get(i).map(|e| &e.1)
             }
         }
     }
@@ -286,10 +294,10 @@ impl<T: Copy> ById<T> {
         match self {
             Self::Dense(v) => {
                 let i = id as usize;
-                if v.len() <= i && !v.resize(i + 1, zero) {
+                if v.len() <= i && !v.resize(i.saturating_add(1), zero) {
                     return None;
                 }
-                Some(&mut v.as_mut_slice()[i])
+                v.as_mut_slice().get_mut(i)
             }
             Self::Sparse(v) => {
                 let at = match v.as_slice().binary_search_by_key(&id, |e| e.0) {
@@ -298,11 +306,14 @@ impl<T: Copy> ById<T> {
                         if !v.push((id, zero)) {
                             return None;
                         }
-                        v.as_mut_slice()[at..].rotate_right(1);
+                        // `at <= len` (where the id belongs), so the range is not empty.
+                        if let Some(tail) = v.as_mut_slice().get_mut(at..) {
+                            tail.rotate_right(1);
+                        }
                         at
                     }
                 };
-                Some(&mut v.as_mut_slice()[at].1)
+                v.as_mut_slice().get_mut(at).map(|e| &mut e.1)
             }
         }
     }
@@ -332,7 +343,7 @@ impl<T: Copy> ById<T> {
 fn site_list_all() -> SiteList {
     let mut list: SiteList = SysVec::new();
     let mut seen: SysVec<bool> = SysVec::new();
-    let _ = seen.resize(site::max_id() as usize + 1, false);
+    let _ = seen.resize((site::max_id() as usize).saturating_add(1), false);
     for site in site::all_sites() {
         if let Some(id) = site.assigned_id() {
             if let Some(s) = seen.as_mut_slice().get_mut(id as usize) {
@@ -429,15 +440,15 @@ impl Gathered {
             paths: SysVec::new(),
         };
         if !read_thread(t, &mut read) {
-            self.threads.busy += 1;
+            self.threads.busy = self.threads.busy.saturating_add(1);
         }
-        self.threads.live += 1;
+        self.threads.live = self.threads.live.saturating_add(1);
         self.totals = self.totals.plus(read.raw.totals());
         for (i, v) in read.sites.as_slice().iter().enumerate() {
-            self.add_site(read.sites_first + i as u32, v);
+            self.add_site(read.sites_first.wrapping_add(i as u32), v);
         }
         for (i, p) in read.paths.as_slice().iter().enumerate() {
-            self.add_path(read.paths_first + i as u32, *p);
+            self.add_path(read.paths_first.wrapping_add(i as u32), *p);
         }
         // What happened since the thread last booked belongs to the frames active since:
         // to the innermost one whose path is known, or, if none is, to no function yet.
@@ -489,10 +500,12 @@ impl Gathered {
         }
         // Exclusive and inclusive numbers by site id, from the paths.
         let sparse = self.paths.is_sparse();
-        let len = (site::max_id() as usize + 1).max(match &self.sites {
-            ById::Dense(v) => v.len(),
-            ById::Sparse(_) => 0,
-        });
+        let len = (site::max_id() as usize)
+            .saturating_add(1)
+            .max(match &self.sites {
+                ById::Dense(v) => v.len(),
+                ById::Sparse(_) => 0,
+            });
         let mut by_site = ById::with_len(sparse, len, Derived::ZERO);
         let mut in_tracked = Totals::ZERO;
         // The paths shown: (id, exclusive numbers), named once the sites are.
@@ -543,7 +556,7 @@ impl Gathered {
                 if !site::by_id(site_id).is_some_and(Site::is_async)
                     && let Some(d) = by_site.entry(site_id, Derived::ZERO)
                 {
-                    d.in_flight += 1;
+                    d.in_flight = d.in_flight.saturating_add(1);
                 }
                 if cursor == handed_off {
                     break;
@@ -559,7 +572,10 @@ impl Gathered {
             let (incl, excl) = (derived.inclusive, derived.exclusive);
             // `started` counts only `async fn` calls, which are counted in `calls` when
             // they finish.
-            let in_flight = values.started.saturating_sub(values.calls) + derived.in_flight;
+            let in_flight = values
+                .started
+                .saturating_sub(values.calls)
+                .saturating_add(derived.in_flight);
             if scope == Scope::Capture
                 && values.calls == 0
                 && incl == Totals::ZERO
@@ -656,9 +672,16 @@ fn sorted<T>(mut rows: Vec<T>, cmp: impl Fn(&T, &T) -> core::cmp::Ordering) -> V
         return rows;
     }
     let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| cmp(&rows[a], &rows[b]));
+    // Every index is one of `rows`': the fallbacks are never taken.
+    order.sort_by(|&a, &b| match (rows.get(a), rows.get(b)) {
+        (Some(a), Some(b)) => cmp(a, b),
+        _ => core::cmp::Ordering::Equal,
+    });
     let mut slots: Vec<Option<T>> = rows.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    order
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 /// Reads a live thread's numbers: a consistent view of what it had booked and of its
@@ -770,13 +793,15 @@ impl Names {
     }
 
     fn of_site(&self, site: &Site) -> &str {
-        self.index(site).map_or("?", |i| self.sites[i].1.as_str())
+        self.index(site)
+            .and_then(|i| self.sites.get(i))
+            .map_or("?", |(_, name)| name.as_str())
     }
 
     /// The display name of `site`, moved out: [`Names::of_site`] then has `""` for it.
     fn take_site(&mut self, site: &Site) -> String {
-        match self.index(site) {
-            Some(i) => core::mem::take(&mut self.sites[i].1),
+        match self.index(site).and_then(|i| self.sites.get_mut(i)) {
+            Some((_, name)) => core::mem::take(name),
             None => "?".to_owned(),
         }
     }

@@ -2,6 +2,13 @@
 //! when the call ends. Not public API: the code `#[track_allocs]` generates uses them
 //! through `__private`.
 
+// No panic path (see the crate docs, "No panic path"): this code runs on every tracked
+// call or measurement.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::pin::Pin;

@@ -29,6 +29,13 @@
 //! start, so nothing is worked out). Otherwise the work counts under the root: a `[task]`
 //! or `[handoff]` frame at the top of its paths, in no call's inclusive numbers.
 
+// No panic path (see the crate docs, "No panic path"): this code runs on every tracked
+// call or measurement.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::Cell;
 use core::future::Future;
 use core::pin::{Pin, pin};

@@ -23,6 +23,13 @@
 //! one that has (it would need a side table of every block, which is what the header
 //! avoids).
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::alloc::Layout;
 
 /// The smallest header, and the alignment of every inner block.
@@ -57,13 +64,15 @@ pub(crate) const fn outer_of(size: usize, align: usize) -> Option<Layout> {
     let h = offset(align);
     // `size + h` rounded up to `h` is at most `size + 2h - 1`, which must not exceed
     // `isize::MAX`. `h` is at most `isize::MAX / 2 + 1` (a power of two no larger than
-    // any valid alignment), so `2 * h - 1` does not overflow.
-    if size > isize::MAX as usize - (2 * h - 1) {
+    // any valid alignment), so `2 * h - 1` does not wrap.
+    let room = (isize::MAX as usize).wrapping_sub(h.wrapping_mul(2).wrapping_sub(1));
+    if size > room {
         return None;
     }
     // SAFETY: `h` is a power of two (16, or `align`, which is one), and `size + h`
-    // rounded up to `h` does not exceed `isize::MAX` (checked above).
-    Some(unsafe { Layout::from_size_align_unchecked(size + h, h) })
+    // rounded up to `h` does not exceed `isize::MAX` (checked above), so neither does
+    // `size + h`.
+    Some(unsafe { Layout::from_size_align_unchecked(size.unchecked_add(h), h) })
 }
 
 /// The user's pointer of the inner block at `base` with an `h`-byte header: `base + h`.

@@ -14,6 +14,13 @@
 //! forget it when they enter and leave (see `frame`), and the next allocation works it out
 //! again (out of line, in `ownership`).
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{
@@ -361,8 +368,9 @@ impl Holding {
             return None;
         }
         let old = self.len.get();
-        let len = (index + 1)
-            .max(2 * old)
+        let len = index
+            .saturating_add(1)
+            .max(old.saturating_mul(2))
             .max(256)
             .min(crate::paths::CAPACITY as usize);
         let grown = if index < len {
@@ -392,7 +400,7 @@ impl Holding {
     /// its counters are put back, so the state at its end is the state at its start.)
     pub(crate) fn pause(&self) {
         let depth = self.pause_depth.get();
-        self.pause_depth.set(depth + 1);
+        self.pause_depth.set(depth.saturating_add(1));
         if depth > 0 {
             return;
         }

@@ -307,14 +307,14 @@
 //!
 //! `unsafe_op_in_unsafe_fn` and `clippy::undocumented_unsafe_blocks` are denied: every
 //! unsafe operation is inside an `unsafe` block with a `// SAFETY:` comment. Outside
-//! tests there are 150 `unsafe` blocks, plus seven `unsafe impl`s (`GlobalAlloc` for
+//! tests there are 151 `unsafe` blocks, plus seven `unsafe impl`s (`GlobalAlloc` for
 //! `CountingAlloc` twice, without and with `ownership`, its four methods counted as part
 //! of the impl; `Send` and `Sync` for `SysVec`; `Sync` for `RetiredCell`, `LeftCell` and
 //! `PeakCell`, only used under the registry lock) and 21 other `unsafe fn`s (the ownership
 //! view's allocator paths (10), header (2) and holdings (2), the tables' readers and
 //! freers (4), `sys::free` and `sys::unbox`, the allocator's cold first-free path). Some
 //! files and blocks exist only with a feature, or, in `alloc.rs`, only without one
-//! (marked); a default build on Unix compiles 87 of the blocks, 6 of the `unsafe fn`s and
+//! (marked); a default build on Unix compiles 88 of the blocks, 6 of the `unsafe fn`s and
 //! 4 of the impls:
 //!
 //! | file | blocks | what for |
@@ -323,7 +323,7 @@
 //! | `header.rs` (feature `ownership`) | 3 | a block's outer layout, writing its header below the caller's bytes, reading the owning path back |
 //! | `counters.rs` | 1 | the owning thread's plain read of its own counter |
 //! | `holding.rs` (feature `ownership`) | 6 | the cached pointer to the current path's entry (1), entries of the thread's cached table (3), the table read by another thread and freed at exit (2) |
-//! | `paths.rs` | 6 | the process-wide path table: a published info chunk (1), freeing a half-made table and writing a new one (2), its key and id slots (2), loading the current table (1) |
+//! | `paths.rs` | 7 | the process-wide path table: a published info chunk (1), freeing a half-made table (2) and writing a new one (1), its key and id slots (2), loading the current table (1) |
 //! | `record.rs` | 26 (and 1 in its tests) | a published table: reading it (1), growing it (the old and new entries, the new header, the free on failure: 4), freeing its chain (1); entries of the cached site and path tables: the lookup that says the base is not null (1), its site and path forms (2) and their six callers (6); the owner's reads of its tables, another thread's read, the free at exit (4); the open journal and its parent (2); a journal's entries: reading, freeing when it closes, pushing (5) |
 //! | `site.rs` | 3 | the id table: freeing a chunk that lost the race to be published, reading a published chunk, a stored `&'static Site` |
 //! | `per_thread.rs` | 1 | the owning thread's plain read of its innermost frame pointer |
@@ -343,6 +343,24 @@
 //! nesting, recursion, panics, captures, threads and polls on several threads; records
 //! freed at thread exit while reports read them) and the examples and the stress,
 //! teardown, edge and reentrancy tests under valgrind memcheck.
+//!
+//! ## No panic path
+//!
+//! A panic inside the global allocator aborts the process (allocator functions cannot
+//! unwind), and its hook runs first: with the registry's lock held, a hook that waits
+//! for a lock another thread holds while that thread waits for the registry's is a
+//! deadlock (one was found in a debug build: an overflowing subtraction in the ownership
+//! view's cold path). So the modules that run inside the allocator (`alloc`, `counters`,
+//! `header`, `holding`, `ownership`, `per_thread`, `sys`, `thread_exit`), under the
+//! crate's locks (`lock`, `registry`, `paths`, `site`, `record`, and `gather`, which reads
+//! the threads under the registry's) or on every tracked call or measurement (`slots`,
+//! `frame`, `guard`, `future`, `handoff`, `tracked`, `measure`) deny Clippy's `arithmetic_side_effects`, `indexing_slicing`,
+//! `unwrap_used`, `expect_used`, `panic`, `unreachable` and `todo` outside tests: a sum
+//! saturates, or wraps or is `unchecked` with the reason it cannot overflow; a lookup is
+//! a `get`. `cargo clippy` checks it, so a debug build has no overflow check there to
+//! fail. What is left are four `debug_assert!`s of the crate's own invariants (a frame's
+//! site and link, a budget's constants, a block's header check word on free: a failure
+//! there is a bug or a corrupted heap, and aborting is the point).
 #![deny(unsafe_op_in_unsafe_fn, missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 // Without `tracking` the frames and sites are compiled but never used by the attribute.

@@ -8,6 +8,13 @@
 //! holder must not wait for itself). It never allocates. Sections under it are short and
 //! never run user code, so waiting spins briefly and then yields.
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// A lock word: 0 when free, else a token of the holding thread.
@@ -43,7 +50,7 @@ impl RawLock {
                 Ok(_) => return Some(Guard { lock: self }),
                 Err(holder) if holder == me => return None,
                 Err(_) => {
-                    spins += 1;
+                    spins = spins.saturating_add(1);
                     if spins < 64 {
                         core::hint::spin_loop();
                     } else {

@@ -1,5 +1,12 @@
 //! `measure` and `allocs_per_run`: exact numbers for a closure on the calling thread.
 
+// No panic path (see the crate docs, "No panic path"): this code runs on every tracked
+// call or measurement.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use crate::counters::Raw;
 use crate::installed::assert_installed;
 use crate::per_thread;

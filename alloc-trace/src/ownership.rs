@@ -70,6 +70,13 @@
 //! peaks: the first is kept (dhat keeps the last; the bytes are the same, the blocks and
 //! the moment can differ).
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 use core::ptr;
@@ -109,7 +116,7 @@ pub(crate) unsafe fn alloc<A: GlobalAlloc>(inner: &A, layout: Layout, zeroed: bo
     // SAFETY: 16 is a power of two, and `size + 16` rounded up to 16 does not exceed
     // `isize::MAX` (`size <= MAX_SMALL`); the size is not zero.
     let base = unsafe {
-        let outer = Layout::from_size_align_unchecked(size + header::MIN, header::MIN);
+        let outer = Layout::from_size_align_unchecked(size.unchecked_add(header::MIN), header::MIN);
         if zeroed {
             inner.alloc_zeroed(outer)
         } else {
@@ -294,7 +301,7 @@ pub(crate) unsafe fn dealloc<A: GlobalAlloc>(inner: &A, user: *mut u8, layout: L
     unsafe {
         inner.dealloc(
             header::base_of(user, header::MIN),
-            Layout::from_size_align_unchecked(size + header::MIN, header::MIN),
+            Layout::from_size_align_unchecked(size.unchecked_add(header::MIN), header::MIN),
         );
     }
 }
@@ -328,7 +335,7 @@ unsafe fn dealloc_cold<A: GlobalAlloc>(user: *mut u8, layout: Layout, inner: &A)
     unsafe {
         inner.dealloc(
             header::base_of(user, h),
-            Layout::from_size_align_unchecked(size + h, h),
+            Layout::from_size_align_unchecked(size.unchecked_add(h), h),
         );
     }
 }
@@ -379,8 +386,8 @@ pub(crate) unsafe fn realloc<A: GlobalAlloc>(
     let base = unsafe {
         inner.realloc(
             header::base_of(user, header::MIN),
-            Layout::from_size_align_unchecked(old_size + header::MIN, header::MIN),
-            new_size + header::MIN,
+            Layout::from_size_align_unchecked(old_size.unchecked_add(header::MIN), header::MIN),
+            new_size.unchecked_add(header::MIN),
         )
     };
     if base.is_null() {
@@ -429,7 +436,7 @@ unsafe fn realloc_cold<A: GlobalAlloc>(
     let base = unsafe {
         inner.realloc(
             header::base_of(user, h),
-            Layout::from_size_align_unchecked(old_size + h, h),
+            Layout::from_size_align_unchecked(old_size.unchecked_add(h), h),
             new_outer.size(),
         )
     };
@@ -627,7 +634,7 @@ fn share_out(all: &Everything<'_>, st: &mut PeakState, me: &PerThread, total: Le
     st.sharing = true;
     let slack = st.best_bytes.saturating_sub(total.bytes).max(0);
     let n = all.threads().count().max(1) as i64;
-    let share = slack / n;
+    let share = slack.checked_div(n).unwrap_or(0); // `n >= 1`
     for t in all.threads() {
         let peak = &t.holding.peak;
         peak.holds.store(false, Relaxed);
@@ -1030,11 +1037,13 @@ fn add_held(sum: &mut SysVec<Held>, items: impl Iterator<Item = Held>) {
         if h == Held::default() {
             continue;
         }
-        if sum.len() <= i && !sum.resize(i + 1, Held::default()) {
+        if sum.len() <= i && !sum.resize(i.saturating_add(1), Held::default()) {
             lost();
             return;
         }
-        sum.as_mut_slice()[i].merge(&h);
+        if let Some(entry) = sum.as_mut_slice().get_mut(i) {
+            entry.merge(&h);
+        }
     }
 }
 

@@ -14,6 +14,13 @@
 //! - past [`CAPACITY`] paths (or if a signal handler needs a new path while its own thread
 //!   is inserting one), a frame's path is [`OVERFLOW`].
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
@@ -66,7 +73,7 @@ fn info(id: u32) -> Option<&'static Info> {
     let id = id as usize;
     let chunk = INFO.get(id / CHUNK)?.load(Ordering::Acquire);
     // SAFETY: published chunks are never freed; all-zero is a valid `Info`.
-    unsafe { chunk.as_ref() }.map(|c| &c[id % CHUNK])
+    unsafe { chunk.as_ref() }.and_then(|c| c.get(id % CHUNK))
 }
 
 /// Creates `id`'s chunk if needed. Called under `INSERT`.
@@ -87,13 +94,21 @@ impl Table {
             unsafe { sys::free(keys, cap) };
             return None;
         };
-        let table = sys::zeroed::<Table>(1)?;
+        let Some(table) = sys::zeroed::<Table>(1) else {
+            // SAFETY: both just allocated with this length.
+            unsafe {
+                sys::free(keys, cap);
+                sys::free(ids, cap);
+            }
+            return None;
+        };
         // SAFETY: `table` is valid for one `Table` and not yet shared. Tables are never
         // freed: a reader may still be probing an old one.
         unsafe {
             table.as_ptr().write(Table {
-                mask: cap - 1,
-                shift: 64 - cap.trailing_zeros(),
+                // `cap` is a power of two (at least 1024), so neither wraps.
+                mask: cap.wrapping_sub(1),
+                shift: 64u32.wrapping_sub(cap.trailing_zeros()),
                 keys,
                 ids,
             });
@@ -175,7 +190,7 @@ off_path_fn! {
         } else {
             (
                 (u64::from(parent) << 32) | u64::from(site),
-                parent_depth + 1,
+                parent_depth.saturating_add(1),
             )
         };
         if let Some(id) = current_table().and_then(|t| t.find(key)) {
@@ -204,8 +219,8 @@ fn insert(key: u64, depth: u32) -> u32 {
     info.depth.store(depth, Ordering::Relaxed);
     info.key.store(key, Ordering::Release);
     // Keep the table at most half full: grow (rehash every path) when it would not be.
-    let needed = 2 * (id as usize + 1);
-    if table.is_none_or(|t| t.mask + 1 < needed) {
+    let needed = (id as usize).saturating_add(1).saturating_mul(2);
+    if table.is_none_or(|t| t.mask.saturating_add(1) < needed) {
         let cap = needed.next_power_of_two().max(1024);
         let Some(bigger) = Table::new(cap) else {
             return OVERFLOW;
@@ -221,7 +236,8 @@ fn insert(key: u64, depth: u32) -> u32 {
     if let Some(t) = table {
         t.insert(key, id);
     }
-    NEXT_ID.store(id + 1, Ordering::Release);
+    // `id < CAPACITY` (checked above): no overflow.
+    NEXT_ID.store(id.saturating_add(1), Ordering::Release);
     id
 }
 

@@ -10,6 +10,13 @@
 //! Other threads reach a thread's `PerThread` through the registry (see `registry`) and
 //! read only its atomic fields, while the registry lock guarantees it is alive.
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::Cell;
 use core::sync::atomic::{AtomicPtr, AtomicU32};
 

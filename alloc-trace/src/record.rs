@@ -19,6 +19,13 @@
 //! owner's cached site-table length is 0 meanwhile, which sends every tracked call to the
 //! out-of-line path that records it: calls outside a journal pay nothing for this.
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::Cell;
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
@@ -87,7 +94,7 @@ impl<T> Published<T> {
         } else {
             old.first.checked_sub(first)?
         };
-        if skip + old.entries.len() > len {
+        if skip.saturating_add(old.entries.len()) > len {
             return None;
         }
         let data = sys::zeroed::<T>(len)?;
@@ -99,7 +106,7 @@ impl<T> Published<T> {
         // SAFETY: `data` holds `len` zeroed entries, not yet shared.
         let new_entries = unsafe { core::slice::from_raw_parts(data.as_ptr(), len) };
         // The old window is inside the new one, `skip` entries in (checked above).
-        for (from, to) in old.entries.iter().zip(&new_entries[skip..]) {
+        for (from, to) in old.entries.iter().zip(new_entries.iter().skip(skip)) {
             copy(from, to);
         }
         // SAFETY: `header` is valid for one `Buf`, not yet shared.
@@ -182,8 +189,8 @@ fn grown_window(first: usize, len: usize, id: usize, min: usize) -> (usize, usiz
         return (id, min);
     }
     let lo = first.min(id);
-    let hi = (first + len).max(id + 1);
-    let new_len = (hi - lo).max(2 * len).max(min);
+    let hi = first.saturating_add(len).max(id.saturating_add(1));
+    let new_len = hi.saturating_sub(lo).max(len.saturating_mul(2)).max(min);
     if id < first {
         (hi.saturating_sub(new_len), new_len)
     } else {
@@ -274,8 +281,10 @@ impl Tables {
     /// `index` is below the table's length.
     #[inline(always)]
     unsafe fn path_at(&self, index: usize) -> &PathSlot {
-        // SAFETY: per the contract.
-        unsafe { entry_at(&self.paths_base, index * size_of::<PathSlot>()) }
+        // SAFETY: per the contract; `index * size` is the offset of an entry of the
+        // table, so it does not overflow (`unchecked_mul`: the same instruction as `*`
+        // in release, without debug's panic path).
+        unsafe { entry_at(&self.paths_base, index.unchecked_mul(size_of::<PathSlot>())) }
     }
 
     /// The byte offset of `site`'s entry from the window's first: past the table (as
@@ -340,7 +349,7 @@ impl Tables {
             );
             // A window must end below `UNASSIGNED >> SLOT_SHIFT`, so that a site with no
             // id is never inside one (and no offset overflows).
-            if (first + len) > (UNASSIGNED >> SLOT_SHIFT) as usize {
+            if first.saturating_add(len) > (UNASSIGNED >> SLOT_SHIFT) as usize {
                 return false;
             }
             self.growing.set(true);
@@ -424,7 +433,7 @@ impl Tables {
             self.paths_base.set(entries.as_ptr());
             self.paths_first.set(first);
             self.paths_len.set(len);
-            entries.get(path - first)
+            entries.get(path.checked_sub(first)?)
         }
     }
 

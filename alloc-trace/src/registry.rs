@@ -14,6 +14,13 @@
 //! every other thread is folded into the retired totals, so the child reports and tracks
 //! as usual, with the parent's history up to the fork.
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::cell::UnsafeCell;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -181,7 +188,7 @@ pub(crate) fn fold_exiting(t: &PerThread) {
 /// Adds `t`'s counters (`raw`) and tables to `retired`.
 fn fold_into(retired: &mut Retired, t: &PerThread, raw: &Raw) {
     retired.totals = retired.totals.plus(raw.totals());
-    retired.threads += 1;
+    retired.threads = retired.threads.saturating_add(1);
     // SAFETY: `t` is the caller or a thread frozen by fork; the lock is held.
     let (sites, paths) = unsafe { t.tables.shared() };
     add_values(
@@ -218,7 +225,7 @@ fn add_values<T: Copy + Default>(
     items: impl ExactSizeIterator<Item = T>,
     add: impl Fn(&mut T, &T),
 ) {
-    let end = first + items.len();
+    let end = first.saturating_add(items.len());
     if sum.len() < end {
         let _ = sum.resize(end, T::default());
     }

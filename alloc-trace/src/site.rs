@@ -5,6 +5,13 @@
 //! process-wide table ([`by_id`]) so that reports can name every site that ran, whether
 //! `inventory` knows it or not.
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::OnceLock;
 
@@ -316,14 +323,16 @@ mod table {
 
     pub(super) fn record(id: u32, site: &'static Site) {
         let id = id as usize;
-        if let Some(chunk) = chunk(id / CHUNK, true) {
-            chunk[id % CHUNK].store(core::ptr::from_ref(site).cast_mut(), Ordering::Release);
+        if let Some(entry) = chunk(id / CHUNK, true).and_then(|c| c.get(id % CHUNK)) {
+            entry.store(core::ptr::from_ref(site).cast_mut(), Ordering::Release);
         }
     }
 
     pub(super) fn get(id: u32) -> Option<&'static Site> {
         let id = id as usize;
-        let ptr = chunk(id / CHUNK, false)?[id % CHUNK].load(Ordering::Acquire);
+        let ptr = chunk(id / CHUNK, false)?
+            .get(id % CHUNK)?
+            .load(Ordering::Acquire);
         // SAFETY: only `&'static Site`s are stored.
         unsafe { ptr.as_ref() }
     }

@@ -5,6 +5,13 @@
 //! read them atomically. All-zero is a valid, empty entry, so tables start as zeroed
 //! memory, which large tables get lazily from the system.
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use crate::counters::{Counters, Owned, Raw, SharedRaw};

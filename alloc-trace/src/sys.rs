@@ -7,6 +7,13 @@
 //! space), and [`zeroed`]/[`free`] for the per-thread tables, which start zeroed (large ones
 //! are then mapped lazily by the C library, so untouched entries cost no memory).
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use core::alloc::{GlobalAlloc, Layout};
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
@@ -152,12 +159,13 @@ impl<T: Copy> SysVec<T> {
 
     /// Appends `value`; false if memory ran out (the value is dropped).
     pub(crate) fn push(&mut self, value: T) -> bool {
-        if self.len == self.cap && !self.reserve_total(self.len + 1) {
+        // `len <= cap`, and `cap` values fit in memory: plus one does not wrap.
+        if self.len == self.cap && !self.reserve_total(self.len.wrapping_add(1)) {
             return false;
         }
         // SAFETY: `len < cap`, so the slot is inside the allocation.
         unsafe { self.ptr.add(self.len).write(value) };
-        self.len += 1;
+        self.len = self.len.wrapping_add(1);
         true
     }
 

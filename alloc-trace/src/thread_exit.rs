@@ -9,6 +9,13 @@
 //! re-arms the hook through the counters' restart (see `Counters::restart`), up to the
 //! system's limit of destructor rounds (`PTHREAD_DESTRUCTOR_ITERATIONS`, 4 with glibc).
 
+// No panic path (see the crate docs, "No panic path"): this code runs inside the global
+// allocator, under the crate's locks, or on every tracked call.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 use crate::per_thread::PerThread;
 
 /// Arms the exit hook of the calling thread and lists it in the registry, once per thread
@@ -39,7 +46,7 @@ mod key {
         let key = match KEY.load(Ordering::Acquire) {
             0 => create(),
             usize::MAX => return false,
-            key => key - 1,
+            key => key.wrapping_sub(1), // not 0 (the first arm)
         };
         if key == usize::MAX {
             return false;
@@ -61,7 +68,9 @@ mod key {
             KEY.store(usize::MAX, Ordering::Release);
             return usize::MAX;
         }
-        match KEY.compare_exchange(0, key as usize + 1, Ordering::AcqRel, Ordering::Acquire) {
+        // A `pthread_key_t` is at most 32 bits: plus one does not wrap.
+        let stored = (key as usize).wrapping_add(1);
+        match KEY.compare_exchange(0, stored, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => key as usize,
             Err(existing) => {
                 // Another thread won the race: use its key.

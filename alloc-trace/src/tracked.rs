@@ -6,6 +6,13 @@
 //! `CallGuard` entered before the code and dropped after it), or, for an `async` block,
 //! the attribute's `async fn` wrapper, so a site costs and counts the same either way.
 
+// No panic path (see the crate docs, "No panic path"): this code runs on every tracked
+// call or measurement.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+#![cfg_attr(not(test), deny(clippy::unreachable, clippy::todo))]
+
 /// Measures an expression, a closure or an `async` block as a call site named
 /// `module::path::name`, with the same numbers, call paths and cost as a
 /// [`#[track_allocs]`](crate::track_allocs) function of that name.
