@@ -189,3 +189,21 @@ fn allocs_per_run_counts_allocs_and_reallocs_after_a_warm_up() {
 fn allocs_per_run_rejects_zero_runs() {
     alloc_trace::allocs_per_run(0, || {});
 }
+
+#[test]
+fn a_measurement_that_unwinds_gives_the_enclosing_one_its_peak_back() {
+    let ((), outer) = measure(|| {
+        drop(black_box(vec![0u8; 10_000]));
+        // `resume_unwind` runs no panic hook: nothing but the unwinding allocates.
+        let inner = std::panic::catch_unwind(|| {
+            measure(|| {
+                let _kept = black_box(vec![0u8; 4096]);
+                std::panic::resume_unwind(Box::new(()));
+            })
+        });
+        assert!(inner.is_err());
+    });
+    // The inner window (opened at 0, its peak 4096 plus the exception's block) is closed
+    // while unwinding, which raises the running peak back to the outer window's.
+    assert_eq!(outer.peak_bytes, 10_000);
+}

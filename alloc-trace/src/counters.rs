@@ -360,6 +360,13 @@ impl Counters {
         self.read_raw().events()
     }
 
+    /// Whether the exit hook is armed: this thread counted an allocation, reallocation
+    /// or free since it started (or since its exit fold).
+    #[inline(always)]
+    pub(crate) fn is_armed(&self) -> bool {
+        self.armed.get()
+    }
+
     /// Whether the exit hook still has to be armed; marks it armed.
     #[cold]
     pub(crate) fn take_arming(&self) -> bool {

@@ -20,7 +20,6 @@ use core::sync::atomic::{Ordering, fence};
 
 use crate::counters::Raw;
 use crate::installed::assert_installed;
-use crate::measure::Measurement;
 use crate::paths;
 use crate::per_thread::{self, PerThread};
 use crate::record::{Journal, Touched};
@@ -191,9 +190,7 @@ fn run_captured<R>(f: impl FnOnce() -> R) -> (R, Captured, AllocStats) {
     let journal = journal.into_ref();
     let _ = per_thread::with(|t| t.tables.open(journal));
     let open = Open(journal);
-    let measurement = Measurement::start();
-    let result = f();
-    let totals = measurement.finish();
+    let (result, totals) = crate::measure::measured(f);
     let touched = per_thread::with(|t| t.tables.close_journal(&journal)).unwrap_or_default();
     drop(open);
     // The capture's own paths are those below the innermost frame it ran in.

@@ -61,8 +61,13 @@ pub fn is_installed() -> bool {
 #[inline(always)]
 #[track_caller]
 pub(crate) fn assert_installed() {
-    // PERF: one load on the common path (`measure` is meant for hot loops).
-    if !INSTALLED.load(Relaxed) {
+    // PERF: one thread-local load on the common path (`measure` is meant for hot loops):
+    // the calling thread's exit hook is armed by its first counted allocation or free, so
+    // a thread that has counted anything proves `CountingAlloc` installed. (A process-wide
+    // flag is a static of this crate, which a caller's code reaches through the global
+    // offset table: a load more.) A thread that has counted nothing yet takes the cold
+    // check.
+    if !per_thread::with(|t| t.counters.is_armed()).unwrap_or(false) {
         check_installed();
     }
 }

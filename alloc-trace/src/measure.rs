@@ -13,11 +13,37 @@ use crate::per_thread;
 use crate::stats::AllocStats;
 
 /// An open measurement of the calling thread: a snapshot of its counters and a peak
-/// window. Dropping it unclosed (the measured code panicked) closes the window, which
-/// keeps the thread's peak consistent.
+/// window.
 pub(crate) struct Measurement {
     start: Raw,
+    window: Window,
+}
+
+/// A measurement's peak window: the enclosing window's peak, which closing it restores.
+/// Dropping it unclosed (the measured code panicked) closes it, which keeps the thread's
+/// peak consistent.
+///
+/// PERF: a value of its own, so that only this word must be in memory across the
+/// measured call for its unwinding path; the counters' snapshot can stay in registers.
+struct Window {
     outer_peak: i64,
+}
+
+impl Window {
+    /// The window's peak above `base` (the live level at its start, see `Raw::live`);
+    /// the thread's peak is the enclosing window's again.
+    #[inline(always)]
+    fn close(self, base: i64) -> u64 {
+        let this = core::mem::ManuallyDrop::new(self);
+        per_thread::with(|t| t.counters.close_peak(this.outer_peak, base)).unwrap_or(0)
+    }
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        // The peak above the start is not asked for, so any base will do.
+        let _ = per_thread::with(|t| t.counters.close_peak(self.outer_peak, 0));
+    }
 }
 
 impl Measurement {
@@ -28,30 +54,23 @@ impl Measurement {
             // base, the live level at the start, is worked out from `start` at the end.
             Self {
                 start: t.counters.raw(),
-                outer_peak: t.counters.open_frame_peak(),
+                window: Window {
+                    outer_peak: t.counters.open_frame_peak(),
+                },
             }
         })
         .unwrap_or_else(|| Self {
             start: Raw::START,
-            outer_peak: 0,
+            window: Window { outer_peak: 0 },
         })
     }
 
     /// What happened since the start.
     #[inline(always)]
     pub(crate) fn finish(self) -> AllocStats {
-        let this = core::mem::ManuallyDrop::new(self);
-        per_thread::with(|t| {
-            let peak = t.counters.close_peak(this.outer_peak, this.start.live());
-            t.counters.raw().since(&this.start).with_peak(peak)
-        })
-        .unwrap_or_default()
-    }
-}
-
-impl Drop for Measurement {
-    fn drop(&mut self) {
-        let _ = per_thread::with(|t| t.counters.close_peak(self.outer_peak, self.start.live()));
+        let Self { start, window } = self;
+        let peak = window.close(start.live());
+        per_thread::with(|t| t.counters.raw().since(&start).with_peak(peak)).unwrap_or_default()
     }
 }
 
@@ -91,9 +110,17 @@ impl Drop for Measurement {
 #[inline]
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
     assert_installed();
-    let measurement = Measurement::start();
+    measured(f)
+}
+
+/// [`measure`] without the check that `CountingAlloc` is installed (the caller made it).
+#[inline(always)]
+pub(crate) fn measured<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
+    // PERF: taken apart while `f` runs, so that only the window is in memory for the
+    // unwinding path (which drops it); the snapshot stays in registers.
+    let Measurement { start, window } = Measurement::start();
     let result = f();
-    (result, measurement.finish())
+    (result, Measurement { start, window }.finish())
 }
 
 /// The mean number of allocations (`allocs`, reallocs included) per call of `f`, over `runs` calls
