@@ -11,7 +11,7 @@
 use core::fmt;
 
 use crate::paths;
-use crate::record::Touched;
+use crate::record::{Keyed, Touched};
 use crate::site::{self, Site};
 use crate::slots::CallSummary;
 use crate::stats::Totals;
@@ -78,11 +78,11 @@ fn nested_calls(own: &'static Site, touched: &Touched) -> (Vec<NestedSite>, Tota
         .sites
         .as_slice()
         .iter()
-        .filter(|(id, v)| Some(*id) != own_id && v.calls > 0)
-        .filter_map(|&(id, v)| {
+        .filter(|e| Some(e.id) != own_id && e.value.calls > 0)
+        .filter_map(|e| {
             Some(NestedSite {
-                site: site::by_id(id)?,
-                calls: v.calls,
+                site: site::by_id(e.id)?,
+                calls: e.value.calls,
                 inclusive: Totals::ZERO,
             })
         })
@@ -90,7 +90,12 @@ fn nested_calls(own: &'static Site, touched: &Touched) -> (Vec<NestedSite>, Tota
     // Inclusive numbers: every path's exclusive numbers count for each site on it, below
     // the budgeted call (the nearest frame of its own site).
     let mut all_nested = Totals::ZERO;
-    for &(path, exclusive) in touched.paths.as_slice() {
+    for &Keyed {
+        id: path,
+        value: exclusive,
+        ..
+    } in touched.paths.as_slice()
+    {
         let mut seen: [u32; 16] = [0; 16];
         let mut seen_len = 0;
         let mut cursor = path;

@@ -22,9 +22,9 @@ use crate::counters::Raw;
 use crate::installed::assert_installed;
 use crate::paths;
 use crate::per_thread::{self, PerThread};
-use crate::record::{Journal, Touched};
+use crate::record::{Journal, Keyed, Touched};
 use crate::registry::{self, Everything};
-use crate::report::{PathStats, Report, Scope, SiteStats, Threads};
+use crate::report::{Naming, PathStats, Report, Scope, SiteStats, Threads};
 use crate::site::{self, Site};
 use crate::slots::SiteValues;
 use crate::stats::Totals;
@@ -78,8 +78,13 @@ pub fn report() -> Report {
             let _ = per_thread::with(|t| g.add_thread(t));
         }
     }
-    let mut sites = site_list_all();
-    g.build(Scope::Process, None, paths::ROOT, &mut sites)
+    let sites = site_list_all();
+    g.build(
+        Scope::Process,
+        None,
+        paths::ROOT,
+        sites.as_slice().iter().copied(),
+    )
 }
 
 /// What every thread of the process has done so far: exact at the moment it is read for
@@ -200,26 +205,21 @@ fn run_captured<R>(f: impl FnOnce() -> R) -> (R, Captured, AllocStats) {
 
 impl Captured {
     fn build_capture(self, totals: AllocStats) -> Report {
+        let Touched { sites, paths } = self.touched;
         let mut g = Gathered::new(true);
         g.totals = Totals::from(totals);
         g.threads.live = 1;
-        for &(id, v) in self.touched.sites.as_slice() {
-            g.add_site(id, &v);
-        }
-        for &(id, t) in self.touched.paths.as_slice() {
-            g.add_path(id, t);
-        }
-        let mut sites: SiteList = SysVec::new();
-        for &(id, _) in self.touched.sites.as_slice() {
-            if let Some(site) = site::by_id(id) {
-                let _ = sites.push(site);
-            }
-        }
+        g.sites = ById::sparse_from(sites, SiteValues::merge, |_| true);
+        g.paths = ById::sparse_from(paths, |a, b| *a = a.plus(*b), |t| *t != Totals::ZERO);
+        let listed = match &g.sites {
+            ById::Sparse(v) => v.as_slice(),
+            ById::Dense(_) => &[],
+        };
         g.build(
             Scope::Capture,
             Some(totals.peak_bytes),
             self.base,
-            &mut sites,
+            listed.iter().filter_map(|e| site::by_id(e.id)),
         )
     }
 }
@@ -254,7 +254,7 @@ type SiteList = SysVec<&'static Site>;
 /// not what the highest site or path id in the program happens to be.
 enum ById<T: Copy> {
     Dense(SysVec<T>),
-    Sparse(SysVec<(u32, T)>),
+    Sparse(SysVec<Keyed<T>>),
 }
 
 impl<T: Copy> ById<T> {
@@ -280,8 +280,8 @@ impl<T: Copy> ById<T> {
             Self::Dense(v) => v.as_slice().get(id as usize),
             Self::Sparse(v) => {
                 let v = v.as_slice();
-                let i = v.binary_search_by_key(&id, |e| e.0).ok()?;
-                v.get(i).map(|e| &e.1)
+                let i = v.binary_search_by_key(&id, |e| e.id).ok()?;
+                v.get(i).map(|e| &e.value)
             }
         }
     }
@@ -297,10 +297,10 @@ impl<T: Copy> ById<T> {
                 v.as_mut_slice().get_mut(i)
             }
             Self::Sparse(v) => {
-                let at = match v.as_slice().binary_search_by_key(&id, |e| e.0) {
+                let at = match v.as_slice().binary_search_by_key(&id, |e| e.id) {
                     Ok(at) => at,
                     Err(at) => {
-                        if !v.push((id, zero)) {
+                        if !v.push(Keyed::new(id, zero)) {
                             return None;
                         }
                         // `at <= len` (where the id belongs), so the range is not empty.
@@ -310,7 +310,7 @@ impl<T: Copy> ById<T> {
                         at
                     }
                 };
-                v.as_mut_slice().get_mut(at).map(|e| &mut e.1)
+                v.as_mut_slice().get_mut(at).map(|e| &mut e.value)
             }
         }
     }
@@ -324,11 +324,44 @@ impl<T: Copy> ById<T> {
                 }
             }
             Self::Sparse(v) => {
-                for (id, t) in v.as_slice() {
-                    f(*id, t);
+                for e in v.as_slice() {
+                    f(e.id, &e.value);
                 }
             }
         }
+    }
+
+    /// A sparse map of `entries`, in any order: an id given twice is `merge`d, and the
+    /// entries `keep` rejects (once merged) are left out. PERF: a capture's maps are its
+    /// journal's memory, sorted in place, not copies.
+    fn sparse_from(
+        mut entries: SysVec<Keyed<T>>,
+        merge: impl Fn(&mut T, &T),
+        keep: impl Fn(&T) -> bool,
+    ) -> Self {
+        entries.as_mut_slice().sort_unstable_by_key(|e| e.id);
+        let values = entries.as_mut_slice();
+        // `values[..kept]`: the distinct ids so far, merged.
+        let mut kept = 0usize;
+        for i in 0..values.len() {
+            let Some(&e) = values.get(i) else {
+                break;
+            };
+            let prior = kept.checked_sub(1).and_then(|k| values.get_mut(k));
+            match prior {
+                Some(prior) if prior.id == e.id => merge(&mut prior.value, &e.value),
+                _ => {
+                    if let Some(slot) = values.get_mut(kept) {
+                        *slot = e;
+                    }
+                    // `kept <= i`, below `len`: it does not wrap.
+                    kept = kept.wrapping_add(1);
+                }
+            }
+        }
+        entries.truncate(kept);
+        entries.retain_mut(|e| keep(&e.value));
+        Self::Sparse(entries)
     }
 
     fn is_sparse(&self) -> bool {
@@ -478,7 +511,13 @@ impl Gathered {
 
     /// The report's rows. `base` is the path the report is relative to (a capture's
     /// enclosing frame): only paths below it count, and only their frames below it.
-    fn build(&self, scope: Scope, peak: Option<u64>, base: u32, sites: &mut SiteList) -> Report {
+    fn build(
+        &self,
+        scope: Scope,
+        peak: Option<u64>,
+        base: u32,
+        sites: impl Iterator<Item = &'static Site>,
+    ) -> Report {
         if !cfg!(feature = "tracking") {
             // Off means off: no function is tracked, so none is listed (not even as never
             // called), and everything counted is outside tracked functions.
@@ -561,8 +600,14 @@ impl Gathered {
                 cursor = parent;
             }
         }
-        let mut rows: Vec<(&'static Site, SiteStats)> = Vec::with_capacity(sites.len());
-        for &site in sites.as_slice() {
+        // A capture's sites come filtered (so their lower bound is 0): room for all of
+        // them, so that the rows are one allocation of the size they need.
+        let (at_least, at_most) = sites.size_hint();
+        let mut rows: Vec<SiteStats> = Vec::with_capacity(at_most.unwrap_or(at_least));
+        // The site of each row. PERF: beside the rows, not in them, so that the rows are
+        // built once, where the report keeps them.
+        let mut row_sites: Vec<&'static Site> = Vec::with_capacity(rows.capacity());
+        for site in sites {
             let id = site.assigned_id().unwrap_or(u32::MAX);
             let values = self.sites.get(id).copied().unwrap_or_default();
             let derived = by_site.get(id).copied().unwrap_or(Derived::ZERO);
@@ -580,31 +625,29 @@ impl Gathered {
             {
                 continue;
             }
-            rows.push((
-                site,
-                SiteStats {
-                    name: site.name().to_string(),
-                    display_name: String::new(),
-                    file: site.file.to_owned(),
-                    line: site.line,
-                    calls: values.calls,
-                    inclusive: incl.with_peak(values.peak),
-                    exclusive: excl.counts(),
-                    max_allocs_per_call: values.max_allocs,
-                    in_flight,
-                    ownership: None,
-                },
-            ));
+            row_sites.push(site);
+            rows.push(SiteStats {
+                name: String::new(),
+                display_name: String::new(),
+                file: site.file.to_owned(),
+                line: site.line,
+                calls: values.calls,
+                inclusive: incl.with_peak(values.peak),
+                exclusive: excl.counts(),
+                max_allocs_per_call: values.max_allocs,
+                in_flight,
+                ownership: None,
+            });
         }
         #[cfg(feature = "ownership")]
         if let Some(read) = held {
             let by_site = crate::ownership_rows::sites(read, len);
-            for (site, row) in &mut rows {
+            for (site, row) in row_sites.iter().zip(&mut rows) {
                 let id = site.assigned_id().map_or(usize::MAX, |id| id as usize);
                 row.ownership = Some(by_site.get(id).copied().unwrap_or_default());
             }
         }
-        let mut names = Names::of(&rows, &shown_paths);
+        let mut names = Names::of(&row_sites, &shown_paths);
         let path_rows: Vec<PathStats> = shown_paths
             .iter()
             .map(|&(id, t)| {
@@ -621,13 +664,9 @@ impl Gathered {
             })
             .collect();
         // After the paths, which copy the names they show: each row takes its own.
-        let rows: Vec<SiteStats> = rows
-            .into_iter()
-            .map(|(site, mut row)| {
-                row.display_name = names.take_site(site);
-                row
-            })
-            .collect();
+        for (site, row) in row_sites.iter().zip(&mut rows) {
+            (row.name, row.display_name) = names.take_site(site);
+        }
         let rows = sorted(rows, |a, b| {
             (b.inclusive.allocs, b.inclusive.bytes_allocated, b.calls)
                 .cmp(&(a.inclusive.allocs, a.inclusive.bytes_allocated, a.calls))
@@ -741,71 +780,60 @@ fn is_below(path: u32, base: u32) -> bool {
 /// where another site the report mentions (in its rows or on its paths) has the same one.
 struct Names {
     /// Every site mentioned, sorted by address (distinct `Site` statics are distinct
-    /// functions), beside its display name.
-    sites: Vec<(*const Site, String)>,
+    /// functions), with its name and display name.
+    sites: Vec<Naming<'static, &'static Site>>,
 }
 
 impl Names {
-    fn of(rows: &[(&'static Site, SiteStats)], shown_paths: &[(u32, Totals)]) -> Self {
-        // A row's name as the row has it (a method's name can change once, when a call on
-        // another thread learns its type), then the sites on the paths, named below only
-        // if they have no row (PERF: most do, and a name is a formatted `String`).
-        let mut mentioned: Vec<(&'static Site, Option<&str>)> = rows
-            .iter()
-            .map(|(site, row)| (*site, Some(row.name.as_str())))
-            .collect();
+    /// `rows`: the sites of the report's rows.
+    fn of(rows: &[&'static Site], shown_paths: &[(u32, Totals)]) -> Self {
+        let mut mentioned: Vec<&'static Site> =
+            Vec::with_capacity(rows.len().saturating_add(shown_paths.len()));
+        mentioned.extend_from_slice(rows);
         for &(id, _) in shown_paths {
             let mut cursor = id;
             while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
                 if let Some(site) = site::by_id(site_id) {
-                    mentioned.push((site, None));
+                    mentioned.push(site);
                 }
                 cursor = parent;
             }
         }
-        // Stable, so that a site's row comes first and is the one kept.
-        mentioned.sort_by_key(|&(site, _)| core::ptr::from_ref(site));
-        mentioned.dedup_by_key(|&mut (site, _)| core::ptr::from_ref(site));
-        let path_only: Vec<String> = mentioned
+        mentioned.sort_unstable_by_key(|&site| core::ptr::from_ref(site));
+        mentioned.dedup_by_key(|site| core::ptr::from_ref(*site));
+        // Named once each, here: a method's name can change once (when a call on another
+        // thread learns its type), and the row and the paths show the same one.
+        let mut sites: Vec<Naming<'static, &'static Site>> = mentioned
             .iter()
-            .filter(|(_, name)| name.is_none())
-            .map(|(site, _)| site.name().to_string())
+            .map(|&site| Naming::new(site.owned_name(), site.file, site.line, site))
             .collect();
-        let mut path_only_names = path_only.iter();
-        let keys: Vec<(&str, &str, u32)> = mentioned
-            .iter()
-            .map(|&(site, name)| {
-                let name = name.or_else(|| path_only_names.next().map(String::as_str));
-                (name.unwrap_or("?"), site.file, site.line)
-            })
-            .collect();
-        let shown = crate::report::display_names(&keys);
-        Self {
-            sites: mentioned
-                .iter()
-                .map(|&(site, _)| core::ptr::from_ref(site))
-                .zip(shown)
-                .collect(),
-        }
+        crate::report::name_sites(&mut sites);
+        Self { sites }
     }
 
     fn of_site(&self, site: &Site) -> &str {
         self.index(site)
             .and_then(|i| self.sites.get(i))
-            .map_or("?", |(_, name)| name.as_str())
+            .map_or("?", |n| n.display.as_str())
     }
 
-    /// The display name of `site`, moved out: [`Names::of_site`] then has `""` for it.
-    fn take_site(&mut self, site: &Site) -> String {
+    /// The name and display name of `site`, moved out: [`Names::of_site`] then has `""`
+    /// for it.
+    fn take_site(&mut self, site: &Site) -> (String, String) {
         match self.index(site).and_then(|i| self.sites.get_mut(i)) {
-            Some((_, name)) => core::mem::take(name),
-            None => "?".to_owned(),
+            Some(n) => (
+                core::mem::take(&mut n.name),
+                core::mem::take(&mut n.display),
+            ),
+            None => ("?".to_owned(), "?".to_owned()),
         }
     }
 
     fn index(&self, site: &Site) -> Option<usize> {
         let key = core::ptr::from_ref(site);
-        self.sites.binary_search_by_key(&key, |(s, _)| *s).ok()
+        self.sites
+            .binary_search_by_key(&key, |n| core::ptr::from_ref(n.of))
+            .ok()
     }
 }
 
@@ -830,4 +858,24 @@ fn path_frames(id: u32, names: &Names) -> Vec<String> {
     }
     frames.reverse();
     frames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sparse_map_of_entries_is_sorted_merged_and_filtered() {
+        let mut entries = SysVec::new();
+        for (id, n) in [(9, 1), (3, 2), (9, 4), (5, 0), (1, 8), (3, 16), (5, 0)] {
+            assert!(entries.push(Keyed::new(id, n)));
+        }
+        let map = ById::sparse_from(entries, |a: &mut u64, b| *a += *b, |n| *n != 0);
+        let mut seen = Vec::new();
+        map.for_each(|id, n| seen.push((id, *n)));
+        // Id 5 twice, 0 in all: left out once merged.
+        assert_eq!(seen, [(1, 8), (3, 18), (9, 5)]);
+        assert_eq!(map.get(3), Some(&18));
+        assert_eq!(map.get(5), None);
+    }
 }

@@ -559,9 +559,8 @@ impl Tables {
     /// recorded did since, and gives the entries back to the enclosing journal (or their
     /// maxima back to the table).
     pub(crate) fn close_journal(&self, journal: &Journal) -> Touched {
-        let mut touched = Touched::default();
         if !ptr::eq(self.journal.get(), journal) {
-            return touched; // closed already
+            return Touched::default(); // closed already
         }
         // SAFETY: the parent is open (journals nest on one stack), as in `open_journal`.
         let parent = unsafe { journal.parent.get().as_ref() };
@@ -572,65 +571,71 @@ impl Tables {
         let (sites, paths) = (self.own_sites(), self.own_paths());
         journal.busy.set(true);
         compiler_fence(Ordering::SeqCst);
-        // SAFETY: entries are pushed only by this thread, and not while `busy` is set.
-        for e in unsafe { (*journal.sites.get()).as_slice() } {
+        // The entries become what they did, in place: PERF, a capture's results are the
+        // journal's own memory, not a copy of it (two `System` allocations fewer).
+        // SAFETY: entries are pushed only by this thread, and not while `busy` is set;
+        // the journal is closed below, so they are not read again.
+        let (mut touched_sites, mut touched_paths) = unsafe {
+            (
+                core::mem::take::<SysVec<_>>(&mut *journal.sites.get()),
+                core::mem::take::<SysVec<_>>(&mut *journal.paths.get()),
+            )
+        };
+        touched_sites.retain_mut(|e| {
             let Some(slot) = sites.get(e.id as usize) else {
-                continue;
+                return false;
             };
             let now = slot.get();
-            let _ = touched.sites.push((
-                e.id,
-                SiteValues {
-                    calls: now.calls.wrapping_sub(e.before.calls),
-                    max_allocs: now.max_allocs,
-                    peak: now.peak,
-                    started: now.started.wrapping_sub(e.before.started),
-                },
-            ));
             match parent {
                 // The enclosing journal has not seen this entry: it takes it over, with
                 // the maxima of this period standing for its own so far.
-                Some(p) if Some(e.prior_epoch) != parent_epoch => {
+                Some(p) if Some(e.tag) != parent_epoch => {
                     p.push_site(*e);
                     slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
                 }
                 _ => {
-                    slot.max_allocs.raise(e.before.max_allocs);
-                    slot.peak.raise(e.before.peak);
-                    slot.epoch.store(e.prior_epoch, Ordering::Relaxed);
+                    slot.max_allocs.raise(e.value.max_allocs);
+                    slot.peak.raise(e.value.peak);
+                    slot.epoch.store(e.tag, Ordering::Relaxed);
                 }
             }
-        }
-        // SAFETY: as above.
-        for e in unsafe { (*journal.paths.get()).as_slice() } {
+            *e = Keyed::new(
+                e.id,
+                SiteValues {
+                    calls: now.calls.wrapping_sub(e.value.calls),
+                    max_allocs: now.max_allocs,
+                    peak: now.peak,
+                    started: now.started.wrapping_sub(e.value.started),
+                },
+            );
+            true
+        });
+        touched_paths.retain_mut(|e| {
             let Some(slot) = paths.get(e.id as usize) else {
-                continue;
+                return false;
             };
-            let _ = touched.paths.push((e.id, slot.get().minus(e.before)));
             match parent {
-                Some(p) if Some(e.prior_epoch) != parent_epoch => {
+                Some(p) if Some(e.tag) != parent_epoch => {
                     p.push_path(*e);
                     slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
                 }
-                _ => slot.epoch.store(e.prior_epoch, Ordering::Relaxed),
+                _ => slot.epoch.store(e.tag, Ordering::Relaxed),
             }
-        }
+            *e = Keyed::new(e.id, slot.get().minus(e.value));
+            true
+        });
         // Unlinked while still busy, so that a signal handler's tracked call from here on
         // records in the enclosing journal, never in this closing one.
         self.journal.set(journal.parent.get());
         compiler_fence(Ordering::SeqCst);
-        // SAFETY: as above; the entries are not read again (the journal is closed).
-        unsafe {
-            drop(core::mem::take::<SysVec<_>>(&mut *journal.sites.get()));
-            drop(core::mem::take::<SysVec<_>>(&mut *journal.paths.get()));
-        }
-        compiler_fence(Ordering::SeqCst);
         journal.busy.set(false);
-        touched.complete = !journal.lost.get();
         if parent.is_none() {
             self.sites_bytes.set(self.sites_len_bytes.get());
         }
-        touched
+        Touched {
+            sites: touched_sites,
+            paths: touched_paths,
+        }
     }
 }
 
@@ -660,21 +665,25 @@ fn copy_path(from: &PathSlot, to: &PathSlot) {
     }
 }
 
-#[derive(Clone, Copy)]
+/// A value by site or path id. A journal's entry holds the entry's values when the
+/// journal first touched it (`value`) and the epoch it had then (`tag`); once closed, what
+/// the entry did since (`tag` 0). A capture's sparse maps are made of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
-struct SiteEntry {
-    id: u32,
-    prior_epoch: u32,
-    before: SiteValues,
+pub(crate) struct Keyed<T> {
+    pub id: u32,
+    pub tag: u32,
+    pub value: T,
 }
 
-#[derive(Clone, Copy)]
-#[repr(C)]
-struct PathEntry {
-    id: u32,
-    prior_epoch: u32,
-    before: Totals,
+impl<T> Keyed<T> {
+    pub(crate) const fn new(id: u32, value: T) -> Self {
+        Self { id, tag: 0, value }
+    }
 }
+
+type SiteEntry = Keyed<SiteValues>;
+type PathEntry = Keyed<Totals>;
 
 /// The entries a `capture` or a budgeted call touched. Pin it while open.
 pub(crate) struct Journal {
@@ -685,9 +694,6 @@ pub(crate) struct Journal {
     /// that recorded nothing.
     sites: core::cell::UnsafeCell<ManuallyDrop<SysVec<SiteEntry>>>,
     paths: core::cell::UnsafeCell<ManuallyDrop<SysVec<PathEntry>>>,
-    /// An entry could not be recorded (out of memory, or a signal handler's tracked call
-    /// while the journal was being written): the journal's numbers are partial.
-    lost: Cell<bool>,
     /// Set while the entries are being written or read, so that a signal handler that
     /// interrupts this thread there records nothing rather than corrupting them.
     busy: Cell<bool>,
@@ -701,13 +707,12 @@ impl Journal {
             epoch: Cell::new(0),
             sites: core::cell::UnsafeCell::new(ManuallyDrop::new(SysVec::new())),
             paths: core::cell::UnsafeCell::new(ManuallyDrop::new(SysVec::new())),
-            lost: Cell::new(false),
             busy: Cell::new(false),
             _pinned: core::marker::PhantomPinned,
         }
     }
 
-    /// Nothing recorded yet (nor tried: an entry that could not be recorded was lost).
+    /// Nothing recorded yet (nor tried: see [`Journal::write`]).
     /// PERF: one load: a journal gets its epoch when it first records.
     #[inline(always)]
     fn is_empty(&self) -> bool {
@@ -722,8 +727,8 @@ impl Journal {
         }
         self.push_site(SiteEntry {
             id,
-            prior_epoch,
-            before: slot.get(),
+            tag: prior_epoch,
+            value: slot.get(),
         });
         // Maxima are kept per period: the journal reads its own.
         slot.max_allocs.set(0);
@@ -739,23 +744,21 @@ impl Journal {
         }
         self.push_path(PathEntry {
             id,
-            prior_epoch,
-            before: slot.get(),
+            tag: prior_epoch,
+            value: slot.get(),
         });
         slot.epoch.store(epoch, Ordering::Relaxed);
     }
 
     /// Runs `f` on the entries unless they are in use (a signal handler that
-    /// interrupted the writer): then the entry is lost.
+    /// interrupted the writer). An entry that cannot be recorded (then, or when `System`
+    /// memory runs out) is missing from the journal's numbers.
     fn write(&self, f: impl FnOnce() -> bool) {
         if self.busy.replace(true) {
-            self.lost.set(true);
             return;
         }
         compiler_fence(Ordering::SeqCst);
-        if !f() {
-            self.lost.set(true);
-        }
+        let _ = f();
         compiler_fence(Ordering::SeqCst);
         self.busy.set(false);
     }
@@ -776,14 +779,13 @@ impl Journal {
     }
 }
 
-/// What the entries of a closed journal did: `(site id, values)` (calls and `started`
-/// as differences, maxima of the period) and `(path id, exclusive totals)`.
+/// What the entries of a closed journal did, in the order they were first touched: by
+/// site id, its values (calls and `started` as differences, maxima of the period); by path
+/// id, its exclusive totals.
 #[derive(Default)]
 pub(crate) struct Touched {
-    pub sites: SysVec<(u32, SiteValues)>,
-    pub paths: SysVec<(u32, Totals)>,
-    /// False if an entry was lost (memory ran out while recording it).
-    pub complete: bool,
+    pub sites: SysVec<Keyed<SiteValues>>,
+    pub paths: SysVec<Keyed<Totals>>,
 }
 
 #[cfg(test)]

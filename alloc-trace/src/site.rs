@@ -151,6 +151,22 @@ impl Site {
         SiteName(self)
     }
 
+    /// [`Site::name`] as a `String`, allocated once at its length. PERF: a report names
+    /// each of its sites; `to_string` grows a method's name part by part.
+    pub(crate) fn owned_name(&self) -> String {
+        match &self.name {
+            Name::Fixed(name) => (*name).to_owned(),
+            Name::Method {
+                module,
+                method,
+                self_type,
+            } => match self_type.get() {
+                Some(ty) => [module, "::", ty, "::", method].concat(),
+                None => [module, "::", method].concat(),
+            },
+        }
+    }
+
     /// Records the type of a method site (the first call's `type_name::<Self>()`, generic
     /// arguments and the module path dropped); does nothing for other sites.
     #[cold]
@@ -362,10 +378,13 @@ mod tests {
         assert!(max_id() >= id);
         assert_eq!(A.slot_offset(), id << SLOT_SHIFT);
         assert_eq!(M.name().to_string(), "site_tests::run");
+        assert_eq!(M.owned_name(), "site_tests::run");
+        assert_eq!(A.owned_name(), "site_tests::a");
         assert!(M.wants_type());
         M.learn_type(|| "my::Handler<u8>");
         M.learn_type(|| "other::Ignored");
         assert_eq!(M.name().to_string(), "site_tests::Handler::run");
+        assert_eq!(M.owned_name(), "site_tests::Handler::run");
         assert!(!M.wants_type());
     }
 }

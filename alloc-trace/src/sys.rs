@@ -190,6 +190,31 @@ impl<T: Copy> SysVec<T> {
         self.len = 0;
     }
 
+    /// Keeps the first `len` values (all of them if there are fewer).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Keeps the values `f` returns true for, in order; `f` may change them first.
+    pub(crate) fn retain_mut(&mut self, mut f: impl FnMut(&mut T) -> bool) {
+        let values = self.as_mut_slice();
+        let mut kept = 0;
+        for i in 0..values.len() {
+            let Some(value) = values.get_mut(i) else {
+                break;
+            };
+            if f(value) {
+                let value = *value;
+                if let Some(slot) = values.get_mut(kept) {
+                    *slot = value;
+                }
+                // `kept <= i`, below `len`: it does not wrap.
+                kept = kept.wrapping_add(1);
+            }
+        }
+        self.truncate(kept);
+    }
+
     fn release(&mut self) {
         if self.cap != 0 && self.cap != usize::MAX {
             if let Ok(layout) = Layout::array::<T>(self.cap) {
@@ -235,6 +260,28 @@ mod tests {
             crate::stats::AllocStats::default(),
             "System memory is never counted"
         );
+    }
+
+    #[test]
+    fn retain_keeps_the_changed_values_in_order() {
+        let mut v = SysVec::new();
+        for i in 0..20u64 {
+            assert!(v.push(i));
+        }
+        v.retain_mut(|x| {
+            *x *= 10;
+            *x % 30 != 0
+        });
+        assert_eq!(
+            v.as_slice(),
+            [10, 20, 40, 50, 70, 80, 100, 110, 130, 140, 160, 170, 190]
+        );
+        v.truncate(2);
+        assert_eq!(v.as_slice(), [10, 20]);
+        v.truncate(5);
+        assert_eq!(v.as_slice(), [10, 20]);
+        v.retain_mut(|_| false);
+        assert_eq!(v.len(), 0);
     }
 
     #[cfg(feature = "tracing")]

@@ -52,7 +52,9 @@ pub use ownership::{Held, Live, Ownership, SiteOwnership};
 pub use read::{Problem, ReadError};
 pub use table::{SortBy, Table};
 
+#[cfg(feature = "json")]
 pub(crate) use rows::display_names;
+pub(crate) use rows::{Naming, name_sites};
 pub use rows::{PathStats, SiteStats};
 
 /// Per-site allocation numbers: a mini heap profile.

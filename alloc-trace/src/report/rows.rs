@@ -207,27 +207,96 @@ pub struct PathStats {
 /// The [`SiteStats::display_name`] of each of `sites` (`(name, file, line)`), in order:
 /// the name where it is unique among them, `name (file:line)` where it is not, and
 /// `name (file:line) #k` (k from 1, in the order given) where that is not unique either.
+#[cfg(any(test, feature = "json"))]
 pub(crate) fn display_names(sites: &[(&str, &str, u32)]) -> Vec<String> {
-    let mut order: Vec<usize> = (0..sites.len()).collect();
-    order.sort_by(|&a, &b| sites[a].cmp(&sites[b]).then(a.cmp(&b)));
-    let mut names = vec![String::new(); sites.len()];
-    for same_name in order.chunk_by(|&a, &b| sites[a].0 == sites[b].0) {
-        if let [i] = same_name {
-            names[*i] = sites[*i].0.to_owned();
-            continue;
-        }
-        for same_line in same_name.chunk_by(|&a, &b| sites[a] == sites[b]) {
-            for (k, &i) in same_line.iter().enumerate() {
-                let (name, file, line) = sites[i];
-                names[i] = if same_line.len() == 1 {
-                    format!("{name} ({file}:{line})")
-                } else {
-                    format!("{name} ({file}:{line}) #{}", k + 1)
-                };
-            }
+    let mut naming: Vec<Naming<'_, ()>> = sites
+        .iter()
+        .map(|&(name, file, line)| Naming::new(name.to_owned(), file, line, ()))
+        .collect();
+    name_sites(&mut naming);
+    naming.into_iter().map(|n| n.display).collect()
+}
+
+/// A site to give its display name (see [`name_sites`]).
+pub(crate) struct Naming<'f, O> {
+    pub name: String,
+    pub file: &'f str,
+    pub line: u32,
+    /// What the caller knows the site by.
+    pub of: O,
+    /// What [`name_sites`] gives it: [`SiteStats::display_name`].
+    pub display: String,
+}
+
+impl<'f, O> Naming<'f, O> {
+    pub(crate) fn new(name: String, file: &'f str, line: u32, of: O) -> Self {
+        Self {
+            name,
+            file,
+            line,
+            of,
+            display: String::new(),
         }
     }
-    names
+
+    fn key(&self) -> (&str, &str, u32) {
+        (&self.name, self.file, self.line)
+    }
+}
+
+/// Gives each of `sites` its `display`: its name where the name is unique among them,
+/// `name (file:line)` where it is not, and `name (file:line) #k` (k from 1, in the order
+/// of `sites`) where that is not unique either.
+///
+/// PERF: the sites stay where they are (a report's 10,000 are large, and come in an order
+/// a stable sort of their keys mostly keeps); up to 32 of them (a capture's) are sorted
+/// through an index on the stack, allocating only their display names.
+pub(crate) fn name_sites<O>(sites: &mut [Naming<'_, O>]) {
+    let mut few = [0usize; 32];
+    let mut many: Vec<usize> = Vec::new();
+    let order: &mut [usize] = match few.get_mut(..sites.len()) {
+        Some(few) => few,
+        None => {
+            many.resize(sites.len(), 0);
+            &mut many
+        }
+    };
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i;
+    }
+    order.sort_by(|&a, &b| sites[a].key().cmp(&sites[b].key()));
+    let mut start = 0;
+    while start < order.len() {
+        let first = &sites[order[start]];
+        let same_name = order[start..]
+            .iter()
+            .take_while(|&&i| sites[i].name == first.name)
+            .count();
+        let group = &order[start..start + same_name];
+        start += same_name;
+        if let [one] = group {
+            sites[*one].display = sites[*one].name.clone();
+            continue;
+        }
+        let mut at = 0;
+        while at < group.len() {
+            let key = sites[group[at]].key();
+            let same_line = group[at..]
+                .iter()
+                .take_while(|&&i| sites[i].key() == key)
+                .count();
+            for (k, &i) in group[at..at + same_line].iter().enumerate() {
+                let (name, file, line) = sites[i].key();
+                let display = if same_line > 1 {
+                    format!("{name} ({file}:{line}) #{}", k + 1)
+                } else {
+                    format!("{name} ({file}:{line})")
+                };
+                sites[i].display = display;
+            }
+            at += same_line;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -253,5 +322,28 @@ mod tests {
                 "gen::f (src/m.rs:5) #2",
             ]
         );
+    }
+
+    #[test]
+    fn more_sites_than_the_index_on_the_stack_are_named_alike() {
+        // 40 sites (the index of more than 32 is a vector): the shared names sit on both
+        // sides of the 32nd, and the numbering follows the order given.
+        let mut sites: Vec<(String, &str, u32)> = (0..37)
+            .map(|i| (format!("app::f{i:02}"), "src/a.rs", i))
+            .collect();
+        sites.insert(3, ("app::f30".to_owned(), "src/b.rs", 9));
+        sites.insert(35, ("gen::g".to_owned(), "src/m.rs", 5));
+        sites.push(("gen::g".to_owned(), "src/m.rs", 5));
+        let keys: Vec<(&str, &str, u32)> =
+            sites.iter().map(|(n, f, l)| (n.as_str(), *f, *l)).collect();
+        let names = display_names(&keys);
+        assert_eq!(names.len(), 40);
+        assert_eq!(names[0], "app::f00");
+        assert_eq!(names[3], "app::f30 (src/b.rs:9)");
+        assert_eq!(names[31], "app::f30 (src/a.rs:30)");
+        assert_eq!(names[35], "gen::g (src/m.rs:5) #1");
+        assert_eq!(names[39], "gen::g (src/m.rs:5) #2");
+        let unique = names.iter().filter(|n| !n.contains('(')).count();
+        assert_eq!(unique, 36);
     }
 }
