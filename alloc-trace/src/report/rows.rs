@@ -248,9 +248,9 @@ impl<'f, O> Naming<'f, O> {
 /// `name (file:line)` where it is not, and `name (file:line) #k` (k from 1, in the order
 /// of `sites`) where that is not unique either.
 ///
-/// PERF: the sites stay where they are (a report's 10,000 are large, and come in an order
-/// a stable sort of their keys mostly keeps); up to 32 of them (a capture's) are sorted
-/// through an index on the stack, allocating only their display names.
+/// PERF: the sites stay where they are and an index of them is sorted (a site is 80
+/// bytes, an index entry 8); for up to 32 sites (a capture's) the index is on the stack,
+/// so only their display names are allocated.
 pub(crate) fn name_sites<O>(sites: &mut [Naming<'_, O>]) {
     let mut few = [0usize; 32];
     let mut many: Vec<usize> = Vec::new();
