@@ -69,7 +69,10 @@ fn the_keys_are_the_documented_schema() {
             "unattributed",
         ]
     );
-    assert_eq!(keys(&v["threads"]), ["busy", "exited", "live"]);
+    assert_eq!(
+        keys(&v["threads"]),
+        ["busy", "exited", "live", "unrecorded"]
+    );
     for counts in ["totals", "in_tracked", "outside_tracked", "unattributed"] {
         assert_eq!(keys(&v[counts]), COUNTS, "{counts}");
     }

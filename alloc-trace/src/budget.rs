@@ -59,6 +59,7 @@ pub(crate) fn exceeded(
             nested: nested
                 .as_ref()
                 .map(|(sites, total)| (sites.as_slice(), *total)),
+            unrecorded: touched.map_or(0, |t| t.unrecorded),
         }
     );
 }
@@ -137,6 +138,8 @@ struct Exceeded<'a> {
     stats: Option<AllocStats>,
     /// The nested sites, and what they did together.
     nested: Option<(&'a [NestedSite], Totals)>,
+    /// Nested sites and paths the call's journal could not record.
+    unrecorded: u32,
 }
 
 impl fmt::Display for Exceeded<'_> {
@@ -183,6 +186,17 @@ impl fmt::Display for Exceeded<'_> {
                 f,
                 "  the function itself: {} allocs ({} reallocs), {} bytes allocated (nested tracked calls excluded)",
                 own.allocs, own.reallocs, own.bytes_allocated
+            )?;
+        }
+        if self.unrecorded > 0 {
+            writeln!(
+                f,
+                "  note: {} nested function{} or call path{} could not be recorded (a signal \
+                 handler's tracked call interrupted the bookkeeping, or memory ran out): \
+                 missing below, and counted as the function's own",
+                self.unrecorded,
+                if self.unrecorded == 1 { "" } else { "s" },
+                if self.unrecorded == 1 { "" } else { "s" },
             )?;
         }
         match self.nested {

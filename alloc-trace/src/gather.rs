@@ -205,10 +205,15 @@ fn run_captured<R>(f: impl FnOnce() -> R) -> (R, Captured, AllocStats) {
 
 impl Captured {
     fn build_capture(self, totals: AllocStats) -> Report {
-        let Touched { sites, paths } = self.touched;
+        let Touched {
+            sites,
+            paths,
+            unrecorded,
+        } = self.touched;
         let mut g = Gathered::new(true);
         g.totals = Totals::from(totals);
         g.threads.live = 1;
+        g.threads.unrecorded = unrecorded.into();
         g.sites = ById::sparse_from(sites, SiteValues::merge, |_| true);
         g.paths = ById::sparse_from(paths, |a, b| *a = a.plus(*b), |t| *t != Totals::ZERO);
         let listed = match &g.sites {

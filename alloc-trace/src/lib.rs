@@ -425,6 +425,8 @@ mod tracked;
 
 #[cfg(test)]
 mod reliability_tests;
+#[cfg(test)]
+mod unrecorded_tests;
 
 #[doc(hidden)]
 #[path = "private.rs"]

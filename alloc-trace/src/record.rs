@@ -30,7 +30,7 @@ use core::cell::Cell;
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, Ordering, compiler_fence};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering, compiler_fence};
 
 use crate::abi::off_path_fn;
 use crate::site::{SLOT_SHIFT, Site, UNASSIGNED};
@@ -523,12 +523,25 @@ impl Tables {
     /// The epoch of `journal` (an open one), given now if it has none: the tag of the
     /// entries it recorded.
     fn epoch_of(&self, journal: &Journal) -> u32 {
-        if journal.epoch.get() == 0 {
-            let epoch = self.last_epoch.get().wrapping_add(1).max(1);
-            self.last_epoch.set(epoch);
-            journal.epoch.set(epoch);
+        let given = journal.epoch.load(Ordering::Relaxed);
+        if given != 0 {
+            return given;
         }
-        journal.epoch.get()
+        // A compare-and-swap, which a signal handler cannot split: a handler's tracked call
+        // that gives the journal its epoch in the middle of this leaves it that one, the
+        // epoch its entries carry. (Stored plainly, this call could overwrite it with the
+        // next, and every entry the handler recorded would be recorded a second time.)
+        let epoch = self.last_epoch.get().wrapping_add(1).max(1);
+        let given =
+            match journal
+                .epoch
+                .compare_exchange(0, epoch, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => epoch,
+                Err(theirs) => theirs,
+            };
+        self.last_epoch.set(given);
+        given
     }
 
     /// Closes `journal` when its entries are not wanted (a budgeted call that kept its
@@ -591,7 +604,8 @@ impl Tables {
                 // the maxima of this period standing for its own so far.
                 Some(p) if Some(e.tag) != parent_epoch => {
                     p.push_site(*e);
-                    slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
+                    slot.epoch
+                        .store(p.epoch.load(Ordering::Relaxed), Ordering::Relaxed);
                 }
                 _ => {
                     slot.max_allocs.raise(e.value.max_allocs);
@@ -617,7 +631,8 @@ impl Tables {
             match parent {
                 Some(p) if Some(e.tag) != parent_epoch => {
                     p.push_path(*e);
-                    slot.epoch.store(p.epoch.get(), Ordering::Relaxed);
+                    slot.epoch
+                        .store(p.epoch.load(Ordering::Relaxed), Ordering::Relaxed);
                 }
                 _ => slot.epoch.store(e.tag, Ordering::Relaxed),
             }
@@ -632,10 +647,36 @@ impl Tables {
         if parent.is_none() {
             self.sites_bytes.set(self.sites_len_bytes.get());
         }
+        // Read once the journal is unlinked: no later entry can be missed from it.
+        let unrecorded = journal.unrecorded.get();
+        if let Some(p) = parent.filter(|_| unrecorded > 0) {
+            // The enclosing journal misses them too.
+            p.unrecorded
+                .set(p.unrecorded.get().saturating_add(unrecorded));
+        }
         Touched {
             sites: touched_sites,
             paths: touched_paths,
+            unrecorded: unrecorded.into(),
         }
+    }
+}
+
+#[cfg(test)]
+impl Tables {
+    /// Runs `f` as a signal handler that interrupted the innermost open journal while it
+    /// was written would run: with the journal busy.
+    pub(crate) fn as_if_journal_busy<R>(f: impl FnOnce() -> R) -> R {
+        let journal = crate::per_thread::with(|t| t.tables.journal.get())
+            .filter(|j| !j.is_null())
+            .expect("an open journal");
+        // SAFETY: the journal is open, so pinned and alive until it closes, which `f`'s
+        // tracked calls cannot do (journals close in the code that opened them).
+        let journal = unsafe { &*journal };
+        let was = journal.busy.replace(true);
+        let result = f();
+        journal.busy.set(was);
+        result
     }
 }
 
@@ -685,10 +726,16 @@ impl<T> Keyed<T> {
 type SiteEntry = Keyed<SiteValues>;
 type PathEntry = Keyed<Totals>;
 
+// Every budgeted call zeroes a journal on its stack: one cache line.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<Journal>() == 64);
+
 /// The entries a `capture` or a budgeted call touched. Pin it while open.
 pub(crate) struct Journal {
     parent: Cell<*const Journal>,
-    epoch: Cell<u32>,
+    /// 0 until the journal first records ([`Tables::epoch_of`]). Atomic only so that a
+    /// signal handler cannot split its one update; never shared between threads.
+    epoch: AtomicU32,
     /// Freed when the journal closes ([`Tables::close_journal`]), which every journal
     /// does before it is dropped. PERF: no drop code at all, for the common budgeted call
     /// that recorded nothing.
@@ -697,6 +744,11 @@ pub(crate) struct Journal {
     /// Set while the entries are being written or read, so that a signal handler that
     /// interrupts this thread there records nothing rather than corrupting them.
     busy: Cell<bool>,
+    /// Entries that could not be recorded (see [`Journal::write`]): a capture's report
+    /// says its rows miss them, rather than showing short rows as if complete. PERF: 16
+    /// bits (saturating), so that the journal stays 64 bytes: every budgeted call zeroes
+    /// one.
+    unrecorded: Cell<u16>,
     _pinned: core::marker::PhantomPinned,
 }
 
@@ -704,10 +756,11 @@ impl Journal {
     pub(crate) const fn new() -> Self {
         Self {
             parent: Cell::new(ptr::null()),
-            epoch: Cell::new(0),
+            epoch: AtomicU32::new(0),
             sites: core::cell::UnsafeCell::new(ManuallyDrop::new(SysVec::new())),
             paths: core::cell::UnsafeCell::new(ManuallyDrop::new(SysVec::new())),
             busy: Cell::new(false),
+            unrecorded: Cell::new(0),
             _pinned: core::marker::PhantomPinned,
         }
     }
@@ -716,65 +769,116 @@ impl Journal {
     /// PERF: one load: a journal gets its epoch when it first records.
     #[inline(always)]
     fn is_empty(&self) -> bool {
-        self.epoch.get() == 0
+        self.epoch.load(Ordering::Relaxed) == 0
     }
 
+    /// Records `slot`'s values as the journal first sees them, unless it has them.
     #[inline]
     fn touch_site(&self, epoch: u32, id: u32, slot: &SiteSlot) {
-        let prior_epoch = slot.epoch.load(Ordering::Relaxed);
-        if prior_epoch == epoch {
-            return;
+        if slot.epoch.load(Ordering::Relaxed) != epoch {
+            self.record_site(epoch, id, slot);
         }
-        self.push_site(SiteEntry {
-            id,
-            tag: prior_epoch,
-            value: slot.get(),
-        });
-        // Maxima are kept per period: the journal reads its own.
-        slot.max_allocs.set(0);
-        slot.peak.set(0);
-        slot.epoch.store(epoch, Ordering::Relaxed);
     }
 
     #[inline]
     fn touch_path(&self, epoch: u32, id: u32, slot: &PathSlot) {
-        let prior_epoch = slot.epoch.load(Ordering::Relaxed);
-        if prior_epoch == epoch {
-            return;
+        if slot.epoch.load(Ordering::Relaxed) != epoch {
+            self.record_path(epoch, id, slot);
         }
-        self.push_path(PathEntry {
-            id,
-            tag: prior_epoch,
-            value: slot.get(),
-        });
-        slot.epoch.store(epoch, Ordering::Relaxed);
+    }
+
+    off_path_fn! {
+        fn record_site(&self, epoch: u32, id: u32, slot: &SiteSlot) {
+            // The epoch is read again, and the values read, while the journal is busy: a
+            // signal handler's call that touched the entry since the check above recorded
+            // it already (two entries would count the period twice), and one that
+            // touches it from here on is refused, and counted as unrecorded.
+            let _ = self.write(|| {
+                let prior_epoch = slot.epoch.load(Ordering::Relaxed);
+                if prior_epoch == epoch {
+                    return true;
+                }
+                let entry = SiteEntry {
+                    id,
+                    tag: prior_epoch,
+                    value: slot.get(),
+                };
+                // SAFETY: only this thread touches the entries, and `write` excludes a
+                // re-entrant (signal handler) access.
+                let pushed = unsafe { (*self.sites.get()).push(entry) };
+                // Tagged while still busy: a handler's call right after `write` must find
+                // the entry recorded (it would record it a second time).
+                slot.epoch.store(epoch, Ordering::Relaxed);
+                if pushed {
+                    // Maxima are kept per period: the journal reads its own. (Not when
+                    // the entry is missing: nothing would give the maxima so far back.)
+                    slot.max_allocs.set(0);
+                    slot.peak.set(0);
+                }
+                pushed
+            });
+            // Tagged also if refused: an entry recorded later would start in the middle of
+            // the journal's period and look complete when it is not.
+            slot.epoch.store(epoch, Ordering::Relaxed);
+        }
+    }
+
+    off_path_fn! {
+        fn record_path(&self, epoch: u32, id: u32, slot: &PathSlot) {
+            // As in `record_site`.
+            let _ = self.write(|| {
+                let prior_epoch = slot.epoch.load(Ordering::Relaxed);
+                if prior_epoch == epoch {
+                    return true;
+                }
+                let entry = PathEntry {
+                    id,
+                    tag: prior_epoch,
+                    value: slot.get(),
+                };
+                // SAFETY: as in `record_site`.
+                let pushed = unsafe { (*self.paths.get()).push(entry) };
+                slot.epoch.store(epoch, Ordering::Relaxed);
+                pushed
+            });
+            slot.epoch.store(epoch, Ordering::Relaxed);
+        }
     }
 
     /// Runs `f` on the entries unless they are in use (a signal handler that
-    /// interrupted the writer). An entry that cannot be recorded (then, or when `System`
-    /// memory runs out) is missing from the journal's numbers.
-    fn write(&self, f: impl FnOnce() -> bool) {
-        if self.busy.replace(true) {
-            return;
+    /// interrupted the writer); true if `f` ran and recorded its entry. An entry that
+    /// cannot be recorded (then, or when `System` memory runs out) is missing from the
+    /// journal's numbers, and counted in `unrecorded`.
+    fn write(&self, f: impl FnOnce() -> bool) -> bool {
+        let recorded = if self.busy.replace(true) {
+            false
+        } else {
+            compiler_fence(Ordering::SeqCst);
+            let pushed = f();
+            compiler_fence(Ordering::SeqCst);
+            self.busy.set(false);
+            pushed
+        };
+        if !recorded {
+            // A separate cell, never read while `busy` is set: a signal handler may
+            // update it while the interrupted code writes the entries.
+            self.unrecorded.set(self.unrecorded.get().saturating_add(1));
         }
-        compiler_fence(Ordering::SeqCst);
-        let _ = f();
-        compiler_fence(Ordering::SeqCst);
-        self.busy.set(false);
+        recorded
     }
 
     off_path_fn! {
-        fn push_site(&self, e: SiteEntry) {
+        fn push_site(&self, e: SiteEntry) -> bool {
             // SAFETY: only this thread touches the entries, and `write` excludes a
             // re-entrant (signal handler) access.
-            self.write(|| unsafe { (*self.sites.get()).push(e) });
+            self.write(|| unsafe { (*self.sites.get()).push(e) })
         }
     }
 
     off_path_fn! {
-        fn push_path(&self, e: PathEntry) {
+        fn push_path(&self, e: PathEntry) -> bool {
             // SAFETY: as in `push_site`.
-            self.write(|| unsafe { (*self.paths.get()).push(e) });
+            self.write(|| unsafe { (*self.paths.get()).push(e) })
         }
     }
 }
@@ -786,6 +890,9 @@ impl Journal {
 pub(crate) struct Touched {
     pub sites: SysVec<Keyed<SiteValues>>,
     pub paths: SysVec<Keyed<Totals>>,
+    /// Sites and paths the journal (or one nested in it) touched but could not record:
+    /// their numbers are missing from `sites` and `paths`.
+    pub unrecorded: u32,
 }
 
 #[cfg(test)]

@@ -60,7 +60,9 @@ impl Report {
     ///       "frames": ["app::main", "app::handle"], // display names, outermost first
     ///       "exclusive": Counts }
     ///   ],
-    ///   "threads": { "live": 3, "exited": 12, "busy": 0 } // busy: read while booking
+    ///   "threads": { "live": 3, "exited": 12, "busy": 0, // busy: read while booking
+    ///                "unrecorded": 0 }   // a capture's sites and paths it could not
+    ///                                    // record: rows missing (see the table's note)
     ///   "ownership": Ownership           // only with the `ownership` feature (see below)
     /// }
     /// Counts = {

@@ -122,6 +122,12 @@ pub(crate) struct Threads {
     /// Live threads whose attributed numbers kept changing while they were read: their
     /// per-function rows may be off by what they did during the read.
     pub busy: u64,
+    /// For a capture: the sites and call paths its closure touched that it could not
+    /// record (a signal handler's tracked call while the capture wrote its list, or
+    /// `System` out of memory). Their rows are missing; totals are exact. Absent in
+    /// reports written before it existed.
+    #[cfg_attr(feature = "json", serde(default))]
+    pub unrecorded: u64,
 }
 
 /// What a [`Report`] covers.
@@ -353,6 +359,30 @@ impl Report {
     #[must_use]
     pub const fn unattributed(&self) -> AllocCounts {
         self.unattributed
+    }
+
+    /// For a [`capture`](crate::capture): how many sites and call paths its closure
+    /// touched that it could not record, so that their rows are missing (the table says
+    /// so in a note). Not 0 only if a signal handler's tracked call interrupted the
+    /// capture while it wrote its list of what the closure touched, or `System` ran out
+    /// of memory for that list; the totals are exact either way. Always 0 for a
+    /// process-wide [`report()`](crate::report()).
+    ///
+    /// ```
+    /// # #[global_allocator]
+    /// # static ALLOC: alloc_trace::CountingAlloc = alloc_trace::CountingAlloc::system();
+    /// #[alloc_trace::track_allocs]
+    /// fn make() -> Vec<u8> {
+    ///     vec![0; 100]
+    /// }
+    ///
+    /// let (_, report) = alloc_trace::capture(|| std::hint::black_box(make()));
+    /// assert_eq!(report.unrecorded(), 0);
+    /// assert_eq!(report.in_tracked(), report.totals()); // every allocation is in a row
+    /// ```
+    #[must_use]
+    pub const fn unrecorded(&self) -> u64 {
+        self.threads.unrecorded
     }
 
     /// Allocations per call path of tracked sites, most allocations first.

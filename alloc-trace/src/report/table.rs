@@ -573,6 +573,18 @@ impl Table<'_> {
                 if busy == 1 { "it" } else { "them" },
             )?;
         }
+        let unrecorded = report.threads.unrecorded;
+        if unrecorded > 0 {
+            writeln!(
+                f,
+                "note: {unrecorded} function{} or call path{} the capture touched could not be \
+                 recorded (a signal handler's tracked call interrupted the capture's bookkeeping, \
+                 or memory ran out): rows are missing for {} (totals are exact)",
+                if unrecorded == 1 { "" } else { "s" },
+                if unrecorded == 1 { "" } else { "s" },
+                if unrecorded == 1 { "it" } else { "them" },
+            )?;
+        }
         Ok(())
     }
 }
