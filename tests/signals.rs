@@ -82,14 +82,29 @@ fn work(i: u64) -> u64 {
     *a + *b + nested(i)
 }
 
+/// `work` for the captures' test, so that the other test's counts of `work` stay its own.
+#[track_allocs]
+fn captured_work(i: u64) -> u64 {
+    let a = black_box(Box::new(i));
+    let b = black_box(Box::new(i + 1));
+    *a + *b + captured_nested(i)
+}
+
+#[track_allocs]
+fn captured_nested(i: u64) -> u64 {
+    let v = black_box(vec![i; 3]);
+    v.iter().sum()
+}
+
+/// The tests run one at a time: each counts every handler's call as its own.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 extern "C" fn on_signal(_: libc::c_int) {
     black_box(in_handler());
     HANDLED.fetch_add(1, Ordering::Relaxed);
 }
 
-#[test]
-fn tracked_calls_in_signal_handlers_never_crash_or_lose_counts() {
-    const CALLS: u64 = 200_000;
+fn install_handler() {
     // SAFETY: `on_signal` only allocates through an async-signal-safe allocator and
     // touches atomics; the handler is installed before any signal is sent.
     unsafe {
@@ -103,43 +118,63 @@ fn tracked_calls_in_signal_handlers_never_crash_or_lose_counts() {
             0
         );
     }
+}
+
+/// Runs `main_loop` on this thread while another thread keeps signalling it, one signal
+/// at a time: the next is sent once this one is handled, so that a loaded machine cannot
+/// pile up handlers (each allocates from the arena, which never frees) faster than the
+/// loop makes calls. Returns the loop's result and the signals sent.
+fn under_signals<R: Send>(main_loop: impl FnOnce() -> R) -> (R, u64) {
+    // SAFETY: `pthread_self` has no preconditions.
+    let target = unsafe { libc::pthread_self() } as usize;
+    let done = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let sender = s.spawn(|| {
+            let mut sent = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                let handled = HANDLED.load(Ordering::Relaxed);
+                // SAFETY: `target` is the main test thread, alive until `done` is set.
+                unsafe { libc::pthread_kill(target as libc::pthread_t, libc::SIGUSR1) };
+                sent += 1;
+                while HANDLED.load(Ordering::Relaxed) == handled && !done.load(Ordering::Relaxed) {
+                    std::thread::yield_now();
+                }
+            }
+            sent
+        });
+        /// Stops the sender also if the loop panics (the scope would wait for it forever).
+        struct Stop<'a>(&'a AtomicBool);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let stop = Stop(&done);
+        let result = main_loop();
+        drop(stop);
+        (result, sender.join().unwrap())
+    })
+}
+
+#[test]
+fn tracked_calls_in_signal_handlers_never_crash_or_lose_counts() {
+    const CALLS: u64 = 200_000;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    install_handler();
     // Warm the thread's tables and paths, so that the counted window has no first calls.
     for i in 0..10 {
         black_box(work(i));
         black_box(in_handler());
     }
-    // SAFETY: `pthread_self` has no preconditions.
-    let target = unsafe { libc::pthread_self() } as usize;
-    let done = AtomicBool::new(false);
     let handled_before = HANDLED.load(Ordering::Relaxed);
     let served_before = served_here();
-    let (sent, stats) = alloc_trace::measure(|| {
-        std::thread::scope(|s| {
-            let sender = s.spawn(|| {
-                let mut sent = 0u64;
-                while !done.load(Ordering::Relaxed) {
-                    let handled = HANDLED.load(Ordering::Relaxed);
-                    // SAFETY: `target` is the main test thread, alive until `done` is set.
-                    unsafe { libc::pthread_kill(target as libc::pthread_t, libc::SIGUSR1) };
-                    sent += 1;
-                    // One signal at a time: the next is sent once this one is handled, so
-                    // that a loaded machine cannot pile up handlers (each allocates from
-                    // the arena, which never frees) faster than the loop makes calls.
-                    while HANDLED.load(Ordering::Relaxed) == handled
-                        && !done.load(Ordering::Relaxed)
-                    {
-                        std::thread::yield_now();
-                    }
-                }
-                sent
-            });
+    let ((_, sent), stats) = alloc_trace::measure(|| {
+        under_signals(|| {
             let mut sum = 0;
             for i in 0..CALLS {
                 sum += work(black_box(i));
             }
-            done.store(true, Ordering::Relaxed);
-            black_box(sum);
-            sender.join().unwrap()
+            black_box(sum)
         })
     });
     let served = served_here() - served_before;
@@ -189,4 +224,70 @@ fn handlers_inside(report: &alloc_trace::Report) -> u64 {
         .filter(|p| p.path.contains("signals::work") && p.path.ends_with("signals::in_handler"))
         .map(|p| p.exclusive.allocs)
         .sum()
+}
+
+/// Captures of tracked calls while signal handlers make tracked calls of their own: a
+/// handler that interrupts a capture writing its list of sites and paths leaves that
+/// capture unable to record the handler's site or path. Such a capture says so. None
+/// shows more in its rows than in its totals (a handler at the capture's very start or
+/// end once was in a row and not in the totals: a negative "outside" line), and one that
+/// says nothing misses at most the handlers that ran at its edges.
+#[test]
+fn a_capture_interrupted_by_a_handlers_tracked_call_says_so_or_is_complete() {
+    const CAPTURES: u64 = 20_000;
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    install_handler();
+    // Warm the thread's tables and paths, as above: a handler that interrupts the
+    // interning of a new call path books the frames it interrupted to the overflow path.
+    for i in 0..10 {
+        black_box(alloc_trace::capture(|| black_box(captured_work(i))));
+    }
+    let handled_before = HANDLED.load(Ordering::Relaxed);
+    let ((complete, flagged), sent) = under_signals(|| {
+        let (mut complete, mut flagged) = (0u64, 0u64);
+        for i in 0..CAPTURES {
+            let handled_before = HANDLED.load(Ordering::Relaxed);
+            let (_, report) = alloc_trace::capture(|| black_box(captured_work(black_box(i))));
+            let handlers = HANDLED.load(Ordering::Relaxed) - handled_before;
+            // Formatted only when a check fails: the arena never frees.
+            let table = || format!("{report}\n{handlers} handlers ran in capture {i}");
+            let (in_rows, totals) = (report.in_tracked().allocs, report.totals().allocs);
+            assert!(
+                in_rows <= totals,
+                "more in rows than in totals:\n{}",
+                table()
+            );
+            if report.unrecorded() > 0 {
+                flagged += 1;
+                let note = format!("\nnote: {} function", report.unrecorded());
+                assert!(table().contains(&note), "{}", table());
+            } else {
+                complete += 1;
+                // Every allocation of the capture is made in a tracked call (`work`'s 3,
+                // a handler's 1): only a handler at the very start or end of the capture
+                // can be in the totals and not in a row.
+                assert!(
+                    totals - in_rows <= handlers,
+                    "rows miss allocations:\n{}",
+                    table()
+                );
+                // Each function's row is there, with its one call. (What they allocated
+                // can move between a handler's row and the frame it interrupted, when the
+                // handler ran in the middle of a booking or of the allocator's counting.)
+                for name in ["signals::captured_work", "signals::captured_nested"] {
+                    let calls = report.site(name).map(|s| s.calls);
+                    assert_eq!(calls, Some(1), "{name}:\n{}", table());
+                }
+            }
+            // Handlers that ran while the report was built are in neither.
+            assert!((3..=3 + handlers).contains(&totals), "{}", table());
+        }
+        (complete, flagged)
+    });
+    let handled = HANDLED.load(Ordering::Relaxed) - handled_before;
+    eprintln!(
+        "{sent} signals sent, {handled} handled during {CAPTURES} captures: \
+         {complete} complete, {flagged} said what they could not record"
+    );
+    assert!(handled > 0, "no signal arrived: the test tested nothing");
 }

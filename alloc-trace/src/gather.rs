@@ -193,11 +193,18 @@ fn run_captured<R>(f: impl FnOnce() -> R) -> (R, Captured, AllocStats) {
     }
     let journal = core::pin::pin!(Journal::new());
     let journal = journal.into_ref();
-    let _ = per_thread::with(|t| t.tables.open(journal));
-    let open = Open(journal);
-    let (result, totals) = crate::measure::measured(f);
-    let touched = per_thread::with(|t| t.tables.close_journal(&journal)).unwrap_or_default();
-    drop(open);
+    // The journal's window inside the measurement's: a signal handler's tracked call at
+    // either edge is then in the totals and not in a row (so counted outside tracked
+    // functions), never in a row and not in the totals. Opening and closing the journal
+    // allocate nothing counted.
+    let ((result, touched), totals) = crate::measure::measured(|| {
+        let _ = per_thread::with(|t| t.tables.open(journal));
+        let open = Open(journal);
+        let result = f();
+        let touched = per_thread::with(|t| t.tables.close_journal(&journal)).unwrap_or_default();
+        drop(open);
+        (result, touched)
+    });
     // The capture's own paths are those below the innermost frame it ran in.
     let base = per_thread::with(crate::frame::current_path).unwrap_or(paths::ROOT);
     (result, Captured { touched, base }, totals)
