@@ -268,7 +268,11 @@
 //!   loses no count: each counter moves by one instruction. If the handler interrupts its
 //!   thread while that thread attributes allocations to call paths (or grows a table),
 //!   the handler's calls are counted, and their allocations attributed when the
-//!   interrupted thread next attributes (to the call it was in, or outside).
+//!   interrupted thread next attributes (to the call it was in, or outside). A handler's
+//!   tracked call that interrupts a [`capture`] (or a budgeted call) while it writes its
+//!   list of what its closure touched cannot be listed: the capture's totals stay exact,
+//!   and its report says how many functions and paths are missing from its rows
+//!   ([`Report::unrecorded`], a note under the table), as does a failed budget's message.
 //! - **fork.** The child starts with the parent's history up to the fork (every other
 //!   thread folded into the retired totals) and reports and tracks as usual.
 //! - **Handed-off work** (see above) is in its call's inclusive numbers once each run of a
