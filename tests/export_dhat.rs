@@ -3,10 +3,12 @@
 //! (headless, with Node; skipped with the reason when Node or valgrind is absent).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Barrier, Mutex, MutexGuard, PoisonError};
 
-use alloc_trace::report::OUTSIDE_FRAME;
+use alloc_trace::report::{OUTSIDE_FRAME, UNATTRIBUTED_FRAME};
 use alloc_trace::{AllocCounts, Report};
 use serde_json::Value;
 
@@ -24,6 +26,7 @@ const PARSE: &str = "export_dhat::fixture::parse";
 const REMEMBER: &str = "export_dhat::fixture::remember";
 
 fn captured() -> Report {
+    let _alone = alone();
     alloc_trace::capture(fixture::run).1
 }
 
@@ -119,6 +122,15 @@ fn check(report: &Report, v: &Value) {
             (outside.bytes_allocated, outside.allocs),
         );
     }
+    // A process report taken while other test threads are inside `fixture::run` has
+    // their calls in flight: the export gives those allocations a point of their own.
+    let in_flight = report.unattributed();
+    if in_flight.allocs > 0 {
+        want.insert(
+            UNATTRIBUTED_FRAME.to_owned(),
+            (in_flight.bytes_allocated, in_flight.allocs),
+        );
+    }
     let got = points(v);
     assert_eq!(got, want);
     let (tb, tbk) = got
@@ -151,11 +163,47 @@ fn every_field_the_viewer_reads_with_the_reports_numbers() {
 
 #[test]
 fn a_process_report_too() {
+    let _alone = alone();
     fixture::run();
     std::thread::spawn(fixture::run).join().unwrap();
     let report = alloc_trace::report();
     let v: Value = serde_json::from_str(&report.to_dhat()).unwrap();
     check(&report, &v);
+}
+
+/// Process reports see the tracked calls other test threads have in flight (a capture's
+/// closure is one), so the tests that take one do not run beside each other.
+fn alone() -> MutexGuard<'static, ()> {
+    static ALONE: Mutex<()> = Mutex::new(());
+    ALONE.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Three 100-byte blocks, then waits inside the call until the report is taken.
+#[alloc_trace::track_allocs]
+fn waits_inside(sync: &Barrier) -> usize {
+    let blocks: [Vec<u8>; 3] = std::array::from_fn(|_| black_box(vec![7u8; 100]));
+    sync.wait(); // allocated
+    sync.wait(); // the report is taken
+    blocks.iter().map(Vec::len).sum()
+}
+
+#[test]
+fn a_process_report_with_a_call_in_flight() {
+    let _alone = alone();
+    let sync = Arc::new(Barrier::new(2));
+    let inside = {
+        let sync = Arc::clone(&sync);
+        std::thread::spawn(move || waits_inside(&sync))
+    };
+    sync.wait();
+    let report = alloc_trace::report();
+    sync.wait();
+    assert_eq!(inside.join().unwrap(), 300);
+    // `waits_inside` has not ended nor called a tracked function: its blocks cannot be
+    // given to it yet, and the export shows them as a point of their own.
+    let v: Value = serde_json::from_str(&report.to_dhat()).unwrap();
+    check(&report, &v);
+    assert_eq!(points(&v)[UNATTRIBUTED_FRAME], (300, 3));
 }
 
 fn dh_view() -> Option<PathBuf> {
