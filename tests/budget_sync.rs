@@ -300,3 +300,63 @@ fn a_failing_budget_lists_what_a_nested_budgeted_call_ran() {
         assert_eq!(calls("outer_over_through_inner"), Some(1));
     }
 }
+
+/// A chain of sixteen tracked functions, the last of which allocates one `u64`.
+macro_rules! chain {
+    ($($f:ident -> $next:expr;)*) => {
+        $(
+            #[track_allocs]
+            fn $f() -> u64 {
+                $next
+            }
+        )*
+    };
+}
+chain! {
+    l01 -> l02(); l02 -> l03(); l03 -> l04(); l04 -> l05(); l05 -> l06(); l06 -> l07();
+    l07 -> l08(); l08 -> l09(); l09 -> l10(); l10 -> l11(); l11 -> l12(); l12 -> l13();
+    l13 -> l14(); l14 -> l15(); l15 -> l16(); l16 -> *black_box(Box::new(7u64));
+}
+
+/// Recurses once, then runs the chain: the chain's path has `rec` on it twice, above
+/// sixteen other sites.
+#[track_allocs]
+fn rec(again: bool) -> u64 {
+    if again { rec(false) } else { l01() }
+}
+
+#[track_allocs(max_allocs = 0)]
+fn deep_over() -> u64 {
+    rec(true)
+}
+
+/// A nested site counts each allocation once however deep below it and however often it
+/// is on the path (recursion): here `rec`, twice on the path, above sixteen other sites.
+#[test]
+fn a_recursive_nested_site_counts_an_allocation_once_at_any_depth() {
+    if !BUDGETS_ON {
+        return;
+    }
+    let message = panic_message(|| {
+        deep_over();
+    })
+    .expect("over budget");
+    let nested: Vec<&str> = message
+        .lines()
+        .skip_while(|l| !l.contains("nested tracked calls during this call"))
+        .skip(1)
+        .collect();
+    let rec = format!(
+        "    budget_sync::rec ({}:{}): 2 calls, 1 allocs (0 reallocs), 8 bytes allocated",
+        file!(),
+        site_line("budget_sync::rec")
+    );
+    assert_eq!(nested.len(), 17, "{message}");
+    assert!(nested.contains(&rec.as_str()), "{message}");
+    for line in nested {
+        assert!(
+            line.ends_with(": 1 call, 1 allocs (0 reallocs), 8 bytes allocated") || line == rec,
+            "{message}"
+        );
+    }
+}

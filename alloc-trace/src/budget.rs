@@ -70,6 +70,9 @@ struct NestedSite {
     calls: u64,
     /// What its calls did, nested calls included.
     inclusive: Totals,
+    /// The last path whose numbers `inclusive` took: recursion puts a site on a path
+    /// several times, and each allocation counts once.
+    stamp: Option<u32>,
 }
 
 /// What every other site did during the call, busiest first, and what they did together.
@@ -85,6 +88,7 @@ fn nested_calls(own: &'static Site, touched: &Touched) -> (Vec<NestedSite>, Tota
                 site: site::by_id(e.id)?,
                 calls: e.value.calls,
                 inclusive: Totals::ZERO,
+                stamp: None,
             })
         })
         .collect();
@@ -97,8 +101,6 @@ fn nested_calls(own: &'static Site, touched: &Touched) -> (Vec<NestedSite>, Tota
         ..
     } in touched.paths.as_slice()
     {
-        let mut seen: [u32; 16] = [0; 16];
-        let mut seen_len = 0;
         let mut cursor = path;
         while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
             if Some(site_id) == own_id {
@@ -107,17 +109,13 @@ fn nested_calls(own: &'static Site, touched: &Touched) -> (Vec<NestedSite>, Tota
                 }
                 break;
             }
-            if !seen[..seen_len].contains(&site_id) {
-                if seen_len < seen.len() {
-                    seen[seen_len] = site_id;
-                    seen_len += 1;
-                }
-                if let Some(n) = nested
-                    .iter_mut()
-                    .find(|n| n.site.assigned_id() == Some(site_id))
-                {
-                    n.inclusive = n.inclusive.plus(exclusive);
-                }
+            if let Some(n) = nested
+                .iter_mut()
+                .find(|n| n.site.assigned_id() == Some(site_id))
+                .filter(|n| n.stamp != Some(path))
+            {
+                n.stamp = Some(path);
+                n.inclusive = n.inclusive.plus(exclusive);
             }
             cursor = parent;
         }
