@@ -795,26 +795,15 @@ impl Journal {
 
     off_path_fn! {
         fn record_site(&self, epoch: u32, id: u32, slot: &SiteSlot) {
-            // The epoch is read again, and the values read, while the journal is busy: a
-            // signal handler's call that touched the entry since the check above recorded
-            // it already (two entries would count the period twice), and one that
-            // touches it from here on is refused, and counted as unrecorded.
-            let _ = self.write(|| {
-                let prior_epoch = slot.epoch.load(Ordering::Relaxed);
-                if prior_epoch == epoch {
-                    return true;
-                }
+            self.record(epoch, &slot.epoch, |tag| {
                 let entry = SiteEntry {
                     id,
-                    tag: prior_epoch,
+                    tag,
                     value: slot.get(),
                 };
-                // SAFETY: only this thread touches the entries, and `write` excludes a
-                // re-entrant (signal handler) access.
+                // SAFETY: only this thread touches the entries, and `record` runs this
+                // inside `write`, which excludes a re-entrant (signal handler) access.
                 let pushed = unsafe { (*self.sites.get()).push(entry) };
-                // Tagged while still busy: a handler's call right after `write` must find
-                // the entry recorded (it would record it a second time).
-                slot.epoch.store(epoch, Ordering::Relaxed);
                 if pushed {
                     // Maxima are kept per period: the journal reads its own. (Not when
                     // the entry is missing: nothing would give the maxima so far back.)
@@ -823,31 +812,47 @@ impl Journal {
                 }
                 pushed
             });
-            // Tagged also if refused: an entry recorded later would start in the middle of
-            // the journal's period and look complete when it is not.
-            slot.epoch.store(epoch, Ordering::Relaxed);
         }
     }
 
     off_path_fn! {
         fn record_path(&self, epoch: u32, id: u32, slot: &PathSlot) {
-            // As in `record_site`.
-            let _ = self.write(|| {
-                let prior_epoch = slot.epoch.load(Ordering::Relaxed);
-                if prior_epoch == epoch {
-                    return true;
-                }
+            self.record(epoch, &slot.epoch, |tag| {
                 let entry = PathEntry {
                     id,
-                    tag: prior_epoch,
+                    tag,
                     value: slot.get(),
                 };
                 // SAFETY: as in `record_site`.
-                let pushed = unsafe { (*self.paths.get()).push(entry) };
-                slot.epoch.store(epoch, Ordering::Relaxed);
-                pushed
+                unsafe { (*self.paths.get()).push(entry) }
             });
-            slot.epoch.store(epoch, Ordering::Relaxed);
+        }
+    }
+
+    /// Records a slot's entry, `push(its epoch so far)`, which returns whether it pushed
+    /// it, and tags the slot (`slot_epoch`) with the journal's `epoch`.
+    ///
+    /// The slot's epoch is read again, and the values read, while the journal is busy: a
+    /// signal handler's call that touched the slot since the caller's check recorded it
+    /// already (two entries would count the period twice), and one that touches it from
+    /// here on is refused, and counted as unrecorded.
+    #[inline(always)]
+    fn record(&self, epoch: u32, slot_epoch: &AtomicU32, push: impl FnOnce(u32) -> bool) {
+        let recorded = self.write(|| {
+            let prior_epoch = slot_epoch.load(Ordering::Relaxed);
+            if prior_epoch == epoch {
+                return true;
+            }
+            let pushed = push(prior_epoch);
+            // Tagged while still busy: a handler's call right after `write` must find the
+            // entry recorded (it would record it a second time).
+            slot_epoch.store(epoch, Ordering::Relaxed);
+            pushed
+        });
+        if !recorded {
+            // Tagged also if refused: an entry recorded later would start in the middle
+            // of the journal's period and look complete when it is not.
+            slot_epoch.store(epoch, Ordering::Relaxed);
         }
     }
 
