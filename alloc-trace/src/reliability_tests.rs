@@ -22,11 +22,15 @@ static LEAF: Site = Site::new("reliability_tests::leaf", file!(), 2);
 static PANICS: Site = Site::new("reliability_tests::panics", file!(), 3);
 static DEEP: Site = Site::new("reliability_tests::deep", file!(), 4);
 static HOP: Site = Site::new("reliability_tests::hop", file!(), 5);
+/// The panic test's call after the panics: a site of its own, as the threads test counts
+/// `LEAF`'s calls process-wide while the tests run side by side.
+static AFTER_PANICS: Site = Site::new("reliability_tests::after_panics", file!(), 8);
 inventory::submit! { SiteRegistration(&WORKER) }
 inventory::submit! { SiteRegistration(&LEAF) }
 inventory::submit! { SiteRegistration(&PANICS) }
 inventory::submit! { SiteRegistration(&DEEP) }
 inventory::submit! { SiteRegistration(&HOP) }
+inventory::submit! { SiteRegistration(&AFTER_PANICS) }
 
 /// Runs `f` as a tracked call of `site`.
 fn tracked<R>(site: &'static Site, f: impl FnOnce() -> R) -> R {
@@ -103,9 +107,9 @@ fn panics_unwind_through_frames_and_capture_boundaries() {
     assert!(caught);
     assert_eq!(report.site("reliability_tests::panics").unwrap().calls, 2);
     // Nothing is left linked: a new call is at the root.
-    let ((), after) = capture(leaf);
+    let ((), after) = capture(|| tracked(&AFTER_PANICS, || drop(black_box(vec![0u8; 24]))));
     let paths: Vec<&str> = after.paths().iter().map(|p| p.path.as_str()).collect();
-    assert_eq!(paths, ["reliability_tests::leaf"]);
+    assert_eq!(paths, ["reliability_tests::after_panics"]);
 }
 
 fn deep(depth: u32) {
