@@ -331,7 +331,8 @@ fn threads_still_running_at_exit_neither_block_nor_corrupt_it() {
         if env == Some("json:stderr") {
             let report = alloc_trace::Report::from_json(&stderr).unwrap();
             assert_eq!(report.site("probe::work").unwrap().calls, 3);
-            assert!(report.site("probe::spin").unwrap().calls > 0, "{stderr}");
+            // Each of the two threads ended one call before `main` returned, and goes on.
+            assert!(report.site("probe::spin").unwrap().calls >= 2, "{stderr}");
         } else {
             assert_one_table(&stderr);
             assert!(stderr.contains("  probe::spin\n"), "{stderr}");

@@ -82,14 +82,23 @@ fn main() {
         "exit" => std::process::exit(3),
         "panic" => panic!("the probe panics"),
         "threads-guard" | "threads-env" => {
+            // Each thread says when its first call of `spin` has ended, so that the
+            // report has the row however slow the machine (a sleep alone was a race).
+            let (started, first_done) = std::sync::mpsc::channel();
             for _ in 0..2 {
-                std::thread::spawn(|| {
+                let started = started.clone();
+                std::thread::spawn(move || {
+                    spin();
+                    let _ = started.send(());
                     loop {
                         spin();
                     }
                 });
             }
-            std::thread::sleep(Duration::from_millis(50));
+            for _ in 0..2 {
+                first_done.recv().expect("a spinning thread");
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
         "guard" | "env" => {}
         "leak-env" => {
