@@ -156,10 +156,14 @@ async fn warm_up_workers() {
             .map(|_| {
                 tokio::spawn(async move {
                     thread::sleep(Duration::from_millis(5));
-                    async { tokio::task::yield_now().await }
-                        .instrument(tracing::info_span!("warm_up"))
-                        .await;
-                    seen.lock().unwrap().insert(thread::current().id());
+                    // The worker that polls this first enters the span and defers the
+                    // yield, in this same poll: once it ends, another may finish the task.
+                    async {
+                        seen.lock().unwrap().insert(thread::current().id());
+                        tokio::task::yield_now().await;
+                    }
+                    .instrument(tracing::info_span!("warm_up"))
+                    .await;
                 })
             })
             .collect();

@@ -154,8 +154,10 @@ async fn warm_up_workers() {
             .map(|_| {
                 tokio::spawn(async move {
                     std::thread::sleep(Duration::from_millis(5));
-                    tokio::task::yield_now().await;
+                    // The worker that polls the yield first defers it (and makes its
+                    // list), in this same poll: once it ends, another may finish the task.
                     seen.lock().unwrap().insert(std::thread::current().id());
+                    tokio::task::yield_now().await;
                 })
             })
             .collect();
