@@ -150,7 +150,8 @@ pub enum Scope {
     Capture,
 }
 
-/// The text of the path that collects calls once the call-path table is full (see
+/// The text of the path that collects calls once the call-path table is full, and the
+/// rare call of a signal handler that needs a new path while its thread is adding one (see
 /// [`Report::folded`]).
 ///
 /// ```
