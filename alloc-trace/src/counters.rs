@@ -280,8 +280,11 @@ impl Counters {
     /// ownership view's process peak, which compares it with its own limit).
     #[inline(always)]
     pub(crate) fn on_alloc_live(&self, size: usize) -> (bool, i64) {
-        self.allocs.add(1);
+        // Bytes first: see `Counters::request_counted`.
         self.bytes_allocated.add(size as u64);
+        #[cfg(test)]
+        interrupt::here();
+        self.request_counted(&self.allocs);
         let live = self.live_after_add();
         if live > self.peak.get() {
             self.peak.set(live);
@@ -304,8 +307,10 @@ impl Counters {
     /// path arms it on its own slow path (see `holding::ThreadPeak::slow`).
     #[inline(always)]
     pub(crate) fn count_dealloc(&self, size: usize) {
-        self.deallocs.add(1);
         self.bytes_freed.add(size as u64);
+        #[cfg(test)]
+        interrupt::here();
+        self.request_counted(&self.deallocs);
     }
 
     /// Counts a successful `realloc`. True if the caller must arm the exit hook.
@@ -318,14 +323,32 @@ impl Counters {
     /// [`Counters::on_realloc`] that also returns the live level.
     #[inline(always)]
     pub(crate) fn on_realloc_live(&self, old_size: usize, new_size: usize) -> (bool, i64) {
-        self.reallocs.add(1);
         self.bytes_allocated.add(new_size as u64);
         self.bytes_freed.add(old_size as u64);
+        #[cfg(test)]
+        interrupt::here();
+        self.request_counted(&self.reallocs);
         let live = self.live_after_add();
         if live > self.peak.get() {
             self.peak.set(live);
         }
         (!self.armed.get(), live)
+    }
+
+    /// Counts a request in `count`, once its bytes moved.
+    ///
+    /// Signals: a frame tells whether anything happened since the thread's mark by its
+    /// bytes alone (`SharedRaw::is_before`: two compares on every allocating call's end). So
+    /// a request's bytes move first: a signal handler's tracked call that lands between
+    /// the two sees the bytes moved and leaves the request to the interrupted frame. With
+    /// the count first, the handler saw the count moved and the bytes at the mark, took
+    /// the whole segment since the mark for its own, and booked the interrupted request
+    /// (an alloc, a free or a realloc) to its own path. The fence keeps the compiler
+    /// from moving the count's add before the bytes' (no instruction).
+    #[inline(always)]
+    fn request_counted(&self, count: &Owned) {
+        compiler_fence(Ordering::SeqCst);
+        count.add(1);
     }
 
     /// The live level (allocated minus freed bytes), read again after the adds.
@@ -486,6 +509,30 @@ impl Counters {
 
     pub(crate) fn set_peak(&self, peak: i64) {
         self.peak.set(peak);
+    }
+}
+
+/// A test's stand-in for a signal handler that interrupts the allocator's counting: runs
+/// a function once, between the moves of the counters of this thread's next request.
+#[cfg(test)]
+pub(crate) mod interrupt {
+    use core::cell::Cell;
+
+    std::thread_local! {
+        static NEXT: Cell<Option<fn()>> = const { Cell::new(None) };
+    }
+
+    /// `f` runs inside the counting of this thread's next alloc, realloc or free, after
+    /// the first of its counters moved and before the others.
+    pub(crate) fn between_next_moves(f: fn()) {
+        NEXT.with(|n| n.set(Some(f)));
+    }
+
+    #[inline(always)]
+    pub(super) fn here() {
+        if let Some(f) = NEXT.try_with(Cell::take).ok().flatten() {
+            f();
+        }
     }
 }
 

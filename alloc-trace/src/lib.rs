@@ -428,6 +428,8 @@ pub mod tracing;
 mod tracked;
 
 #[cfg(test)]
+mod interrupted_count_tests;
+#[cfg(test)]
 mod reliability_tests;
 #[cfg(test)]
 mod unrecorded_tests;
