@@ -513,7 +513,7 @@ impl Counters {
 }
 
 /// A test's stand-in for a signal handler that interrupts the allocator's counting: runs
-/// a function once, between the moves of the counters of this thread's next request.
+/// a function once, between the bytes and the count of this thread's next request.
 #[cfg(test)]
 pub(crate) mod interrupt {
     use core::cell::Cell;
@@ -523,7 +523,7 @@ pub(crate) mod interrupt {
     }
 
     /// `f` runs inside the counting of this thread's next alloc, realloc or free, after
-    /// the first of its counters moved and before the others.
+    /// its bytes moved and before its count.
     pub(crate) fn between_next_moves(f: fn()) {
         NEXT.with(|n| n.set(Some(f)));
     }

@@ -1,19 +1,19 @@
 //! A signal handler's tracked call that lands in the middle of the allocator's counting
-//! (some of a request's counters moved, the others not yet) books its own allocations to
-//! its own path, and leaves the interrupted request to the interrupted frame.
+//! (a request's bytes moved, its count not yet) books its own allocations to its own path,
+//! and leaves the interrupted request to the interrupted frame.
 //!
 //! The handler is played by [`interrupt::between_next_moves`], which the counting code
-//! calls, in test builds, right after a request's first counter moved. The interrupted
-//! frame's last booking is just before (a nested call that allocated ended): the thread's
-//! mark is then at the counters, which is where a half-counted request could pass as
-//! nothing having happened since the mark.
+//! calls, in test builds, between a request's bytes and its count. The interrupted frame's
+//! last booking is just before (a nested call that allocated ended): the thread's mark is
+//! then at the counters, which is where a half-counted request could pass as nothing
+//! having happened since the mark.
 
 use core::hint::black_box;
-use core::pin::pin;
 
-use crate::__private::{CallGuard, Site, SiteRegistration};
-use crate::capture;
+use crate::__private::{Site, SiteRegistration};
 use crate::counters::interrupt;
+use crate::test_calls::tracked;
+use crate::{Report, capture};
 
 static OUTER: Site = Site::new("interrupted_count_tests::outer", file!(), 1);
 static PRIOR: Site = Site::new("interrupted_count_tests::prior", file!(), 2);
@@ -22,25 +22,32 @@ inventory::submit! { SiteRegistration(&OUTER) }
 inventory::submit! { SiteRegistration(&PRIOR) }
 inventory::submit! { SiteRegistration(&HANDLER) }
 
-fn tracked<R>(site: &'static Site, f: impl FnOnce() -> R) -> R {
-    let guard = pin!(CallGuard::new(site));
-    let _end = CallGuard::enter(guard);
-    f()
-}
+const OUTER_PATH: &str = "interrupted_count_tests::outer";
+const HANDLER_PATH: &str = "interrupted_count_tests::outer;interrupted_count_tests::handler";
 
 /// What the "signal handler" does: one tracked call that allocates 40 bytes and frees them.
 fn handler() {
     tracked(&HANDLER, || drop(black_box(vec![0u8; 40])));
 }
 
-/// A nested call that allocates and frees, so that its end books and moves the mark to
-/// the counters.
-fn prior() {
-    tracked(&PRIOR, || drop(black_box(vec![0u8; 16])));
+/// A capture of one tracked call of `OUTER` that runs `setup`, then a nested call that
+/// allocates and frees (its end books and moves the mark to the counters), then
+/// `request(setup's value)`, whose first request the handler interrupts.
+fn interrupted<T>(setup: impl FnOnce() -> T, request: impl FnOnce(T)) -> Report {
+    capture(|| {
+        tracked(&OUTER, || {
+            let value = setup();
+            tracked(&PRIOR, || drop(black_box(vec![0u8; 16])));
+            interrupt::between_next_moves(handler);
+            request(value);
+        });
+    })
+    .1
 }
 
-/// `(allocs, reallocs, frees, bytes allocated, bytes freed)` of a path, exclusive.
-fn path(report: &crate::Report, path: &str) -> (u64, u64, u64, u64, u64) {
+/// `(allocs, reallocs, frees, bytes allocated, bytes freed)` of a path, exclusive
+/// (`allocs` counts reallocs too, and `frees` a realloc's old block).
+fn path(report: &Report, path: &str) -> (u64, u64, u64, u64, u64) {
     let p = report
         .paths()
         .iter()
@@ -56,51 +63,34 @@ fn path(report: &crate::Report, path: &str) -> (u64, u64, u64, u64, u64) {
     )
 }
 
-const OUTER_PATH: &str = "interrupted_count_tests::outer";
-const HANDLER_PATH: &str = "interrupted_count_tests::outer;interrupted_count_tests::handler";
-
 #[test]
 fn a_handler_inside_an_allocations_counting_books_only_its_own() {
-    let (kept, report) = capture(|| {
-        tracked(&OUTER, || {
-            prior();
-            interrupt::between_next_moves(handler);
-            black_box(Box::new(7u64))
-        })
-    });
-    drop(kept);
-    // `allocs` counts reallocs too (`AllocCounts`).
-    assert_eq!(path(&report, OUTER_PATH), (1, 0, 0, 8, 0), "{report}");
+    let report = interrupted(|| (), |()| drop(black_box(Box::new(7u64))));
+    assert_eq!(path(&report, OUTER_PATH), (1, 0, 1, 8, 8), "{report}");
     assert_eq!(path(&report, HANDLER_PATH), (1, 0, 1, 40, 40), "{report}");
 }
 
 #[test]
 fn a_handler_inside_a_frees_counting_books_only_its_own() {
-    let ((), report) = capture(|| {
-        tracked(&OUTER, || {
-            let block = black_box(vec![0u8; 24]);
-            prior();
-            interrupt::between_next_moves(handler);
-            drop(block);
-        })
-    });
+    let report = interrupted(|| black_box(vec![0u8; 24]), drop);
     assert_eq!(path(&report, OUTER_PATH), (1, 0, 1, 24, 24), "{report}");
     assert_eq!(path(&report, HANDLER_PATH), (1, 0, 1, 40, 40), "{report}");
 }
 
 #[test]
 fn a_handler_inside_a_reallocs_counting_books_only_its_own() {
-    let ((), report) = capture(|| {
-        tracked(&OUTER, || {
+    let report = interrupted(
+        || {
             let mut v: Vec<u8> = Vec::with_capacity(8);
             v.push(1);
-            prior();
-            interrupt::between_next_moves(handler);
+            v
+        },
+        |mut v| {
             v.reserve_exact(56); // realloc: 8 -> 57 bytes
             drop(black_box(v));
-        })
-    });
-    // 1 alloc and 1 realloc: `allocs` 2; freed: the old 8 bytes and the 57 at the end.
+        },
+    );
+    // 1 alloc and 1 realloc; freed: the old 8 bytes and the 57 at the end.
     assert_eq!(path(&report, OUTER_PATH), (2, 1, 2, 65, 65), "{report}");
     assert_eq!(path(&report, HANDLER_PATH), (1, 0, 1, 40, 40), "{report}");
 }

@@ -432,6 +432,8 @@ mod interrupted_count_tests;
 #[cfg(test)]
 mod reliability_tests;
 #[cfg(test)]
+mod test_calls;
+#[cfg(test)]
 mod unrecorded_tests;
 
 #[doc(hidden)]

@@ -15,6 +15,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread;
 
 use crate::__private::{CallGuard, Site, SiteRegistration, track_future};
+use crate::test_calls::tracked;
 use crate::{AllocStats, capture, measure, process_stats, report};
 
 static WORKER: Site = Site::new("reliability_tests::worker", file!(), 1);
@@ -31,13 +32,6 @@ inventory::submit! { SiteRegistration(&PANICS) }
 inventory::submit! { SiteRegistration(&DEEP) }
 inventory::submit! { SiteRegistration(&HOP) }
 inventory::submit! { SiteRegistration(&AFTER_PANICS) }
-
-/// Runs `f` as a tracked call of `site`.
-fn tracked<R>(site: &'static Site, f: impl FnOnce() -> R) -> R {
-    let guard = pin!(CallGuard::new(site));
-    let _end = CallGuard::enter(guard);
-    f()
-}
 
 fn leaf() {
     tracked(&LEAF, || drop(black_box(vec![0u8; 24])));

@@ -9,8 +9,9 @@
 use core::hint::black_box;
 use core::pin::pin;
 
-use crate::__private::{CallGuard, Site, SiteRegistration};
+use crate::__private::{Site, SiteRegistration};
 use crate::record::Tables;
+use crate::test_calls::tracked;
 use crate::{capture, report};
 
 static LOST: Site = Site::new("unrecorded_tests::lost", file!(), 1);
@@ -22,11 +23,11 @@ inventory::submit! { SiteRegistration(&MAXED) }
 
 /// A tracked call of `site` that allocates `blocks` blocks of 24 bytes and frees them.
 fn call(site: &'static Site, blocks: usize) {
-    let guard = pin!(CallGuard::new(site));
-    let _end = CallGuard::enter(guard);
-    for _ in 0..blocks {
-        drop(black_box(vec![0u8; 24]));
-    }
+    tracked(site, || {
+        for _ in 0..blocks {
+            drop(black_box(vec![0u8; 24]));
+        }
+    });
 }
 
 fn row_calls(report: &crate::Report, site: &Site) -> Option<u64> {
