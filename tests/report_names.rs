@@ -245,3 +245,96 @@ fn every_name_a_report_shows_is_unique() {
     assert_eq!(names.len(), 2);
     assert_ne!(names[0], names[1], "{capture}");
 }
+
+/// A chain of 39 tracked functions, `link01` calling `link02` and so on, the last calling
+/// `caller` (and so both helpers): 42 sites mentioned, more than a capture names on the
+/// stack (32), so the names are given through the vectors a process-wide report uses.
+macro_rules! link {
+    ($name:ident, $bytes:expr, $next:ident) => {
+        #[alloc_trace::track_allocs]
+        fn $name() -> usize {
+            black_box(vec![0u8; $bytes]).len() + $next()
+        }
+    };
+}
+link!(link01, 1, link02);
+link!(link02, 2, link03);
+link!(link03, 3, link04);
+link!(link04, 4, link05);
+link!(link05, 5, link06);
+link!(link06, 6, link07);
+link!(link07, 7, link08);
+link!(link08, 8, link09);
+link!(link09, 9, link10);
+link!(link10, 10, link11);
+link!(link11, 11, link12);
+link!(link12, 12, link13);
+link!(link13, 13, link14);
+link!(link14, 14, link15);
+link!(link15, 15, link16);
+link!(link16, 16, link17);
+link!(link17, 17, link18);
+link!(link18, 18, link19);
+link!(link19, 19, link20);
+link!(link20, 20, link21);
+link!(link21, 21, link22);
+link!(link22, 22, link23);
+link!(link23, 23, link24);
+link!(link24, 24, link25);
+link!(link25, 25, link26);
+link!(link26, 26, link27);
+link!(link27, 27, link28);
+link!(link28, 28, link29);
+link!(link29, 29, link30);
+link!(link30, 30, link31);
+link!(link31, 31, link32);
+link!(link32, 32, link33);
+link!(link33, 33, link34);
+link!(link34, 34, link35);
+link!(link35, 35, link36);
+link!(link36, 36, link37);
+link!(link37, 37, link38);
+link!(link38, 38, link39);
+link!(link39, 39, caller);
+
+#[test]
+fn a_capture_that_mentions_more_sites_than_it_names_on_the_stack_names_them_all() {
+    let (total, report) = alloc_trace::capture(|| black_box(link01()));
+    // 1 + 2 + ... + 39 bytes, then the helpers' 10 and 20 + 20.
+    assert_eq!(total, 39 * 40 / 2 + 50);
+    assert_eq!(report.sites().len(), 42, "{report}");
+    for i in 1..=39u64 {
+        let name = format!("report_names::link{i:02}");
+        let site = report
+            .site(&name)
+            .unwrap_or_else(|| panic!("{name}: {report}"));
+        assert_eq!(site.display_name, name);
+        assert_eq!(site.calls, 1);
+        assert_eq!(site.exclusive.allocs, 1);
+        assert_eq!(site.exclusive.bytes_allocated, i);
+        // Its own and every link below it, then the three allocations under `caller`.
+        assert_eq!(site.inclusive.allocs, 40 - i + 3);
+        assert_eq!(site.inclusive.bytes_allocated, (i..=39).sum::<u64>() + 50);
+    }
+    let helpers = helpers(&report);
+    assert_eq!(helpers.len(), 2, "{report}");
+    assert!(
+        helpers
+            .iter()
+            .all(|(shown, _)| shown.starts_with("report_names::helper ("))
+    );
+    // The deepest paths name every frame, from the outermost.
+    let deepest = report
+        .paths()
+        .iter()
+        .find(|p| p.exclusive.bytes_allocated == 40)
+        .unwrap();
+    let mut frames: Vec<String> = (1..=39)
+        .map(|i| format!("report_names::link{i:02}"))
+        .collect();
+    frames.push("report_names::caller".to_owned());
+    frames.push(helpers[1].0.clone());
+    assert_eq!(deepest.frames, frames);
+    assert_eq!(deepest.path, frames.join(";"));
+    assert_eq!(report.paths().len(), 41, "{report}");
+}

@@ -352,25 +352,11 @@ impl<T: Copy> ById<T> {
         keep: impl Fn(&T) -> bool,
     ) -> Self {
         entries.as_mut_slice().sort_unstable_by_key(|e| e.id);
-        let values = entries.as_mut_slice();
-        // `values[..kept]`: the distinct ids so far, merged.
-        let mut kept = 0usize;
-        for i in 0..values.len() {
-            let Some(&e) = values.get(i) else {
-                break;
-            };
-            let prior = kept.checked_sub(1).and_then(|k| values.get_mut(k));
-            match prior {
-                Some(prior) if prior.id == e.id => merge(&mut prior.value, &e.value),
-                _ => {
-                    if let Some(slot) = values.get_mut(kept) {
-                        *slot = e;
-                    }
-                    // `kept <= i`, below `len`: it does not wrap.
-                    kept = kept.wrapping_add(1);
-                }
-            }
-        }
+        let kept = merge_runs(
+            entries.as_mut_slice(),
+            |a, b| a.id == b.id,
+            |prior, e| merge(&mut prior.value, &e.value),
+        );
         entries.truncate(kept);
         entries.retain_mut(|e| keep(&e.value));
         Self::Sparse(entries)
@@ -556,8 +542,13 @@ impl Gathered {
             });
         let mut by_site = ById::with_len(sparse, len, Derived::ZERO);
         let mut in_tracked = Totals::ZERO;
-        // The paths shown: (id, exclusive numbers), named once the sites are.
-        let mut shown_paths: Vec<(u32, Totals)> = Vec::new();
+        // The paths shown: (id, exclusive numbers), named once the sites are. A capture's
+        // are counted: room for all of them at once. A process-wide report's grows as it
+        // fills (reserved at its size, a 10,000-site report took more time: BENCHMARKS.md).
+        let mut shown_paths: Vec<(u32, Totals)> = match &self.paths {
+            ById::Sparse(v) => Vec::with_capacity(v.len()),
+            ById::Dense(_) => Vec::new(),
+        };
         self.paths.for_each(|id, &t| {
             if t == Totals::ZERO || id == base || !is_below(id, base) {
                 return;
@@ -665,8 +656,22 @@ impl Gathered {
                 row.ownership = Some(by_site.get(id).copied().unwrap_or_default());
             }
         }
-        let row_sites: Vec<&'static Site> = rows.iter().map(|r| r.0).collect();
-        let mut names = Names::of(&row_sites, &shown_paths);
+        // The rows' sites, for their names: a capture's few on the stack (see `Names::of`).
+        let mut few_sites: [Option<&'static Site>; MENTIONED_ON_STACK] = [None; MENTIONED_ON_STACK];
+        let many_sites: Vec<Option<&'static Site>>;
+        let row_sites: &[Option<&'static Site>] = match few_sites.get_mut(..rows.len()) {
+            Some(few) => {
+                for (slot, row) in few.iter_mut().zip(&rows) {
+                    *slot = Some(row.0);
+                }
+                few
+            }
+            None => {
+                many_sites = rows.iter().map(|r| Some(r.0)).collect();
+                &many_sites
+            }
+        };
+        let mut names = Names::of(row_sites, &shown_paths);
         let path_rows: Vec<PathStats> = shown_paths
             .iter()
             .map(|&(id, t)| {
@@ -808,28 +813,65 @@ struct Names {
 }
 
 impl Names {
-    /// `rows`: the sites of the report's rows.
-    fn of(rows: &[&'static Site], shown_paths: &[(u32, Totals)]) -> Self {
-        let mut mentioned: Vec<&'static Site> =
-            Vec::with_capacity(rows.len().saturating_add(shown_paths.len()));
-        mentioned.extend_from_slice(rows);
-        for &(id, _) in shown_paths {
-            let mut cursor = id;
-            while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
-                if let Some(site) = site::by_id(site_id) {
-                    mentioned.push(site);
+    /// `rows`: the report's rows, by site.
+    fn of(rows: &[Option<&'static Site>], shown_paths: &[(u32, Totals)]) -> Self {
+        // Gives `f` every site of the rows, then every site on the paths, until `f` says
+        // no more (false: then false).
+        let each_mentioned = |f: &mut dyn FnMut(&'static Site) -> bool| {
+            for &site in rows.iter().flatten() {
+                if !f(site) {
+                    return false;
                 }
-                cursor = parent;
             }
-        }
-        mentioned.sort_unstable_by_key(|&site| core::ptr::from_ref(site));
-        mentioned.dedup_by_key(|site| core::ptr::from_ref(*site));
+            for &(id, _) in shown_paths {
+                let mut cursor = id;
+                while let Some((parent, site_id, _)) = paths::parent_and_site(cursor) {
+                    if let Some(site) = site::by_id(site_id)
+                        && !f(site)
+                    {
+                        return false;
+                    }
+                    cursor = parent;
+                }
+            }
+            true
+        };
+        // PERF: a capture mentions a few sites: they are sorted on the stack, so that
+        // naming them allocates only the names (and their vector).
+        let mut few: [Option<&'static Site>; MENTIONED_ON_STACK] = [None; MENTIONED_ON_STACK];
+        let mut n = 0usize;
+        let mut many: Vec<Option<&'static Site>> = Vec::new();
+        let fits = each_mentioned(&mut |site| match few.get_mut(n) {
+            Some(slot) => {
+                *slot = Some(site);
+                n = n.saturating_add(1);
+                true
+            }
+            None => false,
+        });
+        let mentioned: &mut [Option<&'static Site>] = if fits {
+            few.get_mut(..n).unwrap_or_default()
+        } else {
+            many.reserve(rows.len().saturating_add(shown_paths.len()));
+            each_mentioned(&mut |site| {
+                many.push(Some(site));
+                true
+            });
+            &mut many
+        };
+        // By address (every entry is `Some`: the key is the pointer itself).
+        let address =
+            |site: &Option<&'static Site>| site.map_or(core::ptr::null(), core::ptr::from_ref);
+        mentioned.sort_unstable_by_key(address);
+        let distinct = merge_runs(mentioned, |a, b| address(a) == address(b), |_, _| ());
+        let distinct = mentioned.get(..distinct).unwrap_or_default();
         // Named once each, here: a method's name can change once (when a call on another
         // thread learns its type), and the row and the paths show the same one.
-        let mut sites: Vec<Naming<'static, &'static Site>> = mentioned
-            .iter()
-            .map(|&site| Naming::new(site.owned_name(), site.file, site.line, site))
-            .collect();
+        // One allocation: `flatten` cannot tell `collect` how many there are.
+        let mut sites: Vec<Naming<'static, &'static Site>> = Vec::with_capacity(distinct.len());
+        for &site in distinct.iter().flatten() {
+            sites.push(Naming::new(site.owned_name(), site.file, site.line, site));
+        }
         crate::report::name_sites(&mut sites);
         Self { sites }
     }
@@ -860,15 +902,59 @@ impl Names {
     }
 }
 
+/// Up to this many sites mentioned, [`Names::of`] sorts them on the stack.
+const MENTIONED_ON_STACK: usize = 32;
+
+/// Merges each run of entries of `sorted` that are the `same` into its first (`merge`
+/// adds the others to it) and moves those firsts to the front, in order: how many there
+/// are. (`Vec::dedup_by` for a slice, which a capture's stack array is.)
+fn merge_runs<T: Copy>(
+    sorted: &mut [T],
+    same: impl Fn(&T, &T) -> bool,
+    mut merge: impl FnMut(&mut T, &T),
+) -> usize {
+    // `sorted[..kept]`: the distinct entries so far, merged.
+    let mut kept = 0usize;
+    for i in 0..sorted.len() {
+        let Some(&e) = sorted.get(i) else {
+            break;
+        };
+        let prior = kept.checked_sub(1).and_then(|k| sorted.get_mut(k));
+        match prior {
+            Some(prior) if same(prior, &e) => merge(prior, &e),
+            _ => {
+                if let Some(slot) = sorted.get_mut(kept) {
+                    *slot = e;
+                }
+                // `kept <= i`, below `len`: it does not wrap.
+                kept = kept.wrapping_add(1);
+            }
+        }
+    }
+    kept
+}
+
 /// The frames of a path: its sites' display names from the outermost, with `[...]` where
 /// frames were left out.
 fn path_frames(id: u32, names: &Names) -> Vec<String> {
     if id == paths::OVERFLOW {
         return vec![crate::report::OVERFLOW_PATH.to_owned()];
     }
-    let mut frames: Vec<String> = Vec::new();
-    let mut cursor = id;
-    while let Some((parent, site_id, cut)) = paths::parent_and_site(cursor) {
+    let steps = || {
+        core::iter::successors(paths::parent_and_site(id), |&(parent, _, _)| {
+            paths::parent_and_site(parent)
+        })
+    };
+    // One allocation (a path is short: walking it twice costs less than growing the
+    // vector), of at least the 4 a growing vector starts with. PERF, measured with glibc:
+    // sized exactly (1, mostly), the frames of the 10,000-site report's paths moved the
+    // heap so that its rows no longer shrank in place (+1.9 million instructions of
+    // `realloc` copies per report).
+    let len = steps()
+        .map(|(_, _, cut)| if cut { 2 } else { 1 })
+        .fold(0usize, usize::saturating_add);
+    let mut frames: Vec<String> = Vec::with_capacity(len.max(4));
+    for (_, site_id, cut) in steps() {
         frames.push(
             site::by_id(site_id)
                 .map_or("?", |s| names.of_site(s))
@@ -877,7 +963,6 @@ fn path_frames(id: u32, names: &Names) -> Vec<String> {
         if cut {
             frames.push("[...]".to_owned());
         }
-        cursor = parent;
     }
     frames.reverse();
     frames
